@@ -1,0 +1,78 @@
+"""Hypothesis strategies shared by the test suite (one place, per STYLE.md).
+
+Distributions are drawn as softmax of bounded logits, so every row is strictly
+positive and well conditioned unless a strategy masks entries to zero on
+purpose; `@example`s in the tests add the uniform, one-hot and two-point cases.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from scipy.special import softmax
+
+LOGIT = st.floats(-4.0, 4.0, allow_nan=False, width=64)
+#: A context weight before normalisation: exactly 0 (outside the support) or
+#: at least 1e-3, so that ratios like p_L/p_T stay representable.
+WEIGHT = st.one_of(st.just(0.0), st.floats(1e-3, 1.0))
+
+
+def simplex_rows(n: int, v: int, logit=LOGIT):
+    """n rows on the V-simplex with all entries positive."""
+    return hnp.arrays(np.float64, (n, v), elements=logit).map(lambda x: softmax(x, axis=-1))
+
+
+@st.composite
+def nested_pair(draw, n_max: int = 4, v_max: int = 6):
+    """(p, q) of the same shape with supp p ⊆ supp q (finite KL), zeros allowed."""
+    n = draw(st.integers(1, n_max))
+    v = draw(st.integers(2, v_max))
+    q_logits = draw(hnp.arrays(np.float64, (n, v), elements=LOGIT))
+    p_logits = draw(hnp.arrays(np.float64, (n, v), elements=LOGIT))
+    q_mask = draw(hnp.arrays(np.bool_, (n, v)))
+    q_mask[:, 0] = True
+    p_mask = q_mask & draw(hnp.arrays(np.bool_, (n, v)))
+    p_mask[:, 0] = True
+    q = np.where(q_mask, np.exp(q_logits), 0.0)
+    p = np.where(p_mask, np.exp(p_logits), 0.0)
+    return p / p.sum(-1, keepdims=True), q / q.sum(-1, keepdims=True)
+
+
+@st.composite
+def weights(draw, n: int, zeros: bool = True):
+    """A distribution over n contexts; some weights may be exactly 0."""
+    w = draw(hnp.arrays(np.float64, n, elements=WEIGHT))
+    if not zeros:
+        w = w + 0.05
+    if w.sum() == 0:
+        w[0] = 1.0
+    return w / w.sum()
+
+
+@st.composite
+def nested_weights(draw, n: int):
+    """(p_L, p_T) over n contexts with supp p_T ⊆ supp p_L."""
+    p_l = draw(weights(n))
+    raw = draw(hnp.arrays(np.float64, n, elements=WEIGHT)) * (p_l > 0)
+    if raw.sum() == 0:
+        raw = (p_l > 0).astype(float)
+    return p_l, raw / raw.sum()
+
+
+@st.composite
+def finite_world(draw, n_max: int = 6, v_max: int = 6):
+    """A small random world for the natural-task bound (R2).
+
+    Returns dict(p_star, q, p_L, p_T, eta, v, b, B).
+    """
+    n = draw(st.integers(1, n_max))
+    v = draw(st.integers(2, v_max))
+    p_star = draw(simplex_rows(n, v))
+    q = draw(simplex_rows(n, v))
+    p_l, p_t = draw(nested_weights(n))
+    eta = draw(hnp.arrays(np.float64, n, elements=WEIGHT))
+    B = draw(st.floats(0.1, 5.0))
+    vec = draw(hnp.arrays(np.float64, v, elements=st.floats(-1.0, 1.0))) * B
+    b = draw(st.floats(-3.0, 3.0))
+    return dict(p_star=p_star, q=q, p_L=p_l, p_T=p_t, eta=eta, v=vec, b=b, B=B)

@@ -1,0 +1,117 @@
+"""(R2): the natural-task bound and every step of its proof chain; (R5) forms."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from scipy.optimize import minimize
+
+import theory
+from tests import strategies as S
+from tests.tolerances import INEQUALITY_SLACK
+
+
+def fitted_box_probe_loss(g, p_t, eta, B, v0, b0):
+    """Independent fit (scipy L-BFGS-B) of min over ‖v‖_∞ <= B, b free, of ℓ_T."""
+
+    def fun(x):
+        z = g @ x[:-1] + x[-1]
+        loss = np.sum(p_t * (eta * np.logaddexp(0, -z) + (1 - eta) * np.logaddexp(0, z)))
+        r = p_t * (1 / (1 + np.exp(-z)) - eta)
+        return loss, np.append(g.T @ r, r.sum())
+
+    bounds = [(-B, B)] * g.shape[1] + [(None, None)]
+    res = minimize(fun, np.append(v0, b0), jac=True, method="L-BFGS-B", bounds=bounds)
+    return res.fun
+
+
+@given(S.finite_world())
+def test_natural_task_bound_and_proof_chain(w):
+    p_star, q, p_l, p_t, eta, v, b, B = (w[k] for k in ("p_star", "q", "p_L", "p_T", "eta", "v", "b", "B"))
+    tau = theory.probe_loss(p_star, v, b, p_t, eta)
+    eps = theory.expected_kl(p_star, q, p_l)
+    gamma = theory.transferability_ratio(p_l, p_t)
+    delta = q - p_star
+    proj = delta @ v
+    planted = theory.probe_loss(q, v, b, p_t, eta)
+    s = INEQUALITY_SLACK
+    lipschitz = tau + np.sum(p_t * np.abs(proj))
+    assert planted <= lipschitz + s
+    assert np.sum(p_t * np.abs(proj)) <= np.sqrt(np.sum(p_t * proj**2)) + s  # Jensen
+    assert np.sum(p_t * proj**2) <= np.sum(p_l * proj**2) / gamma + s  # γ
+    assert np.sum(p_l * proj**2) <= B**2 * np.sum(p_l * np.abs(delta).sum(-1) ** 2) + s  # Hölder
+    assert np.sum(p_l * np.abs(delta).sum(-1) ** 2) <= 2 * eps + s  # Pinsker
+    bound = theory.natural_task_bound(tau, B, eps, gamma)
+    fitted = fitted_box_probe_loss(q, p_t, eta, B, v, b)
+    assert fitted <= planted + s
+    assert fitted <= bound + s
+    # the tight γ(Δ) is also valid in the γ step
+    tight = theory.transferability(p_l, p_t, delta)
+    assert np.sum(p_t * proj**2) <= np.sum(p_l * proj**2) / tight + 1e-9
+
+
+def test_overstated_gamma_breaks_the_chain():
+    # Task on context 0 only, which has 10% of the pretraining mass, and the
+    # LM's error sits there, pushing the planted classifier to the wrong side.
+    p_l = np.array([0.1, 0.9])
+    p_t = np.array([1.0, 0.0])
+    p_star = np.array([[0.5, 0.5], [0.5, 0.5]])
+    d = 0.05
+    q = np.array([[0.5 - d, 0.5 + d], [0.5, 0.5]])
+    v, b, B = np.array([1.0, -1.0]), 0.0, 1.0
+    eta = np.array([1.0, 1.0])
+    tau = theory.probe_loss(p_star, v, b, p_t, eta)
+    eps = theory.expected_kl(p_star, q, p_l)
+    proj = (q - p_star) @ v
+    true_gamma = theory.transferability_ratio(p_l, p_t)
+    assert true_gamma == pytest.approx(0.1)
+    # with γ = 1 the γ step fails ...
+    assert np.sum(p_t * proj**2) > np.sum(p_l * proj**2) / 1.0
+    # ... and so does the bound for the planted probe, while the true γ holds.
+    planted = theory.probe_loss(q, v, b, p_t, eta)
+    assert planted > theory.natural_task_bound(tau, B, eps, gamma=1.0)
+    assert planted <= theory.natural_task_bound(tau, B, eps, gamma=true_gamma)
+
+
+def test_required_eps_inverts_bound():
+    for excess, B, gamma in [(0.1, 1.0, 1.0), (0.01, 3.0, 0.2), (0.0, 1.0, 1.0)]:
+        eps = theory.required_eps(excess, B, gamma)
+        assert theory.natural_task_bound(0.3, B, eps, gamma) - 0.3 == pytest.approx(excess, abs=1e-15)
+
+
+def test_bound_monotone():
+    base = theory.natural_task_bound(0.2, 1.0, 1e-3, 0.5)
+    assert theory.natural_task_bound(0.2, 2.0, 1e-3, 0.5) > base
+    assert theory.natural_task_bound(0.2, 1.0, 1e-2, 0.5) > base
+    assert theory.natural_task_bound(0.2, 1.0, 1e-3, 1.0) < base
+
+
+def test_conditional_mean_forms():
+    assert theory.conditional_mean_bound(0.1, 1.0, 1e-3) == theory.natural_task_bound(0.1, 1.0, 1e-3)
+    assert theory.conditional_mean_bound(0.1, 1.0, 1e-3, eps_phi_star=2e-3) == pytest.approx(
+        theory.natural_task_bound(0.1, 1.0, 3e-3)
+    )
+    assert theory.quadratic_partition_bound(0.1, 1.0, 1e-3, 2.0, 0.01) == pytest.approx(
+        theory.natural_task_bound(0.1, 1.0, 1e-3) + 0.02
+    )
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: theory.natural_task_bound(0.1, 1.0, -1e-9), "eps must be >= 0"),
+        (lambda: theory.natural_task_bound(0.1, 0.0, 1e-3), "B must be > 0"),
+        (lambda: theory.natural_task_bound(0.1, 1.0, 1e-3, gamma=0), "gamma must be > 0"),
+        (lambda: theory.natural_task_bound(-0.1, 1.0, 1e-3), "tau must be >= 0"),
+        (lambda: theory.natural_task_bound(0.1, 1.0, float("nan")), "eps contains NaN"),
+        (lambda: theory.conditional_mean_bound(0.1, 1.0, -1.0), "eps_phi must be >= 0"),
+        (lambda: theory.conditional_mean_bound(0.1, 1.0, 1.0, eps_phi_star=-1), "eps_phi_star"),
+        (lambda: theory.required_eps(-0.1, 1.0), "excess must be >= 0"),
+        (lambda: theory.quad_bound(0.1, 0.0, 1e-3), "v_norm2 must be > 0"),
+        (lambda: theory.quad_bound(0.1, 1.0, -1e-3), "eps_quad must be >= 0"),
+        (lambda: theory.quadratic_partition_bound(0.1, 1.0, 1e-3, 1.0, -1.0), "delta must be >= 0"),
+        (lambda: theory.natural_task_bound([0.1, 0.2], 1.0, 1e-3), "tau must have 0 dimensions"),
+    ],
+)
+def test_validation(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -1,0 +1,50 @@
+"""Logistic loss and the population probe loss ℓ_T(g, v, b)."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import theory
+from tests.tolerances import CLOSED_FORM_RTOL
+
+
+@given(hnp.arrays(np.float64, 5, elements=st.floats(-30, 30)))
+def test_logistic_loss_matches_naive_formula(z):
+    np.testing.assert_allclose(theory.logistic_loss(z), np.log1p(np.exp(-z)), rtol=CLOSED_FORM_RTOL)
+
+
+def test_logistic_loss_stable_for_large_margins():
+    assert theory.logistic_loss(1000.0) == 0.0
+    assert theory.logistic_loss(-1000.0) == pytest.approx(1000.0)
+    assert theory.logistic_loss(40.0) == pytest.approx(np.exp(-40.0), rel=1e-12)
+
+
+def test_probe_loss_brute_force():
+    rng = np.random.default_rng(0)
+    g = rng.normal(size=(7, 3))
+    v, b = rng.normal(size=3), 0.3
+    p_t = rng.dirichlet(np.ones(7))
+    eta = rng.uniform(size=7)
+    expected = 0.0
+    for s in range(7):
+        z = g[s] @ v + b
+        expected += p_t[s] * (eta[s] * np.log1p(np.exp(-z)) + (1 - eta[s]) * np.log1p(np.exp(z)))
+    assert theory.probe_loss(g, v, b, p_t, eta) == pytest.approx(expected, rel=CLOSED_FORM_RTOL)
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((np.ones((2, 3)), np.ones(2), 0.0, [0.5, 0.5], [0.5, 0.5]), "v must have length 3"),
+        ((np.ones((2, 3)), np.ones(3), 0.0, [0.5, 0.6], [0.5, 0.5]), "p_T rows must sum"),
+        ((np.ones((2, 3)), np.ones(3), 0.0, [0.5, 0.5], [0.5, 1.5]), r"eta must lie in \[0, 1\]"),
+        ((np.ones((2, 3)), np.ones(3), 0.0, [0.5, 0.5], [0.5]), "eta must have length 2"),
+        ((np.ones(3), np.ones(3), 0.0, [1.0], [0.5]), "features must have 2"),
+        ((np.ones((2, 3)), np.ones(3), np.nan, [0.5, 0.5], [0.5, 0.5]), "b contains NaN"),
+    ],
+)
+def test_probe_loss_validation(args, match):
+    with pytest.raises(ValueError, match=match):
+        theory.probe_loss(*args)

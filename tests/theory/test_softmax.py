@@ -1,0 +1,155 @@
+"""(R3) conditional mean at the optimum, (R4) row-space smoothness, (R6) log-partition."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.optimize import minimize
+from scipy.special import logsumexp, softmax
+
+import theory
+from tests import strategies as S
+from tests.tolerances import CONDITIONAL_MEAN_ATOL, INEQUALITY_SLACK
+
+
+@given(st.data())
+def test_conditional_mean_matches_at_optimum(data):
+    d = data.draw(st.integers(1, 3))
+    v = data.draw(st.integers(d + 2, 7))
+    n = data.draw(st.integers(1, 4))
+    phi = np.asarray(data.draw(S.simplex_rows(d, v))) * 4 - 2.0 / v  # generic d x V
+    p_star = data.draw(S.simplex_rows(n, v))
+    opt = theory.softmax_optimum(phi, p_star)
+    assert np.all(opt.residual < CONDITIONAL_MEAN_ATOL)
+    np.testing.assert_allclose(opt.probs @ phi.T, p_star @ phi.T, atol=CONDITIONAL_MEAN_ATOL)
+    # d < V: the optimum does not recover P*, yet matches its conditional mean
+    assert np.all(theory.kl_divergence(p_star, opt.probs) >= 0)
+
+
+def test_optimum_differs_from_p_star_when_d_below_v():
+    rng = np.random.default_rng(0)
+    phi = rng.normal(size=(2, 6))
+    p_star = rng.dirichlet(np.ones(6), size=3)
+    opt = theory.softmax_optimum(phi, p_star, weights=[0.2, 0.3, 0.5])
+    assert np.all(theory.kl_divergence(p_star, opt.probs) > 1e-3)
+    assert np.all(opt.residual < CONDITIONAL_MEAN_ATOL)
+    assert opt.ell_star == pytest.approx(np.dot([0.2, 0.3, 0.5], opt.losses))
+    # independent optimiser on the same convex loss
+    for s in range(3):
+        target = phi @ p_star[s]
+        res = minimize(lambda th, t=target: logsumexp(th @ phi) - th @ t, np.zeros(2), method="BFGS", tol=1e-12)
+        assert res.fun == pytest.approx(opt.losses[s], abs=1e-9)
+
+
+def test_optimum_with_logit_shift_direction():
+    # A constant row makes the Hessian singular; least squares must cope.
+    rng = np.random.default_rng(1)
+    phi = np.vstack([rng.normal(size=(2, 5)), np.ones((1, 5))])
+    p_star = rng.dirichlet(np.ones(5), size=2)
+    assert np.all(theory.softmax_optimum(phi, p_star).residual < CONDITIONAL_MEAN_ATOL)
+
+
+@given(st.data())
+def test_row_space_smoothness_holds_for_row_space_directions(data):
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    d, v = 3, 7
+    phi = rng.normal(size=(d, v))
+    p_star = rng.dirichlet(np.ones(v), size=1)
+    opt = theory.softmax_optimum(phi, p_star)
+    lam = rng.normal(size=d)
+    vec = phi.T @ lam
+    theta = opt.theta[0] + rng.normal(size=d) * data.draw(st.floats(0.01, 3.0))
+    p_theta = softmax(phi.T @ theta)
+    gap = theory.log_partition(phi, theta) - theta @ phi @ p_star[0] - opt.losses[0]
+    lhs = (vec @ (p_theta - p_star[0])) ** 2
+    assert lhs <= 2 * np.max(np.abs(vec)) ** 2 * gap + INEQUALITY_SLACK
+
+
+def test_row_space_smoothness_fails_outside_row_space():
+    rng = np.random.default_rng(4)
+    phi = rng.normal(size=(2, 6))
+    p_star = rng.dirichlet(np.ones(6), size=1)
+    opt = theory.softmax_optimum(phi, p_star)
+    # p_θ* − P* is orthogonal to the row space of Φ (R3), so it is the
+    # direction that R4 cannot see: its lhs is > 0 while the gap is 0.
+    vec = opt.probs[0] - p_star[0]
+    assert np.abs(phi @ vec).max() < 1e-9
+    lhs = (vec @ (opt.probs[0] - p_star[0])) ** 2
+    assert lhs > 1e-6 and lhs > 2 * np.max(np.abs(vec)) ** 2 * 0.0
+
+
+def test_log_partition_stable_and_correct():
+    rng = np.random.default_rng(5)
+    phi = rng.normal(size=(3, 10))
+    th = rng.normal(size=(4, 3))
+    np.testing.assert_allclose(theory.log_partition(phi, th), np.log(np.exp(th @ phi).sum(-1)), rtol=1e-12)
+    assert np.isfinite(theory.log_partition(phi, 1e4 * th[0]))
+
+
+def _gaussian_error(v, radius, seed):
+    rng = np.random.default_rng(seed)
+    d = 4
+    phi = rng.normal(size=(d, v)) / np.sqrt(d)
+    dirs = rng.normal(size=(8, d))
+    th = radius * dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
+    g = theory.gaussian_log_partition(phi, th)
+    return np.mean(np.abs(g.approx - theory.log_partition(phi, th)))
+
+
+def test_gaussian_approximation_improves_with_vocabulary():
+    errs = [np.mean([_gaussian_error(v, 1.0, s) for s in range(5)]) for v in (100, 1000, 10000, 100000)]
+    assert np.all(np.diff(errs) < 0), errs
+
+
+def test_gaussian_approximation_worsens_with_theta_norm():
+    errs = [np.mean([_gaussian_error(5000, r, s) for s in range(5)]) for r in (0.25, 1.0, 2.0, 4.0)]
+    assert np.all(np.diff(errs) > 0), errs
+
+
+def test_quadratic_fit_recovers_gaussian_moments_and_small_delta():
+    rng = np.random.default_rng(6)
+    d, v = 3, 50000
+    phi = rng.normal(size=(d, v)) / np.sqrt(d)
+    th = rng.normal(size=(200, d)) * 0.3
+    fit = theory.fit_quadratic_log_partition(phi, th)
+    g = theory.gaussian_log_partition(phi)
+    assert fit.r2 > 0.999
+    np.testing.assert_allclose(fit.A, g.sigma, atol=0.05)
+    np.testing.assert_allclose(fit.b, g.mu, atol=0.02)
+    assert fit.c == pytest.approx(np.log(v), abs=0.01)
+    assert fit.delta < 0.05
+    # delta is the gradient mismatch, measured independently here
+    grads = softmax(th @ phi, axis=-1) @ phi.T
+    assert fit.delta == pytest.approx(np.max(np.linalg.norm(grads - th @ fit.A - fit.b, axis=1)))
+
+
+def test_quadratic_fit_exact_on_two_word_vocab_near_zero():
+    # sanity: exactly quadratic data is fitted with zero residual
+    phi = np.array([[1.0, -1.0]])
+    th = np.linspace(-1e-3, 1e-3, 7)[:, None]
+    fit = theory.fit_quadratic_log_partition(phi, th)
+    assert fit.max_abs_residual < 1e-12 and fit.A[0, 0] == pytest.approx(1.0, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: theory.log_partition(np.ones((2, 3)), np.ones(3)), "last dimension d = 2"),
+        (lambda: theory.softmax_optimum(np.ones((2, 3)), np.full((1, 4), 0.25)), "V = 3 columns"),
+        (lambda: theory.fit_quadratic_log_partition(np.ones((2, 3)), np.ones((3, 2))), "at least 6 rows"),
+        (lambda: theory.gaussian_log_partition(np.ones(3)), "Phi must have 2 dimensions"),
+        (lambda: theory.softmax_optimum(np.ones((1, 2)), [[0.5, 0.5]], weights=[0.3]), "rows must sum to 1"),
+    ],
+)
+def test_validation(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_softmax_optimum_boundary_case_approaches_infimum():
+    # P* with zeros that Φ can express: the infimum of ℓ_s (here 0) is only
+    # approached as θ → −∞; Newton follows it until the gradient is negligible.
+    phi = np.array([[1.0, 0.0, -1.0]])
+    opt = theory.softmax_optimum(phi, [[0.0, 0.0, 1.0]])
+    assert opt.theta[0, 0] < -20 and opt.losses[0] == pytest.approx(0.0, abs=1e-9)
+    assert opt.residual[0] < CONDITIONAL_MEAN_ATOL

@@ -1,0 +1,55 @@
+"""theory: the referee. Exact float64 closed forms for every result checked by natural-tasks.
+
+Saunshi, Malladi, Arora, "A Mathematical Exploration of Why Language Models
+Help Solve Downstream Tasks", ICLR 2021, arXiv:2010.03648. Results (R1)-(R8)
+as stated in DESIGN.md §2; see theory/README.md for the index to tests.
+No JAX, no randomness, no I/O.
+"""
+
+from ._bounds import (
+    conditional_mean_bound,
+    natural_task_bound,
+    quad_bound,
+    quadratic_partition_bound,
+    required_eps,
+)
+from ._divergences import expected_kl, kl_divergence, pinsker_bound, total_variation
+from ._probe import logistic_loss, probe_loss
+from ._quad import quad_loss, quad_minimizer
+from ._softmax import (
+    GaussianLogPartition,
+    QuadraticFit,
+    SoftmaxOptimum,
+    fit_quadratic_log_partition,
+    gaussian_log_partition,
+    log_partition,
+    softmax_optimum,
+)
+from ._transfer import transferability, transferability_ratio
+from ._validate import SIMPLEX_ATOL
+
+__all__ = [
+    "SIMPLEX_ATOL",
+    "GaussianLogPartition",
+    "QuadraticFit",
+    "SoftmaxOptimum",
+    "conditional_mean_bound",
+    "expected_kl",
+    "fit_quadratic_log_partition",
+    "gaussian_log_partition",
+    "kl_divergence",
+    "log_partition",
+    "logistic_loss",
+    "natural_task_bound",
+    "pinsker_bound",
+    "probe_loss",
+    "quad_bound",
+    "quad_loss",
+    "quad_minimizer",
+    "quadratic_partition_bound",
+    "required_eps",
+    "softmax_optimum",
+    "total_variation",
+    "transferability",
+    "transferability_ratio",
+]

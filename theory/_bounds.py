@@ -1,0 +1,136 @@
+"""The downstream bounds (R2), (R5), (R6) and (R7) of DESIGN.md §2."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _validate as val
+
+
+def natural_task_bound(tau, B, eps, gamma=1.0) -> float:
+    r"""Natural-task bound (R2): ℓ_T(Q) ≤ τ + √(2B²ε/γ).
+
+    If the task T is (τ, B)-natural and the language model Q is ε-optimal in
+    cross-entropy, a linear probe with ‖v‖_∞ ≤ B on the features Q(s) has
+    population loss at most this (arXiv:2010.03648, §4, the main theorem for
+    natural tasks; proof in §5.1 through Lipschitz → Jensen → γ → Hölder →
+    Pinsker).
+
+    Args:
+      tau: τ, loss of a feasible probe on the true distributions, >= 0.
+      B: ℓ∞ bound on the probe weights, > 0.
+      eps: ε, the LM's excess cross-entropy, >= 0.
+      gamma: transferability γ, > 0 (γ_ratio or the tight γ(Δ)).
+
+    Returns:
+      The bound τ + √(2B²ε/γ).
+
+    Raises:
+      ValueError: τ < 0, B <= 0, ε < 0, γ <= 0, or a non-finite value.
+    """
+    tau = val.nonnegative(tau, "tau")
+    B = val.positive(B, "B")
+    eps = val.nonnegative(eps, "eps")
+    gamma = val.positive(gamma, "gamma")
+    return tau + float(np.sqrt(2.0 * B * B * eps / gamma))
+
+
+def conditional_mean_bound(tau, B, eps_phi, gamma=1.0, eps_phi_star=0.0) -> float:
+    r"""Conditional-mean bound (R5) for softmax language models.
+
+    For a task natural w.r.t. Φ (v = Φᵀλ, ‖v‖_∞ ≤ B):
+
+    - features Φ p_f(s):  ℓ_T(Φ p_F) ≤ τ + √(2B² ε_Φ(F) / γ)  (eps_phi_star = 0);
+    - features p_f(s):    ℓ_T(p_F)   ≤ τ + √(2B² (ε_Φ + ε*_Φ) / γ).
+
+    ε_Φ(F) is the suboptimality against the best model with the same Φ and
+    ε*_Φ the price of the rank-d bottleneck (arXiv:2010.03648, §5.2,
+    conditional mean features of softmax language models).
+
+    Args:
+      tau: τ >= 0.  B: > 0.  eps_phi: ε_Φ(F) >= 0.  gamma: γ > 0.
+      eps_phi_star: ε*_Φ >= 0 (0 gives the Φ p_f form).
+
+    Returns:
+      τ + √(2B²(ε_Φ + ε*_Φ)/γ).
+
+    Raises:
+      ValueError: any argument out of range.
+    """
+    eps_phi = val.nonnegative(eps_phi, "eps_phi")
+    eps_phi_star = val.nonnegative(eps_phi_star, "eps_phi_star")
+    return natural_task_bound(tau, B, eps_phi + eps_phi_star, gamma)
+
+
+def required_eps(excess, B, gamma=1.0) -> float:
+    r"""The ε at which the bound's excess √(2B²ε/γ) equals `excess`.
+
+    The inverse of (R2): ε = γ·excess² / (2B²). It answers "how good must the
+    language model be for the guarantee to allow this much excess loss"
+    (arXiv:2010.03648, §4).
+
+    Args:
+      excess: allowed excess loss over τ, >= 0.
+      B: > 0.  gamma: > 0.
+
+    Returns:
+      ε >= 0.
+
+    Raises:
+      ValueError: out-of-range arguments.
+    """
+    excess = val.nonnegative(excess, "excess")
+    B = val.positive(B, "B")
+    gamma = val.positive(gamma, "gamma")
+    return gamma * excess * excess / (2.0 * B * B)
+
+
+def quadratic_partition_bound(tau, B, eps, lam_norm2, delta, gamma=1.0) -> float:
+    r"""Approximate quadratic log-partition bound (R6) for the features f(s).
+
+    If Φ p_f(s) = A f(s) + b + r(s) with ‖r(s)‖₂ ≤ δ for all s, then a probe on
+    f(s) with weights Aλ matches one on Φ p_f(s) with weights λ up to
+    ‖λ‖₂·δ (Cauchy-Schwarz), so
+
+    .. math:: ℓ_T(f) ≤ τ + √(2B²ε/γ) + ‖λ‖₂ δ
+
+    (arXiv:2010.03648, §5.2, quadratic log-partition assumption; δ = 0 gives
+    the exact version).
+
+    Args:
+      tau, B, eps, gamma: as in `natural_task_bound`.
+      lam_norm2: ‖λ‖₂ of the task direction v = Φᵀλ, >= 0.
+      delta: δ = max_s ‖Φp_f(s) − (A f(s) + b)‖₂, >= 0.
+
+    Returns:
+      The bound.
+
+    Raises:
+      ValueError: out-of-range arguments.
+    """
+    lam_norm2 = val.nonnegative(lam_norm2, "lam_norm2")
+    delta = val.nonnegative(delta, "delta")
+    return natural_task_bound(tau, B, eps, gamma) + lam_norm2 * delta
+
+
+def quad_bound(tau, v_norm2, eps_quad, gamma=1.0) -> float:
+    r"""Quad-objective bound (R7): ℓ_T(F) ≤ τ + √(2‖v‖₂² ε_quad / γ).
+
+    For features f trained with the Quad objective and a task direction
+    v = Φᵀλ, the probe with weights ΦΦᵀλ on f(s) has error
+    vᵀΦᵀ(f − f*) per context, bounded by ‖v‖₂‖Φᵀ(f − f*)‖₂ (arXiv:2010.03648,
+    §5.3, the Quad objective).
+
+    Args:
+      tau: τ >= 0.  v_norm2: ‖v‖₂ > 0.  eps_quad: excess Quad loss >= 0.
+      gamma: > 0.
+
+    Returns:
+      τ + √(2‖v‖₂²ε_quad/γ).
+
+    Raises:
+      ValueError: out-of-range arguments.
+    """
+    v_norm2 = val.positive(v_norm2, "v_norm2")
+    eps_quad = val.nonnegative(eps_quad, "eps_quad")
+    return natural_task_bound(tau, v_norm2, eps_quad, gamma)

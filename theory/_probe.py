@@ -1,0 +1,71 @@
+"""Population probe loss of a linear classifier on features: DESIGN.md §2 "Task"."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _validate as val
+
+
+def logistic_loss(z):
+    r"""The logistic loss ℓ(z) = log(1 + e^{−z}), stable for large |z|.
+
+    1-Lipschitz and convex; the loss of the paper's linear probes
+    (arXiv:2010.03648, §3, "classification tasks").
+
+    Args:
+      z: margins, scalar or array.
+
+    Returns:
+      ℓ(z), same shape, computed as logaddexp(0, −z) so that neither
+      e^{−z} overflows for z ≪ 0 nor log(1 + tiny) loses digits for z ≫ 0.
+
+    Raises:
+      ValueError: z is not finite.
+    """
+    z = val.as_array(z, "z")
+    out = np.logaddexp(0.0, -z)
+    return float(out) if out.ndim == 0 else out
+
+
+def probe_loss(features, v, b, p_T, eta) -> float:
+    r"""The population probe loss ℓ_T(g, v, b) of DESIGN.md §2.
+
+    .. math:: ℓ_T(g, v, b) = \sum_s p_T(s) [η(s) ℓ(vᵀg(s)+b) + (1−η(s)) ℓ(−vᵀg(s)−b)]
+
+    an exact weighted sum over the finite set of contexts (arXiv:2010.03648,
+    §3, task loss with label probabilities).
+
+    Args:
+      features: g, shape (N, k), one feature vector per context.
+      v: probe weights, shape (k,).
+      b: probe bias, scalar.
+      p_T: task context weights, shape (N,), a distribution.
+      eta: label probabilities η(s) = P(y = +1 | s) in [0, 1], shape (N,).
+
+    Returns:
+      The loss as a float.
+
+    Raises:
+      ValueError: bad shapes, p_T not a distribution, η outside [0, 1].
+    """
+    g = val.as_array(features, "features", ndim=2)
+    v = val.as_array(v, "v", ndim=1)
+    if v.shape[0] != g.shape[1]:
+        raise ValueError(f"v must have length {g.shape[1]} (the feature dimension), got {v.shape[0]}")
+    b = val.scalar(b, "b")
+    w = val.weights(p_T, "p_T", g.shape[0])
+    eta = label_probabilities(eta, g.shape[0])
+    z = g @ v + b
+    per = eta * np.logaddexp(0.0, -z) + (1.0 - eta) * np.logaddexp(0.0, z)
+    return float(np.sum(w * per))
+
+
+def label_probabilities(eta, n: int) -> np.ndarray:
+    """η as a length-n vector in [0, 1] (shared check)."""
+    eta = val.as_array(eta, "eta", ndim=1)
+    if eta.shape[0] != n:
+        raise ValueError(f"eta must have length {n} (one per context), got {eta.shape[0]}")
+    if np.any((eta < 0) | (eta > 1)):
+        raise ValueError("eta must lie in [0, 1] (label probabilities)")
+    return eta

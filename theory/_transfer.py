@@ -1,0 +1,79 @@
+"""Transferability γ between pretraining and task distributions: DESIGN.md §2."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _validate as val
+
+#: Singular values of diag(√p_L)Δ below this fraction of the largest are
+#: treated as zero when restricting γ(Δ) to the range of Δ.
+RANK_RTOL = 1e-10
+
+
+def transferability_ratio(p_L, p_T) -> float:
+    r"""γ_ratio = min over s with p_T(s) > 0 of p_L(s) / p_T(s).
+
+    The task-only transferability coefficient: for any per-context error
+    e(s) >= 0, Σ p_T e ≤ Σ p_L e / γ_ratio (arXiv:2010.03648, §4, the
+    coefficient γ(p_T) relating task and pretraining distributions).
+
+    Args:
+      p_L: pretraining context weights, shape (N,).
+      p_T: task context weights, shape (N,).
+
+    Returns:
+      γ_ratio in (0, 1] (it is 1 iff p_T = p_L).
+
+    Raises:
+      ValueError: bad weights, or the support of p_T is not inside that of p_L.
+    """
+    p_L = val.weights(p_L, "p_L")
+    p_T = val.weights(p_T, "p_T", p_L.shape[0])
+    on_task = p_T > 0
+    if np.any(on_task & (p_L == 0)):
+        raise ValueError("p_T puts weight on contexts where p_L is 0: supp p_T must lie inside supp p_L")
+    with np.errstate(over="ignore"):  # a subnormal p_T(s) gives +inf, harmless for the min
+        return float(np.min(p_L[on_task] / p_T[on_task]))
+
+
+def transferability(p_L, p_T, delta) -> float:
+    r"""The tight, model-dependent transferability γ(Δ).
+
+    .. math:: γ(Δ) = \inf_u \frac{\sum_s p_L(s) (uᵀΔ(s))^2}{\sum_s p_T(s) (uᵀΔ(s))^2}
+
+    over u with a non-zero denominator, where Δ(s) = Q[s] − P*[s] is the
+    model's error at context s. It is the largest γ for which the "γ step"
+    of the natural-task bound holds for this model, and γ(Δ) >= γ_ratio
+    (arXiv:2010.03648, §4; the paper's coefficient is the task-only one).
+
+    Computed as a generalised eigenvalue restricted to the range of Δ:
+    with diag(√p_L)Δ = U S Wᵀ (rank r), γ = 1/σ_max(diag(√p_T) Δ W S⁻¹)².
+    Rank-deficient Δ (for example rows that sum to zero, or errors on few
+    contexts) is handled by dropping singular values below `RANK_RTOL`.
+
+    Args:
+      p_L: pretraining weights, shape (N,).
+      p_T: task weights, shape (N,), supp p_T ⊆ supp p_L.
+      delta: errors Δ, shape (N, V).
+
+    Returns:
+      γ(Δ); +inf if Δ vanishes on every task context (no error can transfer).
+
+    Raises:
+      ValueError: bad weights or shapes, or supp p_T ⊄ supp p_L.
+    """
+    transferability_ratio(p_L, p_T)  # validates both and the support condition
+    p_L = np.asarray(p_L, dtype=np.float64)
+    p_T = np.asarray(p_T, dtype=np.float64)
+    delta = val.as_array(delta, "delta", ndim=2)
+    if delta.shape[0] != p_L.shape[0]:
+        raise ValueError(f"delta must have {p_L.shape[0]} rows (one per context), got {delta.shape[0]}")
+    m_l = np.sqrt(p_L)[:, None] * delta
+    _, s, wt = np.linalg.svd(m_l, full_matrices=False)
+    if s.size == 0 or s[0] == 0:
+        return float("inf")
+    keep = s > RANK_RTOL * s[0]
+    g = (np.sqrt(p_T)[:, None] * delta) @ (wt[keep].T / s[keep])
+    top = np.linalg.norm(g, ord=2) if g.size else 0.0
+    return float("inf") if top == 0 else float(1.0 / top**2)
