@@ -96,7 +96,9 @@ def softmax_optimum(Phi, p_star, weights=None) -> SoftmaxOptimum:
         if np.max(np.abs(grad)) < OPTIMUM_GTOL:
             break
         hess = np.einsum("nv,dv,ev->nde", p, Phi, Phi) - mean[:, :, None] * mean[:, None, :]
-        step = np.stack([np.linalg.lstsq(h, g, rcond=1e-13)[0] for h, g in zip(hess, grad, strict=True)])
+        step = np.stack(
+            [np.linalg.lstsq(h, g, rcond=1e-13)[0] for h, g in zip(hess, grad, strict=True)]
+        )
         slope = np.sum(grad * step, axis=-1)
         t = np.ones(n)
         for _ in range(60):
@@ -155,7 +157,9 @@ def fit_quadratic_log_partition(Phi, thetas) -> QuadraticFit:
         raise ValueError(f"thetas must have d = {d} columns, got {thetas.shape[1]}")
     n_params = d * (d + 1) // 2 + d + 1
     if thetas.shape[0] < n_params:
-        raise ValueError(f"thetas needs at least {n_params} rows to determine a quadratic in d = {d}, got {thetas.shape[0]}")
+        raise ValueError(
+            f"thetas needs at least {n_params} rows to determine a quadratic in d = {d}, got {thetas.shape[0]}"
+        )
     iu = np.triu_indices(d)
     # ½θᵀAθ = Σ_{i<=j} a_ij θ_iθ_j with a_ii = ½A_ii and a_ij = A_ij (i<j).
     design = np.hstack([thetas[:, iu[0]] * thetas[:, iu[1]], thetas, np.ones((thetas.shape[0], 1))])
@@ -212,5 +216,7 @@ def gaussian_log_partition(Phi, thetas=None) -> GaussianLogPartition:
         th = val.as_array(thetas, "thetas", ndim=(1, 2))
         if th.shape[-1] != Phi.shape[0]:
             raise ValueError(f"thetas must have last dimension d = {Phi.shape[0]}, got {th.shape}")
-        approx = np.log(Phi.shape[1]) + th @ mu + 0.5 * np.einsum("...i,ij,...j->...", th, sigma, th)
+        approx = (
+            np.log(Phi.shape[1]) + th @ mu + 0.5 * np.einsum("...i,ij,...j->...", th, sigma, th)
+        )
     return GaussianLogPartition(mu, sigma, approx)

@@ -37,7 +37,9 @@ def test_optimum_differs_from_p_star_when_d_below_v():
     # independent optimiser on the same convex loss
     for s in range(3):
         target = phi @ p_star[s]
-        res = minimize(lambda th, t=target: logsumexp(th @ phi) - th @ t, np.zeros(2), method="BFGS", tol=1e-12)
+        res = minimize(
+            lambda th, t=target: logsumexp(th @ phi) - th @ t, np.zeros(2), method="BFGS", tol=1e-12
+        )
         assert res.fun == pytest.approx(opt.losses[s], abs=1e-9)
 
 
@@ -82,7 +84,9 @@ def test_log_partition_stable_and_correct():
     rng = np.random.default_rng(5)
     phi = rng.normal(size=(3, 10))
     th = rng.normal(size=(4, 3))
-    np.testing.assert_allclose(theory.log_partition(phi, th), np.log(np.exp(th @ phi).sum(-1)), rtol=1e-12)
+    np.testing.assert_allclose(
+        theory.log_partition(phi, th), np.log(np.exp(th @ phi).sum(-1)), rtol=1e-12
+    )
     assert np.isfinite(theory.log_partition(phi, 1e4 * th[0]))
 
 
@@ -97,7 +101,9 @@ def _gaussian_error(v, radius, seed):
 
 
 def test_gaussian_approximation_improves_with_vocabulary():
-    errs = [np.mean([_gaussian_error(v, 1.0, s) for s in range(5)]) for v in (100, 1000, 10000, 100000)]
+    errs = [
+        np.mean([_gaussian_error(v, 1.0, s) for s in range(5)]) for v in (100, 1000, 10000, 100000)
+    ]
     assert np.all(np.diff(errs) < 0), errs
 
 
@@ -136,9 +142,15 @@ def test_quadratic_fit_exact_on_two_word_vocab_near_zero():
     [
         (lambda: theory.log_partition(np.ones((2, 3)), np.ones(3)), "last dimension d = 2"),
         (lambda: theory.softmax_optimum(np.ones((2, 3)), np.full((1, 4), 0.25)), "V = 3 columns"),
-        (lambda: theory.fit_quadratic_log_partition(np.ones((2, 3)), np.ones((3, 2))), "at least 6 rows"),
+        (
+            lambda: theory.fit_quadratic_log_partition(np.ones((2, 3)), np.ones((3, 2))),
+            "at least 6 rows",
+        ),
         (lambda: theory.gaussian_log_partition(np.ones(3)), "Phi must have 2 dimensions"),
-        (lambda: theory.softmax_optimum(np.ones((1, 2)), [[0.5, 0.5]], weights=[0.3]), "rows must sum to 1"),
+        (
+            lambda: theory.softmax_optimum(np.ones((1, 2)), [[0.5, 0.5]], weights=[0.3]),
+            "rows must sum to 1",
+        ),
     ],
 )
 def test_validation(call, match):

@@ -1,0 +1,95 @@
+"""Validated, frozen configuration dataclasses and the `--set key=value` overlay."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from typing import Any
+
+
+def check_range(name: str, value, lo=None, hi=None, *, lo_open=False, integer=False):
+    """Raise ValueError naming `name` unless lo (<|<=) value <= hi."""
+    if integer and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if not integer and (
+        isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+    ):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    low_ok = lo is None or (value > lo if lo_open else value >= lo)
+    if not low_ok or (hi is not None and value > hi):
+        lo_s = "-inf" if lo is None else f"{lo}"
+        hi_s = "inf" if hi is None else f"{hi}"
+        bracket = "(" if lo_open or lo is None else "["
+        raise ValueError(f"{name} must be in {bracket}{lo_s}, {hi_s}], got {value!r}")
+
+
+def check_choice(name: str, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+
+
+def to_dict(cfg) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def config_hash(cfg) -> str:
+    """Short stable hash of a config (its JSON with sorted keys)."""
+    text = json.dumps(to_dict(cfg), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _parse(text: str, current: Any, key: str):
+    if isinstance(current, bool):
+        if text.lower() in ("true", "1", "yes"):
+            return True
+        if text.lower() in ("false", "0", "no"):
+            return False
+        raise ValueError(f"--set {key}: expected true or false, got {text!r}")
+    if isinstance(current, int):
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"--set {key}: expected an integer, got {text!r}") from None
+    if isinstance(current, float) or current is None:
+        try:
+            return float(text)
+        except ValueError:
+            if current is None and text.lower() == "none":
+                return None
+            raise ValueError(f"--set {key}: expected a number, got {text!r}") from None
+    if isinstance(current, tuple):
+        items = [t for t in text.split(",") if t]
+        if not items:
+            raise ValueError(f"--set {key}: expected a comma-separated list, got {text!r}")
+        proto = current[0] if current else ""
+        return tuple(_parse(t, proto, key) for t in items)
+    return text
+
+
+def override(cfg, assignments: list[str]):
+    """Return `cfg` with dotted `key=value` assignments applied (validated again)."""
+    for item in assignments:
+        if "=" not in item:
+            raise ValueError(f"--set expects key=value, got {item!r}")
+        key, text = item.split("=", 1)
+        cfg = _replace_path(cfg, key.strip().split("."), text.strip(), key)
+    return cfg
+
+
+def _replace_path(cfg, path: list[str], text: str, full: str):
+    if not dataclasses.is_dataclass(cfg):
+        raise ValueError(f"--set {full}: unknown key")
+    names = {f.name for f in dataclasses.fields(cfg)}
+    head = path[0]
+    if head not in names:
+        raise ValueError(f"--set {full}: unknown key {head!r} (known: {', '.join(sorted(names))})")
+    current = getattr(cfg, head)
+    if len(path) > 1:
+        new = _replace_path(current, path[1:], text, full)
+    else:
+        if dataclasses.is_dataclass(current):
+            raise ValueError(f"--set {full}: is a group; set one of its fields")
+        new = _parse(text, current, full)
+    return dataclasses.replace(cfg, **{head: new})

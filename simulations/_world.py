@@ -1,0 +1,106 @@
+"""Synthetic log-linear worlds with known word embeddings and next-word distributions."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import jax
+import numpy as np
+from scipy.special import log_softmax
+
+from ._config import check_range
+from ._keys import numpy_rng
+
+
+@dataclasses.dataclass(frozen=True)
+class WorldConfig:
+    """Knobs of a synthetic world (DESIGN.md §2, "World").
+
+    Attributes:
+      vocab_size: V, number of words, >= 2.
+      num_contexts: N, number of contexts, >= 1.
+      dim: d*, true embedding dimension (rank of the true logits), >= 1.
+      extra_dims: misspecification: P* is generated with d* + extra_dims
+        dimensions but `World.Phi` exposes only d* of them, so no softmax LM
+        with that Φ is exact (ε*_Φ > 0). 0 = well specified.
+      dirichlet: if > 0, P* rows are drawn Dirichlet(dirichlet · uniform)
+        instead (not a softmax of any low rank); 0 = log-linear.
+      theta_scale: std of the true context vectors θ*(s) (logit scale), > 0.
+      word_zipf: exponent s of the log-unigram bias −s·log(rank), >= 0
+        (0 = no bias). The bias is a known row of Φ, paired with θ = 1.
+      context_zipf: exponent of the Zipf context weights p_L, >= 0 (0 = uniform).
+    """
+
+    vocab_size: int = 200
+    num_contexts: int = 400
+    dim: int = 8
+    extra_dims: int = 0
+    dirichlet: float = 0.0
+    theta_scale: float = 1.5
+    word_zipf: float = 1.0
+    context_zipf: float = 0.0
+
+    def __post_init__(self):
+        check_range("world.vocab_size", self.vocab_size, 2, integer=True)
+        check_range("world.num_contexts", self.num_contexts, 1, integer=True)
+        check_range("world.dim", self.dim, 1, integer=True)
+        check_range("world.extra_dims", self.extra_dims, 0, integer=True)
+        check_range("world.dirichlet", self.dirichlet, 0.0)
+        check_range("world.theta_scale", self.theta_scale, 0.0, lo_open=True)
+        check_range("world.word_zipf", self.word_zipf, 0.0, 5.0)
+        check_range("world.context_zipf", self.context_zipf, 0.0, 5.0)
+
+
+class World(NamedTuple):
+    """A finite world where everything is known.
+
+    Phi: (d, V) word embeddings the LMs use (d = dim, plus one bias row when
+      word_zipf > 0). theta: (N, d) the context vectors that pair with Phi.
+    p_L: (N,) context weights. log_p_star: (N, V) log P*, float64.
+    p_star: (N, V) P*. When well specified, P* = softmax(theta @ Phi) exactly.
+    """
+
+    Phi: np.ndarray
+    theta: np.ndarray
+    p_L: np.ndarray
+    log_p_star: np.ndarray
+    p_star: np.ndarray
+
+    @property
+    def well_specified(self) -> bool:
+        return bool(
+            np.allclose(log_softmax(self.theta @ self.Phi, axis=-1), self.log_p_star, atol=1e-10)
+        )
+
+
+def make_world(key: jax.Array, cfg: WorldConfig) -> World:
+    """Draw a world from `cfg` with the `world` PRNG stream `key`.
+
+    Φ* has i.i.d. N(0, 1/d) entries (Gaussian-like embeddings, for which the
+    log-partition is close to quadratic, DESIGN.md (R6)); θ*(s) ~ N(0, σ²I·d/1)
+    scaled so each logit has std `theta_scale`.
+    """
+    rng = numpy_rng(key)
+    V, N, d = cfg.vocab_size, cfg.num_contexts, cfg.dim
+    d_true = d + cfg.extra_dims
+    phi_true = rng.normal(size=(d_true, V)) / np.sqrt(d_true)
+    theta_true = rng.normal(size=(N, d_true)) * cfg.theta_scale
+    rows, cols = [phi_true[:d]], [theta_true[:, :d]]
+    bias = np.zeros(V)
+    if cfg.word_zipf > 0:
+        bias = -cfg.word_zipf * np.log(1.0 + rng.permutation(V))
+        rows.append(bias[None, :])
+        cols.append(np.ones((N, 1)))
+    Phi, theta = np.vstack(rows), np.hstack(cols)
+    if cfg.dirichlet > 0:
+        alpha = cfg.dirichlet * np.exp(bias) / np.exp(bias).sum() * V
+        p = rng.dirichlet(alpha, size=N)
+        p = np.maximum(p, 1e-300)
+        log_p_star = np.log(p / p.sum(-1, keepdims=True))
+    else:
+        log_p_star = log_softmax(theta_true @ phi_true + bias, axis=-1)
+    ranks = 1.0 + rng.permutation(N)
+    p_L = ranks ** (-cfg.context_zipf)
+    p_L = p_L / p_L.sum()
+    return World(Phi, theta, p_L, log_p_star, np.exp(log_p_star))

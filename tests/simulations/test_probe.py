@@ -1,0 +1,74 @@
+"""Probes on the exact population loss, against scikit-learn and an independent SciPy solver."""
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+from sklearn.linear_model import LogisticRegression
+
+import simulations as sim
+from tests.tolerances import PROBE_LOSS_ATOL
+
+
+def _problem(seed, n=80, k=6):
+    rng = np.random.default_rng(seed)
+    g = rng.normal(size=(n, k))
+    w = rng.normal(size=k)
+    eta = 1 / (1 + np.exp(-(3 * g @ w + 0.3)))
+    p_t = rng.dirichlet(np.ones(n))
+    return g, p_t, eta
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_l2_probe_matches_sklearn(seed):
+    g, p_t, eta = _problem(seed)
+    lam = 1e-2
+    fit = sim.fit_probe(g, p_t, eta, l2=lam)
+    assert fit.converged
+    # Same objective as weighted logistic regression: each context appears
+    # once per label with weight p_T·η and p_T·(1−η); C = 1/λ.
+    X = np.vstack([g, g])
+    y = np.r_[np.ones(len(g)), np.zeros(len(g))]
+    sw = np.r_[p_t * eta, p_t * (1 - eta)]
+    clf = LogisticRegression(C=1 / lam, solver="newton-cholesky", tol=1e-12, max_iter=1000)
+    clf.fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(fit.v, clf.coef_[0], atol=1e-5)
+    assert fit.b == pytest.approx(clf.intercept_[0], abs=1e-5)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_box_probe_matches_independent_solver(seed):
+    g, p_t, eta = _problem(seed)
+    B = 0.5  # binding: the unconstrained optimum is near 3·w
+    fit = sim.fit_probe(g, p_t, eta, box=B)
+    assert fit.converged and np.max(np.abs(fit.v)) <= B + 1e-12
+    assert np.sum(np.isclose(np.abs(fit.v), B)) >= 1
+
+    def fun(x):
+        z = g @ x[:-1] + x[-1]
+        return np.sum(p_t * (eta * np.logaddexp(0, -z) + (1 - eta) * np.logaddexp(0, z)))
+
+    ref = minimize(
+        fun,
+        np.zeros(g.shape[1] + 1),
+        method="SLSQP",
+        bounds=[(-B, B)] * g.shape[1] + [(None, None)],
+        options=dict(ftol=1e-14, maxiter=1000),
+    )
+    assert fit.loss == pytest.approx(ref.fun, abs=PROBE_LOSS_ATOL)
+    assert fit.loss <= ref.fun + 1e-10
+
+
+def test_vocab_dim_probe_on_simplex_features(small):
+    _, world, task = small
+    fit = sim.fit_probe(world.p_star, task.p_T, task.eta, box=task.B, init=(task.v, task.b))
+    assert fit.converged and fit.loss <= task.tau_planted + 1e-12
+
+
+def test_probe_rejects_bad_input():
+    g, p_t, eta = _problem(0)
+    with pytest.raises(ValueError, match="features must be"):
+        sim.fit_probe(g[:5], p_t, eta)
+    with pytest.raises(ValueError, match="box must be > 0"):
+        sim.fit_probe(g, p_t, eta, box=0.0)
+    with pytest.raises(ValueError, match="l2 must be >= 0"):
+        sim.fit_probe(g, p_t, eta, l2=-1.0)
