@@ -13,9 +13,7 @@ def check_range(name: str, value, lo=None, hi=None, *, lo_open=False, integer=Fa
     """Raise ValueError naming `name` unless lo (<|<=) value <= hi."""
     if integer and (isinstance(value, bool) or not isinstance(value, int)):
         raise ValueError(f"{name} must be an integer, got {value!r}")
-    if not integer and (
-        isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
-    ):
+    if not integer and (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     low_ok = lo is None or (value > lo if lo_open else value >= lo)
     if not low_ok or (hi is not None and value > hi):

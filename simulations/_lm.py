@@ -66,9 +66,7 @@ def tilt_model(world: World, u: np.ndarray, t: float) -> np.ndarray:
     return np.exp(log_softmax(world.log_p_star + t * u, axis=-1))
 
 
-def calibrate_tilts(
-    world: World, u: np.ndarray, targets, max_iter: int = 60
-) -> tuple[np.ndarray, np.ndarray]:
+def calibrate_tilts(world: World, u: np.ndarray, targets, max_iter: int = 60) -> tuple[np.ndarray, np.ndarray]:
     """Scales t with ε(t) within `EPS_TARGET_RTOL` of each target, by bisection.
 
     ε(t) is convex in t with ε(0) = 0, hence increasing for t > 0. The
@@ -188,30 +186,42 @@ def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
     return optax.adam(schedule)
 
 
+def _value_and_grad(loss_fn: Callable, learn_phi: bool) -> Callable:
+    """value_and_grad of loss_fn(params, ...) in F only (Φ fixed: no work spent on dΦ) or in both."""
+    if learn_phi:
+        return jax.value_and_grad(loss_fn)
+
+    def fixed_phi(params, *args):
+        loss, g_f = jax.value_and_grad(lambda F: loss_fn(SoftmaxLM(F, params.Phi), *args))(params.F)
+        return loss, SoftmaxLM(g_f, jnp.zeros_like(params.Phi))
+
+    return fixed_phi
+
+
 def make_exact_step(optimizer: optax.GradientTransformation, learn_phi: bool) -> Callable:
     """A jitted step on the exact population objective: (params, opt_state, P*, p_L) -> (params, opt_state, loss)."""
+    loss_and_grad = _value_and_grad(population_xent, learn_phi)
 
     @jax.jit
     def step(params, opt_state, p_star, p_L):
         TRACE_COUNTS["exact"] += 1  # runs only while tracing
-        loss, grads = jax.value_and_grad(population_xent)(params, p_star, p_L)
-        if not learn_phi:
-            grads = grads._replace(Phi=jnp.zeros_like(grads.Phi))
+        loss, grads = loss_and_grad(params, p_star, p_L)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
     return step
 
 
-def make_corpus_step(optimizer: optax.GradientTransformation, learn_phi: bool) -> Callable:
-    """A jitted minibatch step on a sampled corpus."""
+def make_corpus_step(optimizer: optax.GradientTransformation, learn_phi: bool, batch_size: int) -> Callable:
+    """A jitted minibatch step on a sampled corpus; the minibatch is drawn inside from `key`."""
+
+    loss_and_grad = _value_and_grad(corpus_xent, learn_phi)
 
     @jax.jit
-    def step(params, opt_state, contexts, words):
+    def step(params, opt_state, key, contexts, words):
         TRACE_COUNTS["corpus"] += 1
-        loss, grads = jax.value_and_grad(corpus_xent)(params, contexts, words)
-        if not learn_phi:
-            grads = grads._replace(Phi=jnp.zeros_like(grads.Phi))
+        idx = jax.random.randint(key, (batch_size,), 0, contexts.shape[0])
+        loss, grads = loss_and_grad(params, contexts[idx], words[idx])
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
@@ -225,12 +235,21 @@ def checkpoint_steps(steps: int, n: int) -> list[int]:
 
 
 def sample_corpus(key: jax.Array, world: World, size: int) -> tuple[jax.Array, jax.Array]:
-    """`size` (context, next word) pairs: s ~ p_L, w ~ P*[s] (a sampled corpus)."""
-    k_s, k_w = jax.random.split(key)
-    contexts = jax.random.choice(k_s, world.p_L.shape[0], (size,), p=jnp.asarray(world.p_L))
-    logp = jnp.asarray(world.log_p_star, dtype=jnp.float32)
-    words = jax.random.categorical(k_w, logp[contexts], axis=-1)
-    return contexts, words
+    """`size` (context, next word) pairs: s ~ p_L, w ~ P*[s] (a sampled corpus).
+
+    Drawn as counts (multinomial over contexts, then over words per
+    context) in float64 NumPy, so memory is O(N·V + size), then expanded
+    into pairs in a random order.
+    """
+    rng = numpy_rng(key)
+    per_context = rng.multinomial(size, world.p_L)
+    counts = rng.multinomial(per_context, world.p_star)  # (N, V)
+    s_idx, w_idx = np.nonzero(counts)
+    reps = counts[s_idx, w_idx]
+    order = rng.permutation(size)
+    contexts = np.repeat(s_idx, reps)[order]
+    words = np.repeat(w_idx, reps)[order]
+    return jnp.asarray(contexts, dtype=jnp.int32), jnp.asarray(words, dtype=jnp.int32)
 
 
 def train(
@@ -261,13 +280,11 @@ def train(
             if i in keep:
                 out.append((i, to_numpy(params)))
     else:
-        step = make_corpus_step(optimizer, cfg.learn_phi)
+        step = make_corpus_step(optimizer, cfg.learn_phi, min(cfg.batch_size, cfg.corpus_size))
         contexts, words = sample_corpus(key_data, world, cfg.corpus_size)
-        batch = min(cfg.batch_size, cfg.corpus_size)
-        rng = numpy_rng(jax.random.fold_in(key_data, 1))
+        batch_keys = jax.random.split(jax.random.fold_in(key_data, 1), cfg.steps)
         for i in range(1, cfg.steps + 1):
-            idx = jnp.asarray(rng.integers(0, cfg.corpus_size, size=batch))
-            params, opt_state, _ = step(params, opt_state, contexts[idx], words[idx])
+            params, opt_state, _ = step(params, opt_state, batch_keys[i - 1], contexts, words)
             if i in keep:
                 out.append((i, to_numpy(params)))
     return out
@@ -275,9 +292,7 @@ def train(
 
 def to_numpy(params: SoftmaxLM) -> SoftmaxLM:
     """float64 NumPy copy (ε is then exact for exactly these parameters)."""
-    return SoftmaxLM(
-        np.asarray(params.F, dtype=np.float64), np.asarray(params.Phi, dtype=np.float64)
-    )
+    return SoftmaxLM(np.asarray(params.F, dtype=np.float64), np.asarray(params.Phi, dtype=np.float64))
 
 
 def lm_probs(params: SoftmaxLM) -> np.ndarray:

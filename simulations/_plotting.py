@@ -31,9 +31,7 @@ FAMILY_STYLE = {
 
 def new_figure(ncols: int, nrows: int = 1, width: float = 4.2, height: float = 3.8):
     plt.rcParams.update(STYLE)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(width * ncols, height * nrows + 1.2), squeeze=False
-    )
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows + 1.2), squeeze=False)
     return fig, axes
 
 

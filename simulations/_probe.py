@@ -44,14 +44,19 @@ def population_loss_and_grad(g, p_t, eta, v, b):
 def fit_probe(features, p_T, eta, *, box=None, l2=0.0, init=None, max_iter=20000) -> ProbeFit:
     r"""Fit a linear probe (v, b) on the exact population logistic loss.
 
-    Minimises ℓ_T(g, v, b) + (l2/2)‖v‖₂² over v (with ‖v‖_∞ <= box when box
-    is given, the theorem's class) and an unconstrained bias b, where
+    Minimises ℓ_T(g, v, b) + (l2/2)‖c ⊙ v‖₂² over v (with ‖v‖_∞ <= box when
+    box is given, the theorem's class) and an unconstrained bias b, where
     ℓ_T(g, v, b) = Σ_s p_T(s)[η(s)ℓ(vᵀg(s)+b) + (1−η(s))ℓ(−vᵀg(s)−b)] uses the
     label probabilities, not samples (arXiv:2010.03648, §3).
 
-    Solver: L-BFGS-B on column-scaled coordinates u_j = c_j v_j with
-    c_j = √(Σ_s p_T(s) g_j(s)²) (a diagonal rescaling keeps the box a box and
-    evens out the tiny entries of p_f features), tolerance pgtol = 1e-11.
+    Solver: L-BFGS-B on standardised features (g_j − m_j)/c_j, with m_j and
+    c_j the p_T-weighted mean and standard deviation of feature j, i.e. on
+    coordinates u_j = c_j v_j and b' = b + mᵀv. A diagonal rescaling keeps
+    the box a box, and centring only moves the free bias; together they
+    even out the tiny, highly correlated entries of p_f features.
+    Tolerance pgtol = 1e-11. The ridge acts on u, i.e. on standardised
+    features, as practitioners use it (StandardScaler then
+    LogisticRegression); the box acts on v.
     The returned certificate is the projected gradient ∞-norm in those
     coordinates; `converged` is False (never silently) when it is above
     `PROBE_GTOL`.
@@ -79,16 +84,15 @@ def fit_probe(features, p_T, eta, *, box=None, l2=0.0, init=None, max_iter=20000
     live = p_t > 0
     g, p_t, eta = g[live], p_t[live], eta[live]
     k = g.shape[1]
-    c = np.sqrt(p_t @ (g * g))
-    c = np.where(c > 0, c, 1.0)
-    gs = g / c
+    m = p_t @ g
+    c = np.sqrt(np.maximum(p_t @ (g * g) - m * m, 0.0))
+    c = np.where(c > 1e-300, c, 1.0)
+    gs = (g - m) / c  # standardised: z = gs·u + b' with v = u/c, b = b' − m·v
 
     def fun(x):
         u, b = x[:k], x[k]
         loss, gu, gb = population_loss_and_grad(gs, p_t, eta, u, b)
-        vv = u / c
-        obj = loss + 0.5 * l2 * vv @ vv
-        return obj, np.append(gu + l2 * vv / c, gb)
+        return loss + 0.5 * l2 * u @ u, np.append(gu + l2 * u, gb)
 
     x0 = np.zeros(k + 1)
     if init is not None:
@@ -96,7 +100,7 @@ def fit_probe(features, p_T, eta, *, box=None, l2=0.0, init=None, max_iter=20000
         v0 = np.asarray(v0, dtype=np.float64)
         if box is not None:
             v0 = np.clip(v0, -box, box)
-        x0 = np.append(v0 * c, float(b0))
+        x0 = np.append(v0 * c, float(b0) + m @ v0)
     bounds = None
     if box is not None:
         bounds = [(-box * cj, box * cj) for cj in c] + [(None, None)]
@@ -120,6 +124,7 @@ def fit_probe(features, p_T, eta, *, box=None, l2=0.0, init=None, max_iter=20000
         gnorm = float(np.max(np.abs(pg)))
         if gnorm <= PROBE_GTOL:
             break
-    v, b = x[:k] / c, float(x[k])
+    v = x[:k] / c
+    b = float(x[k] - m @ v)
     loss, _, _ = population_loss_and_grad(g, p_t, eta, v, b)
     return ProbeFit(v, b, loss, float(obj), gnorm, gnorm <= PROBE_GTOL, iters)

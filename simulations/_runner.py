@@ -20,24 +20,18 @@ def get_experiment(name: str):
     return REGISTRY[name]
 
 
-def make_config(
-    name: str, profile: str = "standard", seed: int | None = None, sets: list[str] | None = None
-):
+def make_config(name: str, profile: str = "standard", seed: int | None = None, sets: list[str] | None = None):
     """The config of `name` for a profile, with `--seed` and `--set key=value` applied (validated)."""
     exp = get_experiment(name)
     if profile not in exp.profiles:
-        raise ValueError(
-            f"unknown profile {profile!r} for {name} (known: {', '.join(exp.profiles)})"
-        )
+        raise ValueError(f"unknown profile {profile!r} for {name} (known: {', '.join(exp.profiles)})")
     cfg = exp.profiles[profile]
     if seed is not None:
         cfg = dataclasses.replace(cfg, seeds=(seed,))
     return override(cfg, sets or [])
 
 
-def run_experiment(
-    name: str, cfg, results: str | Path = "results", force: bool = False, progress: bool = True
-):
+def run_experiment(name: str, cfg, results: str | Path = "results", force: bool = False, progress: bool = True):
     """Run (or reuse) `name` under `cfg`; returns (rows, summary, store).
 
     Seeds already finished (an interrupted earlier call) are loaded, not

@@ -5,9 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def loglog_slope(
-    x, y, groups, rng: np.random.Generator, n_boot: int = 1000, level: float = 0.95
-) -> dict:
+def loglog_slope(x, y, groups, rng: np.random.Generator, n_boot: int = 1000, level: float = 0.95) -> dict:
     """Least-squares slope of log y on log x, and a bootstrap interval over groups.
 
     Points with y <= 0 or x <= 0 cannot be placed on log axes; they are left

@@ -46,9 +46,7 @@ class RunStore:
             probe.write_text("")
             probe.unlink()
         except OSError as err:
-            raise ValueError(
-                f"results folder {self.path} is not writable: {err.strerror}"
-            ) from None
+            raise ValueError(f"results folder {self.path} is not writable: {err.strerror}") from None
         for stale in self.path.rglob(".tmp-*"):
             stale.unlink()
         write_json(self.path / "config.json", self.config)

@@ -69,9 +69,7 @@ class World(NamedTuple):
 
     @property
     def well_specified(self) -> bool:
-        return bool(
-            np.allclose(log_softmax(self.theta @ self.Phi, axis=-1), self.log_p_star, atol=1e-10)
-        )
+        return bool(np.allclose(log_softmax(self.theta @ self.Phi, axis=-1), self.log_p_star, atol=1e-10))
 
 
 def make_world(key: jax.Array, cfg: WorldConfig) -> World:

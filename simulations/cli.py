@@ -54,12 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     r = sub.add_parser("reproduce", help="run every registered experiment and redraw its figures")
-    r.add_argument(
-        "--profile", choices=PROFILES, default="standard", help="config sizes (default: standard)"
-    )
-    r.add_argument(
-        "--only", nargs="+", metavar="NAME", default=None, help="run only these experiments"
-    )
+    r.add_argument("--profile", choices=PROFILES, default="standard", help="config sizes (default: standard)")
+    r.add_argument("--only", nargs="+", metavar="NAME", default=None, help="run only these experiments")
     r.add_argument("--results", default="results", help="results folder (default: results)")
     r.add_argument("--figures", default="figures", help="figures folder (default: figures)")
     r.add_argument("--force", action="store_true", help="recompute even if finished results exist")
@@ -67,9 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run one experiment")
     run.add_argument("name", help="experiment name (see `list`)")
-    run.add_argument(
-        "--profile", choices=PROFILES, default="quick", help="config sizes (default: quick)"
-    )
+    run.add_argument("--profile", choices=PROFILES, default="quick", help="config sizes (default: quick)")
     run.add_argument(
         "--seed",
         type=_seed,
@@ -85,26 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--results", default="results", help="results folder (default: results)")
     run.add_argument("--figures", default=None, help="also draw the figure into this folder")
-    run.add_argument(
-        "--force", action="store_true", help="recompute even if finished results exist"
-    )
+    run.add_argument("--force", action="store_true", help="recompute even if finished results exist")
     run.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
     sub.add_parser("list", help="list the registered experiments")
 
     b = sub.add_parser("bound", help="print the natural-task bound τ + √(2B²ε/γ) and its parts")
-    b.add_argument(
-        "--tau", type=_nonneg_float, required=True, help="τ, loss of a feasible probe on P* (>= 0)"
-    )
-    b.add_argument(
-        "--B", type=_pos_float, required=True, help="ℓ∞ bound on the probe weights (> 0)"
-    )
-    b.add_argument(
-        "--eps", type=_nonneg_float, required=True, help="ε, the LM's excess cross-entropy (>= 0)"
-    )
-    b.add_argument(
-        "--gamma", type=_pos_float, default=1.0, help="transferability γ in (0, ∞) (default 1)"
-    )
+    b.add_argument("--tau", type=_nonneg_float, required=True, help="τ, loss of a feasible probe on P* (>= 0)")
+    b.add_argument("--B", type=_pos_float, required=True, help="ℓ∞ bound on the probe weights (> 0)")
+    b.add_argument("--eps", type=_nonneg_float, required=True, help="ε, the LM's excess cross-entropy (>= 0)")
+    b.add_argument("--gamma", type=_pos_float, default=1.0, help="transferability γ in (0, ∞) (default 1)")
     return p
 
 
@@ -144,22 +128,15 @@ def _dispatch(args) -> int:
         import theory
 
         part = theory.natural_task_bound(0.0, args.B, args.eps, args.gamma)
+        total = theory.natural_task_bound(args.tau, args.B, args.eps, args.gamma)
         print(f"tau                 = {args.tau:.6g}")
-        print(
-            f"sqrt(2 B^2 eps/gam) = {part:.6g}   (B={args.B:g}, eps={args.eps:g}, gamma={args.gamma:g})"
-        )
-        print(
-            f"bound               = {theory.natural_task_bound(args.tau, args.B, args.eps, args.gamma):.6g}"
-        )
-        print(
-            f"as 0-1 error bound  = {theory.natural_task_bound(args.tau, args.B, args.eps, args.gamma) / math.log(2):.6g}"
-        )
+        print(f"sqrt(2 B^2 eps/gam) = {part:.6g}   (B={args.B:g}, eps={args.eps:g}, gamma={args.gamma:g})")
+        print(f"bound               = {theory.natural_task_bound(args.tau, args.B, args.eps, args.gamma):.6g}")
+        print(f"as 0-1 error bound  = {total / math.log(2):.6g}")
         return 0
     if args.command == "run":
         cfg = _runner.make_config(args.name, args.profile, args.seed, args.set)
-        rows, summary, store = _runner.run_experiment(
-            args.name, cfg, args.results, args.force, not args.no_progress
-        )
+        rows, summary, store = _runner.run_experiment(args.name, cfg, args.results, args.force, not args.no_progress)
         print(f"results: {store.path}")
         if args.figures:
             for path in _runner.draw(args.name, rows, summary, args.figures):
@@ -174,13 +151,9 @@ def _dispatch(args) -> int:
     done = []
     for name in names:
         cfg = _runner.make_config(name, args.profile)
-        rows, summary, store = _runner.run_experiment(
-            name, cfg, args.results, args.force, not args.no_progress
-        )
+        rows, summary, store = _runner.run_experiment(name, cfg, args.results, args.force, not args.no_progress)
         paths = _runner.draw(name, rows, summary, args.figures)
-        print(
-            f"{name}: {summary['n_rows']} rows in {store.path}; figures {', '.join(map(str, paths))}"
-        )
+        print(f"{name}: {summary['n_rows']} rows in {store.path}; figures {', '.join(map(str, paths))}")
         done.append((name, summary))
     print()
     print(_claims_table(done))

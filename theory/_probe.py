@@ -52,9 +52,7 @@ def probe_loss(features, v, b, p_T, eta) -> float:
     g = val.as_array(features, "features", ndim=2)
     v = val.as_array(v, "v", ndim=1)
     if v.shape[0] != g.shape[1]:
-        raise ValueError(
-            f"v must have length {g.shape[1]} (the feature dimension), got {v.shape[0]}"
-        )
+        raise ValueError(f"v must have length {g.shape[1]} (the feature dimension), got {v.shape[0]}")
     b = val.scalar(b, "b")
     w = val.weights(p_T, "p_T", g.shape[0])
     eta = label_probabilities(eta, g.shape[0])

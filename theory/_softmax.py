@@ -96,9 +96,7 @@ def softmax_optimum(Phi, p_star, weights=None) -> SoftmaxOptimum:
         if np.max(np.abs(grad)) < OPTIMUM_GTOL:
             break
         hess = np.einsum("nv,dv,ev->nde", p, Phi, Phi) - mean[:, :, None] * mean[:, None, :]
-        step = np.stack(
-            [np.linalg.lstsq(h, g, rcond=1e-13)[0] for h, g in zip(hess, grad, strict=True)]
-        )
+        step = np.stack([np.linalg.lstsq(h, g, rcond=1e-13)[0] for h, g in zip(hess, grad, strict=True)])
         slope = np.sum(grad * step, axis=-1)
         t = np.ones(n)
         for _ in range(60):
@@ -216,7 +214,5 @@ def gaussian_log_partition(Phi, thetas=None) -> GaussianLogPartition:
         th = val.as_array(thetas, "thetas", ndim=(1, 2))
         if th.shape[-1] != Phi.shape[0]:
             raise ValueError(f"thetas must have last dimension d = {Phi.shape[0]}, got {th.shape}")
-        approx = (
-            np.log(Phi.shape[1]) + th @ mu + 0.5 * np.einsum("...i,ij,...j->...", th, sigma, th)
-        )
+        approx = np.log(Phi.shape[1]) + th @ mu + 0.5 * np.einsum("...i,ij,...j->...", th, sigma, th)
     return GaussianLogPartition(mu, sigma, approx)

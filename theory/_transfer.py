@@ -32,9 +32,7 @@ def transferability_ratio(p_L, p_T) -> float:
     p_T = val.weights(p_T, "p_T", p_L.shape[0])
     on_task = p_T > 0
     if np.any(on_task & (p_L == 0)):
-        raise ValueError(
-            "p_T puts weight on contexts where p_L is 0: supp p_T must lie inside supp p_L"
-        )
+        raise ValueError("p_T puts weight on contexts where p_L is 0: supp p_T must lie inside supp p_L")
     with np.errstate(over="ignore"):  # a subnormal p_T(s) gives +inf, harmless for the min
         return float(np.min(p_L[on_task] / p_T[on_task]))
 
@@ -70,9 +68,7 @@ def transferability(p_L, p_T, delta) -> float:
     p_T = np.asarray(p_T, dtype=np.float64)
     delta = val.as_array(delta, "delta", ndim=2)
     if delta.shape[0] != p_L.shape[0]:
-        raise ValueError(
-            f"delta must have {p_L.shape[0]} rows (one per context), got {delta.shape[0]}"
-        )
+        raise ValueError(f"delta must have {p_L.shape[0]} rows (one per context), got {delta.shape[0]}")
     m_l = np.sqrt(p_L)[:, None] * delta
     _, s, wt = np.linalg.svd(m_l, full_matrices=False)
     if s.size == 0 or s[0] == 0:

@@ -24,9 +24,7 @@ def as_array(x, name: str, ndim: int | tuple[int, ...] | None = None) -> np.ndar
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else ndim
         if arr.ndim not in allowed:
-            raise ValueError(
-                f"{name} must have {' or '.join(map(str, allowed))} dimensions, got shape {arr.shape}"
-            )
+            raise ValueError(f"{name} must have {' or '.join(map(str, allowed))} dimensions, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinite entries")
     return arr
@@ -38,14 +36,10 @@ def simplex_rows(p, name: str, ndim: int | tuple[int, ...] = (1, 2)) -> np.ndarr
     if arr.shape[-1] == 0:
         raise ValueError(f"{name} has an empty last axis")
     if np.any(arr < 0):
-        raise ValueError(
-            f"{name} has negative entries (min {arr.min():.3g}); rows must be distributions"
-        )
+        raise ValueError(f"{name} has negative entries (min {arr.min():.3g}); rows must be distributions")
     err = np.max(np.abs(arr.sum(axis=-1) - 1.0))
     if err > SIMPLEX_ATOL:
-        raise ValueError(
-            f"{name} rows must sum to 1 (within {SIMPLEX_ATOL:g}); worst row is off by {err:.3g}"
-        )
+        raise ValueError(f"{name} rows must sum to 1 (within {SIMPLEX_ATOL:g}); worst row is off by {err:.3g}")
     return arr
 
 
@@ -53,9 +47,7 @@ def weights(w, name: str, n: int | None = None) -> np.ndarray:
     """`w` as a length-n probability vector over contexts."""
     arr = simplex_rows(w, name, ndim=1)
     if n is not None and arr.shape[0] != n:
-        raise ValueError(
-            f"{name} must have length {n} (one weight per context), got {arr.shape[0]}"
-        )
+        raise ValueError(f"{name} must have length {n} (one weight per context), got {arr.shape[0]}")
     return arr
 
 
@@ -91,9 +83,7 @@ def nonnegative_array(x, name: str) -> np.ndarray:
 
 def same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
     if a.shape != b.shape:
-        raise ValueError(
-            f"{name_a} and {name_b} must have the same shape, got {a.shape} and {b.shape}"
-        )
+        raise ValueError(f"{name_a} and {name_b} must have the same shape, got {a.shape} and {b.shape}")
 
 
 def embeddings(phi, name: str = "Phi") -> np.ndarray:

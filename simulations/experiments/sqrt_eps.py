@@ -50,7 +50,7 @@ class SqrtEpsConfig:
     families: tuple[str, ...] = FAMILIES
     features: tuple[str, ...] = FEATURES
     probes: tuple[str, ...] = PROBES
-    l2: float = 1e-4
+    l2: float = 1e-2
     seeds: tuple[int, ...] = (0, 1)
     bootstrap: int = 1000
     violation_tol: float = 1e-7
@@ -121,9 +121,7 @@ class _Setting:
                 init = (self.task.v, self.task.b) if feature == "p_f" else None
                 if feature == "phi_p_f" and self.row_space:
                     init = (self.task.lam, self.task.b)
-                self.refs[feature, probe] = fit_probe(
-                    g0, self.task.p_T, self.task.eta, box=box, l2=l2, init=init
-                )
+                self.refs[feature, probe] = fit_probe(g0, self.task.p_T, self.task.eta, box=box, l2=l2, init=init)
         # Word-space weights of the reference Φp_f probe: v̂ = Φᵀλ̂ (its ℓ∞ is the B of its bound).
         self.phi_ref = self.refs.get(("phi_p_f", "box"))
         if self.phi_ref is None and self.row_space and ("f" in cfg.features):
@@ -135,11 +133,7 @@ class _Setting:
                 box=self.lam_box,
                 init=(self.task.lam, self.task.b),
             )
-        self.B_phi = (
-            float(np.max(np.abs(w.Phi.T @ self.phi_ref.v)))
-            if self.phi_ref is not None
-            else math.nan
-        )
+        self.B_phi = float(np.max(np.abs(w.Phi.T @ self.phi_ref.v))) if self.phi_ref is not None else math.nan
 
     def probe_class(self, feature: str, probe: str):
         """(box, l2) of the probe class for a feature kind (see module docstring of run_seed)."""
@@ -234,9 +228,7 @@ def _lm_rows(s: _Setting, seed, family, target, step, eps, q, F, Phi_lm) -> list
                 bound = theory.natural_task_bound(tau, B, eps, s.gamma)
                 if feature == "f":
                     delta = quad.delta
-                    bound = theory.quadratic_partition_bound(
-                        tau, B, eps, np.linalg.norm(s.phi_ref.v), delta, s.gamma
-                    )
+                    bound = theory.quadratic_partition_bound(tau, B, eps, np.linalg.norm(s.phi_ref.v), delta, s.gamma)
             out.append(
                 dict(
                     family=family,
@@ -269,19 +261,13 @@ def summarize(cfg: SqrtEpsConfig, rows: list[dict]) -> dict:
     box = [r for r in rows if r["probe"] == "box" and not math.isnan(r["bound"])]
     violations = [r for r in box if r["slack"] < -cfg.violation_tol]
     l2_above = [
-        r
-        for r in rows
-        if r["probe"] == "l2" and not math.isnan(r["bound"]) and r["slack"] < -cfg.violation_tol
+        r for r in rows if r["probe"] == "l2" and not math.isnan(r["bound"]) and r["slack"] < -cfg.violation_tol
     ]
     slopes = {}
     for probe in cfg.probes:
         for family in cfg.families:
             for feature in cfg.features:
-                sel = [
-                    r
-                    for r in rows
-                    if r["family"] == family and r["feature"] == feature and r["probe"] == probe
-                ]
+                sel = [r for r in rows if r["family"] == family and r["feature"] == feature and r["probe"] == probe]
                 if not sel:
                     continue
                 # Slopes of |excess|: a refitted probe can do *better* on a
@@ -305,26 +291,19 @@ def summarize(cfg: SqrtEpsConfig, rows: list[dict]) -> dict:
     eps_rel = [abs(r["eps"] / r["eps_check"] - 1) for r in rows if r["eps_check"] > 0]
     # at equal ε target and seed: |excess| of random tilts relative to adversarial ones (p_f, box)
     adv = {
-        (r["seed"], r["target_eps"]): r["excess"]
-        for r in box
-        if r["family"] == "adversarial" and r["feature"] == "p_f"
+        (r["seed"], r["target_eps"]): r["excess"] for r in box if r["family"] == "adversarial" and r["feature"] == "p_f"
     }
     rel = [
         abs(r["excess"]) / adv[r["seed"], r["target_eps"]]
         for r in box
-        if r["family"] == "random"
-        and r["feature"] == "p_f"
-        and adv.get((r["seed"], r["target_eps"]), 0) > 0
+        if r["family"] == "random" and r["feature"] == "p_f" and adv.get((r["seed"], r["target_eps"]), 0) > 0
     ]
     return dict(
         experiment="sqrt_eps",
         n_rows=len(rows),
         n_box_rows_with_bound=len(box),
         violations=len(violations),
-        violation_rows=[
-            {k: r[k] for k in ("family", "eps", "feature", "probe", "seed", "slack")}
-            for r in violations
-        ],
+        violation_rows=[{k: r[k] for k in ("family", "eps", "feature", "probe", "seed", "slack")} for r in violations],
         l2_above_bound=len(l2_above),
         not_converged=sum(1 for r in rows if not r["converged"]),
         max_grad_norm=max(r["grad_norm"] for r in rows),
@@ -347,11 +326,7 @@ def claims(summary: dict) -> list[dict]:
     ]
     adv = sl.get("box/adversarial/p_f")
     if adv:
-        ok = (
-            adv["lo"] - 0.1 <= 0.5 <= adv["hi"] + 0.1
-            if not math.isnan(adv["lo"])
-            else abs(adv["slope"] - 0.5) < 0.1
-        )
+        ok = adv["lo"] - 0.1 <= 0.5 <= adv["hi"] + 0.1 if not math.isnan(adv["lo"]) else abs(adv["slope"] - 0.5) < 0.1
         out.append(
             dict(
                 claim="(R8) adversarial tilts: excess ∝ √ε (slope 0.5 ± 0.1)",
@@ -390,11 +365,10 @@ def plot(rows: list[dict], summary: dict, stem) -> list:
             x = np.array([r["eps"] for r in fam])
             y = np.array([r["excess"] for r in fam])
             st = summary["slopes"].get(f"box/{family}/{feature}", {})
-            label = f"{family}: slope {st.get('slope', math.nan):.2f} [{st.get('lo', math.nan):.2f}, {st.get('hi', math.nan):.2f}]"
+            lo, hi = st.get("lo", math.nan), st.get("hi", math.nan)
+            label = f"{family}: slope {st.get('slope', math.nan):.2f} [{lo:.2f}, {hi:.2f}]"
             style = FAMILY_STYLE[family]
-            ax.loglog(
-                x[y > 0], y[y > 0], linestyle="none", alpha=0.8, markersize=5, label=label, **style
-            )
+            ax.loglog(x[y > 0], y[y > 0], linestyle="none", alpha=0.8, markersize=5, label=label, **style)
             if (y < 0).any():
                 ax.loglog(
                     x[y < 0],
@@ -431,9 +405,7 @@ def plot(rows: list[dict], summary: dict, stem) -> list:
                 "f": "features f (d-dim)",
             }[feature]
         )
-        ax.legend(
-            loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=7, ncol=1, frameon=False
-        )
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=7, ncol=1, frameon=False)
     v = summary["violations"]
     verdict = "0 bound violations" if v == 0 else f"!!! {v} BOUND VIOLATIONS — see summary.json !!!"
     fig.suptitle(
@@ -442,7 +414,8 @@ def plot(rows: list[dict], summary: dict, stem) -> list:
         f"box probes (the theorem's class): {verdict} in {summary['n_box_rows_with_bound']} rows;  "
         f"max (loss−τ)/(bound−τ) for p_f = {summary['max_ratio_to_bound_p_f']:.3f}\n"
         f"ℓ2 probes above the box bound (class not covered by the theorem): {summary['l2_above_bound']};  "
-        f"fits without convergence certificate: {summary['not_converged']};  slopes: fitted on |excess|, 95% seed bootstrap",
+        f"fits without convergence certificate: {summary['not_converged']};  "
+        "slopes: fitted on |excess|, 95% seed bootstrap",
         color="black" if v == 0 else "red",
     )
     fig.tight_layout()

@@ -90,9 +90,7 @@ def test_exact_training_approaches_optimum(small):
 
 def test_learned_phi_changes_phi(small):
     keys, world, _ = small
-    ((_, p),) = sim.train(
-        keys["init"], keys["data"], world, sim.TrainConfig(steps=5, checkpoints=1, learn_phi=True)
-    )
+    ((_, p),) = sim.train(keys["init"], keys["data"], world, sim.TrainConfig(steps=5, checkpoints=1, learn_phi=True))
     assert not np.allclose(p.Phi, world.Phi, atol=1e-3)
 
 

@@ -24,15 +24,18 @@ def test_l2_probe_matches_sklearn(seed):
     lam = 1e-2
     fit = sim.fit_probe(g, p_t, eta, l2=lam)
     assert fit.converged
-    # Same objective as weighted logistic regression: each context appears
-    # once per label with weight p_T·η and p_T·(1−η); C = 1/λ.
-    X = np.vstack([g, g])
+    # Same objective as weighted logistic regression on standardised
+    # features (p_T-weighted mean m and std c): each context appears once per
+    # label with weight p_T·η and p_T·(1−η); C = 1/λ; the ridge is on c·v.
+    m = p_t @ g
+    c = np.sqrt(p_t @ g**2 - m**2)
+    X = np.vstack([(g - m) / c, (g - m) / c])
     y = np.r_[np.ones(len(g)), np.zeros(len(g))]
     sw = np.r_[p_t * eta, p_t * (1 - eta)]
     clf = LogisticRegression(C=1 / lam, solver="newton-cholesky", tol=1e-12, max_iter=1000)
     clf.fit(X, y, sample_weight=sw)
-    np.testing.assert_allclose(fit.v, clf.coef_[0], atol=1e-5)
-    assert fit.b == pytest.approx(clf.intercept_[0], abs=1e-5)
+    np.testing.assert_allclose(fit.v * c, clf.coef_[0], atol=1e-5)
+    assert fit.b == pytest.approx(clf.intercept_[0] - m @ fit.v, abs=1e-5)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

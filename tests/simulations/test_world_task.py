@@ -52,22 +52,16 @@ def test_row_space_task(small):
     assert np.all((task.eta > 0) & (task.eta < 1))
     # labels balanced under p_T: b* is the weighted median of the scores
     assert np.sum(task.p_T * (world.p_star @ task.v + task.b > 0)) == pytest.approx(0.5, abs=0.05)
-    assert task.tau_planted == pytest.approx(
-        theory.probe_loss(world.p_star, task.v, task.b, task.p_T, task.eta)
-    )
+    assert task.tau_planted == pytest.approx(theory.probe_loss(world.p_star, task.v, task.b, task.p_T, task.eta))
 
 
 def test_word_group_task_and_task_slice(small):
     keys, world, _ = small
-    task = sim.make_task(
-        keys["task"], world, sim.TaskConfig(kind="word_groups", B=2.0, task_fraction=0.25)
-    )
+    task = sim.make_task(keys["task"], world, sim.TaskConfig(kind="word_groups", B=2.0, task_fraction=0.25))
     assert task.lam is None
     assert sorted(set(task.v)) == [-2.0, 0.0, 2.0] and np.sum(task.v == 2.0) == 6
     assert np.sum(task.p_T > 0) == 30
-    assert theory.transferability_ratio(world.p_L, task.p_T) == pytest.approx(
-        world.p_L[task.p_T > 0].sum()
-    )
+    assert theory.transferability_ratio(world.p_L, task.p_T) == pytest.approx(world.p_L[task.p_T > 0].sum())
 
 
 def test_calibrated_labels_make_planted_probe_optimal(small):
@@ -78,9 +72,7 @@ def test_calibrated_labels_make_planted_probe_optimal(small):
     fit = sim.fit_probe(world.p_star, task.p_T, task.eta, box=task.B)
     assert fit.converged
     assert fit.loss == pytest.approx(task.tau_planted, abs=1e-9)
-    entropy = -np.sum(
-        task.p_T * (task.eta * np.log(task.eta) + (1 - task.eta) * np.log1p(-task.eta))
-    )
+    entropy = -np.sum(task.p_T * (task.eta * np.log(task.eta) + (1 - task.eta) * np.log1p(-task.eta)))
     assert task.tau_planted == pytest.approx(entropy, rel=1e-12)
 
 

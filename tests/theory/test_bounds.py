@@ -26,9 +26,7 @@ def fitted_box_probe_loss(g, p_t, eta, B, v0, b0):
 
 @given(S.finite_world())
 def test_natural_task_bound_and_proof_chain(w):
-    p_star, q, p_l, p_t, eta, v, b, B = (
-        w[k] for k in ("p_star", "q", "p_L", "p_T", "eta", "v", "b", "B")
-    )
+    p_star, q, p_l, p_t, eta, v, b, B = (w[k] for k in ("p_star", "q", "p_L", "p_T", "eta", "v", "b", "B"))
     tau = theory.probe_loss(p_star, v, b, p_t, eta)
     eps = theory.expected_kl(p_star, q, p_l)
     gamma = theory.transferability_ratio(p_l, p_t)
@@ -77,9 +75,7 @@ def test_overstated_gamma_breaks_the_chain():
 def test_required_eps_inverts_bound():
     for excess, B, gamma in [(0.1, 1.0, 1.0), (0.01, 3.0, 0.2), (0.0, 1.0, 1.0)]:
         eps = theory.required_eps(excess, B, gamma)
-        assert theory.natural_task_bound(0.3, B, eps, gamma) - 0.3 == pytest.approx(
-            excess, abs=1e-15
-        )
+        assert theory.natural_task_bound(0.3, B, eps, gamma) - 0.3 == pytest.approx(excess, abs=1e-15)
 
 
 def test_bound_monotone():
@@ -90,9 +86,7 @@ def test_bound_monotone():
 
 
 def test_conditional_mean_forms():
-    assert theory.conditional_mean_bound(0.1, 1.0, 1e-3) == theory.natural_task_bound(
-        0.1, 1.0, 1e-3
-    )
+    assert theory.conditional_mean_bound(0.1, 1.0, 1e-3) == theory.natural_task_bound(0.1, 1.0, 1e-3)
     assert theory.conditional_mean_bound(0.1, 1.0, 1e-3, eps_phi_star=2e-3) == pytest.approx(
         theory.natural_task_bound(0.1, 1.0, 3e-3)
     )

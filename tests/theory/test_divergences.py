@@ -22,9 +22,7 @@ TWO_POINT = (np.array([[0.9, 0.1]]), np.array([[0.5, 0.5]]))
 def test_kl_matches_scipy_rel_entr(pq):
     p, q = pq
     expected = rel_entr(p, q).sum(-1)
-    np.testing.assert_allclose(
-        theory.kl_divergence(p, q), expected, rtol=CLOSED_FORM_RTOL, atol=CLOSED_FORM_ATOL
-    )
+    np.testing.assert_allclose(theory.kl_divergence(p, q), expected, rtol=CLOSED_FORM_RTOL, atol=CLOSED_FORM_ATOL)
 
 
 @given(S.nested_pair())

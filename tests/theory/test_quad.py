@@ -34,9 +34,7 @@ def test_minimizer_rank_deficient_phi():
     phi = np.vstack([phi, phi[0] + phi[1]])  # d = 4 with rank 3
     f_star = theory.quad_minimizer(phi, p_star)
     other = f_star + np.array([1.0, 1.0, 0.0, -1.0])  # null direction of Φᵀ
-    assert theory.quad_loss(other, phi, p_star, w) == pytest.approx(
-        theory.quad_loss(f_star, phi, p_star, w), abs=1e-10
-    )
+    assert theory.quad_loss(other, phi, p_star, w) == pytest.approx(theory.quad_loss(f_star, phi, p_star, w), abs=1e-10)
 
 
 @given(st.integers(0, 2**32 - 1), st.floats(0.01, 2.0))
@@ -51,9 +49,7 @@ def test_quad_bound_holds(seed, scale):
     f = f_star + scale * rng.normal(size=f_star.shape)
     eps_quad = theory.quad_loss(f, phi, p_star, w) - theory.quad_loss(f_star, phi, p_star, w)
     loss_f = theory.probe_loss(f, phi @ phi.T @ lam, b, w, eta)
-    assert (
-        loss_f <= theory.quad_bound(tau, np.linalg.norm(v), max(eps_quad, 0.0)) + INEQUALITY_SLACK
-    )
+    assert loss_f <= theory.quad_bound(tau, np.linalg.norm(v), max(eps_quad, 0.0)) + INEQUALITY_SLACK
 
 
 def test_validation():

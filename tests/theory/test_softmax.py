@@ -37,9 +37,7 @@ def test_optimum_differs_from_p_star_when_d_below_v():
     # independent optimiser on the same convex loss
     for s in range(3):
         target = phi @ p_star[s]
-        res = minimize(
-            lambda th, t=target: logsumexp(th @ phi) - th @ t, np.zeros(2), method="BFGS", tol=1e-12
-        )
+        res = minimize(lambda th, t=target: logsumexp(th @ phi) - th @ t, np.zeros(2), method="BFGS", tol=1e-12)
         assert res.fun == pytest.approx(opt.losses[s], abs=1e-9)
 
 
@@ -84,9 +82,7 @@ def test_log_partition_stable_and_correct():
     rng = np.random.default_rng(5)
     phi = rng.normal(size=(3, 10))
     th = rng.normal(size=(4, 3))
-    np.testing.assert_allclose(
-        theory.log_partition(phi, th), np.log(np.exp(th @ phi).sum(-1)), rtol=1e-12
-    )
+    np.testing.assert_allclose(theory.log_partition(phi, th), np.log(np.exp(th @ phi).sum(-1)), rtol=1e-12)
     assert np.isfinite(theory.log_partition(phi, 1e4 * th[0]))
 
 
@@ -101,9 +97,7 @@ def _gaussian_error(v, radius, seed):
 
 
 def test_gaussian_approximation_improves_with_vocabulary():
-    errs = [
-        np.mean([_gaussian_error(v, 1.0, s) for s in range(5)]) for v in (100, 1000, 10000, 100000)
-    ]
+    errs = [np.mean([_gaussian_error(v, 1.0, s) for s in range(5)]) for v in (100, 1000, 10000, 100000)]
     assert np.all(np.diff(errs) < 0), errs
 
 

@@ -35,9 +35,7 @@ def test_ratio_is_mass_of_slice_for_restriction():
     p_l = rng.dirichlet(np.ones(10))
     slice_ = np.arange(10) < 4
     p_t = np.where(slice_, p_l, 0.0) / p_l[slice_].sum()
-    assert theory.transferability_ratio(p_l, p_t) == pytest.approx(
-        p_l[slice_].sum(), rel=CLOSED_FORM_RTOL
-    )
+    assert theory.transferability_ratio(p_l, p_t) == pytest.approx(p_l[slice_].sum(), rel=CLOSED_FORM_RTOL)
 
 
 def test_tight_gamma_matches_generalised_eigenvalue():
