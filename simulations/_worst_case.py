@@ -16,7 +16,7 @@ from scipy.special import log_softmax
 
 import theory
 
-from ._lm import calibrate_tilts, tilt_direction, tilt_eps, tilt_model
+from ._lm import calibrate_tilts, tilt_direction, tilt_model
 from ._probe import fit_probe
 from ._task import Task
 from ._world import World
@@ -189,7 +189,9 @@ def search_refit(world: World, task: Task, budgets, rounds: int = 3):
     Local method: fix a classifier, find the worst LM for it
     (`search_fixed`), refit the box probe on that LM, and repeat `rounds`
     times; restarts from the planted (v*, b*) and from the probe fitted on
-    P*. The uniform adversarial tilt of `tilt_direction` is a candidate too.
+    P*. The uniform adversarial tilt of `tilt_direction` and the worst LMs
+    for the planted classifier are candidates too, so the result is never
+    below either.
     The score of an LM is its refitted excess ℓ_T(Q) − τ_fit.
 
     Returns:
@@ -214,6 +216,11 @@ def search_refit(world: World, task: Task, budgets, rounds: int = 3):
             refit(q, (ref.v, ref.b)).loss - tau_fit,
             "adversarial",
         )
+    # the worst LMs for the planted classifier are candidates too
+    for k, cand in enumerate(search_fixed(world, task, (task.v, task.b), budgets)):
+        excess = refit(cand.q, (ref.v, ref.b)).loss - tau_fit
+        if excess > best[k].excess:
+            best[k] = cand._replace(excess=excess, source=f"planted-{cand.source}")
     for start_name, start in (("planted", (task.v, task.b)), ("fitted", (ref.v, ref.b))):
         classifiers = [start] * budgets.size
         for r in range(rounds):
