@@ -66,8 +66,10 @@ def tilt_model(world: World, u: np.ndarray, t: float) -> np.ndarray:
     return np.exp(log_softmax(world.log_p_star + t * u, axis=-1))
 
 
-def calibrate_tilts(world: World, u: np.ndarray, targets, max_iter: int = 60) -> tuple[np.ndarray, np.ndarray]:
-    """Scales t with ε(t) within `EPS_TARGET_RTOL` of each target, by bisection.
+def calibrate_tilts(
+    world: World, u: np.ndarray, targets, max_iter: int = 80, rtol: float = EPS_TARGET_RTOL
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scales t with ε(t) within `rtol` (default `EPS_TARGET_RTOL`) of each target, by bisection.
 
     ε(t) is convex in t with ε(0) = 0, hence increasing for t > 0. The
     bracket starts at the quadratic guess √(2ε/Var) and is widened by
@@ -99,11 +101,11 @@ def calibrate_tilts(world: World, u: np.ndarray, targets, max_iter: int = 60) ->
     for _ in range(max_iter):
         t = np.sqrt(lo * hi)
         e = tilt_eps(world, u, t)
-        if np.all(np.abs(e / targets - 1.0) <= EPS_TARGET_RTOL):
+        if np.all(np.abs(e / targets - 1.0) <= rtol):
             return t, e
         lo = np.where(e < targets, t, lo)
         hi = np.where(e >= targets, t, hi)
-    raise ValueError("bisection did not reach the eps targets to 1% (increase max_iter)")
+    raise ValueError(f"bisection did not reach the eps targets to {rtol:g} (increase max_iter)")
 
 
 # ---------------------------------------------------------------------------

@@ -23,6 +23,9 @@ from ._world import World
 
 #: Tilt strengths tried per context (both signs), in units of 1/‖direction‖_∞:
 #: dense near 0 (small budgets) and reaching far (large ones).
+#: Uniform-tilt candidates are calibrated to ε within this relative distance
+#: below the budget (so they use it fully without exceeding it).
+BUDGET_RTOL = 1e-6
 T_GRID = np.concatenate([-np.geomspace(1e-4, 30.0, 48)[::-1], [0.0], np.geomspace(1e-4, 30.0, 48)])
 
 
@@ -167,7 +170,7 @@ def search_fixed(world: World, task: Task, classifiers, budgets, uniform_candida
         v, b = classifiers
         base = theory.probe_loss(world.p_star, v, b, task.p_T, task.eta)
         u_adv = _adversarial_for(world, task, v)
-        t_adv, e_adv = calibrate_tilts(world, u_adv, budgets * 0.995)
+        t_adv, e_adv = calibrate_tilts(world, u_adv, budgets * (1 - BUDGET_RTOL), rtol=BUDGET_RTOL)
         for k in range(budgets.size):
             q_adv = tilt_model(world, u_adv, t_adv[k])
             exc = theory.probe_loss(q_adv, v, b, task.p_T, task.eta) - base
@@ -206,7 +209,7 @@ def search_refit(world: World, task: Task, budgets, rounds: int = 3):
 
     best: list[WorstCase | None] = [None] * budgets.size
     u = tilt_direction(jax.random.key(0), world, task, "adversarial")
-    t_adv, e_adv = calibrate_tilts(world, u, budgets * 0.995)
+    t_adv, e_adv = calibrate_tilts(world, u, budgets * (1 - BUDGET_RTOL), rtol=BUDGET_RTOL)
     for k in range(budgets.size):
         q = tilt_model(world, u, t_adv[k])
         best[k] = WorstCase(

@@ -211,8 +211,11 @@ def summarize(cfg: TightnessConfig, rows: list[dict]) -> dict:
             if sel:
                 top = max(sel, key=lambda r: r["ratio"])
                 best[f"{clf}/{target:g}"] = dict(ratio=top["ratio"], family=top["family"], seed=top["seed"])
+    # Compared by ratio to the bound's excess at each LM's own ε: the
+    # adversarial rows are calibrated to ε within 1% (possibly above the
+    # budget), the search stays at or below it.
     adv_beaten = all(
-        w["excess"] >= a["excess"] - 1e-12
+        w["ratio"] >= a["ratio"] - 1e-9
         for w in rows
         if w["kind"] == "curve" and w["family"] == "worst_case" and w["classifier"] == "refit"
         for a in rows

@@ -151,6 +151,14 @@ def summarize(cfg: TransferabilityConfig, rows: list[dict]) -> dict:
             sel = [r for r in rows if r["placement"] == placement and r["target_eps"] == target]
             if not sel:
                 continue
+            finite = [r["gamma_tight"] / r["gamma_ratio"] for r in sel if math.isfinite(r["gamma_tight"])]
+            gamma_gap[f"{placement}/{target:g}"] = dict(
+                min=min(finite) if finite else math.inf,
+                max=max(finite) if finite else math.inf,
+                infinite=sum(1 for r in sel if math.isinf(r["gamma_tight"])),
+            )
+            if placement == "outside":
+                continue  # its excess is 0 up to rounding: no rate to fit
             for measure in ("excess", "planted_excess"):
                 fit = loglog_slope(
                     [r["gamma_ratio"] for r in sel],
@@ -161,12 +169,6 @@ def summarize(cfg: TransferabilityConfig, rows: list[dict]) -> dict:
                 )
                 fit["negative"] = sum(1 for r in sel if r[measure] < 0)
                 slopes[f"{placement}/{target:g}" + ("/planted" if measure == "planted_excess" else "")] = fit
-            finite = [r["gamma_tight"] / r["gamma_ratio"] for r in sel if math.isfinite(r["gamma_tight"])]
-            gamma_gap[f"{placement}/{target:g}"] = dict(
-                min=min(finite) if finite else math.inf,
-                max=max(finite) if finite else math.inf,
-                infinite=sum(1 for r in sel if math.isinf(r["gamma_tight"])),
-            )
     outside = [abs(r["excess"]) for r in rows if r["placement"] == "outside"]
     return dict(
         experiment="transferability",

@@ -34,7 +34,7 @@ def test_search_never_worse_than_adversarial(searched, small):
     keys, world, task = small
     _, _, planted, refit, tau_fit = searched
     u = sim.tilt_direction(keys["tilt"], world, task, "adversarial")
-    ts, _ = sim.calibrate_tilts(world, u, BUDGETS * 0.995)
+    ts, _ = sim.calibrate_tilts(world, u, BUDGETS * (1 - wc.BUDGET_RTOL), rtol=wc.BUDGET_RTOL)
     for t, p, r in zip(ts, planted, refit, strict=True):
         q = sim.tilt_model(world, u, t)
         adv_planted = theory.probe_loss(q, task.v, task.b, task.p_T, task.eta) - task.tau_planted
