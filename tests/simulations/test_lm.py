@@ -56,9 +56,11 @@ def test_adversarial_tilt_of_row_space_task_is_softmax_lm(small):
 def test_population_gradient_matches_closed_form(small):
     _, world, _ = small
     params = sim.init_lm(jax.random.key(1), world, sim.TrainConfig(init_scale=0.5))
-    g = jax.grad(sim.population_xent)(
-        params, jnp.asarray(world.p_star, jnp.float32), jnp.asarray(world.p_L, jnp.float32)
-    )
+    # Full float32 products: on GPUs, float32 matmuls default to TF32 (~1e-3 relative).
+    with jax.default_matmul_precision("float32"):
+        g = jax.grad(sim.population_xent)(
+            params, jnp.asarray(world.p_star, jnp.float32), jnp.asarray(world.p_L, jnp.float32)
+        )
     F, Phi = np.asarray(params.F, np.float64), np.asarray(params.Phi, np.float64)
     q = softmax(F @ Phi, -1)
     expected = world.p_L[:, None] * (q - world.p_star) @ Phi.T
