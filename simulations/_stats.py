@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -41,3 +43,12 @@ def loglog_slope(x, y, groups, rng: np.random.Generator, n_boot: int = 1000, lev
         a = (1 - level) / 2
         out["lo"], out["hi"] = (float(q) for q in np.quantile(boots, [a, 1 - a]))
     return out
+
+
+def slope_consistent(fit: dict, expected: float, margin: float = 0.1) -> bool:
+    """Whether a `loglog_slope` result agrees with `expected`: its bootstrap
+    interval, widened by `margin`, contains it (or, with no interval, the
+    estimate is within `margin`)."""
+    if math.isnan(fit["lo"]):
+        return abs(fit["slope"] - expected) < margin
+    return fit["lo"] - margin <= expected <= fit["hi"] + margin

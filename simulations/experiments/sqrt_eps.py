@@ -20,7 +20,7 @@ from .._config import check_choice, check_range
 from .._keys import numpy_rng, streams
 from .._plotting import FAMILY_STYLE, new_figure, save_figure
 from .._probe import fit_probe
-from .._stats import loglog_slope
+from .._stats import loglog_slope, slope_consistent
 from .._task import Task, TaskConfig, make_task
 from .._world import World, WorldConfig, make_world
 from ._common import Experiment
@@ -336,7 +336,7 @@ def claims(summary: dict) -> list[dict]:
     ]
     adv = sl.get("box/adversarial/p_f")
     if adv:
-        ok = adv["lo"] - 0.1 <= 0.5 <= adv["hi"] + 0.1 if not math.isnan(adv["lo"]) else abs(adv["slope"] - 0.5) < 0.1
+        ok = slope_consistent(adv, 0.5)
         out.append(
             dict(
                 claim="(R8) adversarial tilts: excess ∝ √ε (slope 0.5 ± 0.1)",

@@ -22,7 +22,7 @@ from .._config import check_range
 from .._keys import numpy_rng, streams
 from .._plotting import FAMILY_STYLE, new_figure, save_figure
 from .._probe import fit_probe
-from .._stats import loglog_slope
+from .._stats import loglog_slope, slope_consistent
 from .._task import TaskConfig, make_task
 from .._world import WorldConfig, make_world
 from ._common import Experiment
@@ -280,7 +280,7 @@ def claims(summary: dict) -> list[dict]:
         ),
     ]
     if wcs:
-        ok = (wcs["lo"] - 0.1 <= 0.5 <= wcs["hi"] + 0.1) if not math.isnan(wcs["lo"]) else abs(wcs["slope"] - 0.5) < 0.1
+        ok = slope_consistent(wcs, 0.5)
         out.append(
             dict(
                 claim="(R8) worst-case excess grows as √ε (slope 0.5 ± 0.1)",

@@ -21,7 +21,7 @@ from .._config import check_choice, check_range
 from .._keys import numpy_rng, streams
 from .._plotting import new_figure, save_figure
 from .._probe import fit_probe
-from .._stats import loglog_slope
+from .._stats import loglog_slope, slope_consistent
 from .._task import TaskConfig, make_task
 from .._world import WorldConfig, make_world
 from ._common import Experiment
@@ -202,7 +202,7 @@ def claims(summary: dict) -> list[dict]:
         if key.startswith("concentrated/") and key.endswith("/planted"):
             eps = key.split("/")[1]
             refit = summary["slopes"][f"concentrated/{eps}"]
-            ok = (s["lo"] - 0.1 <= -0.5 <= s["hi"] + 0.1) if not math.isnan(s["lo"]) else abs(s["slope"] + 0.5) < 0.1
+            ok = slope_consistent(s, -0.5)
             out.append(
                 dict(
                     claim="concentrated errors cost ∝ √(1/γ) for the planted classifier "
