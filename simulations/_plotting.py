@@ -35,6 +35,28 @@ def new_figure(ncols: int, nrows: int = 1, width: float = 4.2, height: float = 3
     return fig, axes
 
 
+def finish_figure(fig, title: str, ok: bool, stem: str | Path) -> list[Path]:
+    """Title the figure with its verdict (red when the claim failed), lay out, save."""
+    fig.suptitle(title, color="black" if ok else "red")
+    fig.tight_layout()
+    return save_figure(fig, stem)
+
+
+def plot_hollow(ax, x, y, style: dict, label: str, markersize: float = 6, **kw) -> None:
+    """Points drawn as hollow markers of a family's style (negative or floored values)."""
+    ax.loglog(
+        x,
+        y,
+        linestyle="none",
+        markersize=markersize,
+        marker=style["marker"],
+        markerfacecolor=kw.pop("markerfacecolor", "none"),
+        markeredgecolor=style["color"],
+        label=label,
+        **kw,
+    )
+
+
 def save_figure(fig, stem: str | Path) -> list[Path]:
     """Save stem.png and stem.pdf with metadata stripped (reruns are byte-identical)."""
     stem = Path(stem)

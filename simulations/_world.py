@@ -75,9 +75,10 @@ class World(NamedTuple):
 def make_world(key: jax.Array, cfg: WorldConfig) -> World:
     """Draw a world from `cfg` with the `world` PRNG stream `key`.
 
-    Φ* has i.i.d. N(0, 1/d) entries (Gaussian-like embeddings, for which the
-    log-partition is close to quadratic, DESIGN.md (R6)); θ*(s) ~ N(0, σ²I·d/1)
-    scaled so each logit has std `theta_scale`.
+    Φ* has i.i.d. N(0, 1/d*) entries (Gaussian-like embeddings, for which the
+    log-partition is close to quadratic, DESIGN.md (R6)) and θ*(s) has i.i.d.
+    N(0, theta_scale²) entries, so each true logit θ*(s)ᵀφ*_w has standard
+    deviation ≈ theta_scale before the word bias is added.
     """
     rng = numpy_rng(key)
     V, N, d = cfg.vocab_size, cfg.num_contexts, cfg.dim

@@ -18,7 +18,7 @@ import theory
 from .. import _lm
 from .._config import check_choice, check_range
 from .._keys import numpy_rng, streams
-from .._plotting import FAMILY_STYLE, new_figure, save_figure
+from .._plotting import FAMILY_STYLE, finish_figure, new_figure, plot_hollow
 from .._probe import fit_probe
 from .._stats import loglog_slope, slope_consistent
 from .._task import Task, TaskConfig, make_task
@@ -380,16 +380,8 @@ def plot(rows: list[dict], summary: dict, stem) -> list:
             style = FAMILY_STYLE[family]
             ax.loglog(x[y > 0], y[y > 0], linestyle="none", alpha=0.8, markersize=5, label=label, **style)
             if (y < 0).any():
-                ax.loglog(
-                    x[y < 0],
-                    -y[y < 0],
-                    linestyle="none",
-                    markersize=5,
-                    marker=style["marker"],
-                    markerfacecolor="none",
-                    markeredgecolor=style["color"],
-                    label=f"{family}: {(y < 0).sum()} negative (|excess| shown hollow)",
-                )
+                label = f"{family}: {(y < 0).sum()} negative (|excess| shown hollow)"
+                plot_hollow(ax, x[y < 0], -y[y < 0], style, label, markersize=5)
         bounded = [r for r in sel if not math.isnan(r["bound"])]
         if bounded:
             grid = np.geomspace(eps_all.min(), eps_all.max(), 50)
@@ -418,7 +410,8 @@ def plot(rows: list[dict], summary: dict, stem) -> list:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=7, ncol=1, frameon=False)
     v = summary["violations"]
     verdict = "0 bound violations" if v == 0 else f"!!! {v} BOUND VIOLATIONS — see summary.json !!!"
-    fig.suptitle(
+    return finish_figure(
+        fig,
         "sqrt_eps: downstream excess loss vs LM suboptimality ε, next to the natural-task bound τ + √(2B²ε/γ)"
         " (Saunshi et al. 2021)\n"
         f"box probes (the theorem's class): {verdict} in {summary['n_box_rows_with_bound']} rows;  "
@@ -426,10 +419,9 @@ def plot(rows: list[dict], summary: dict, stem) -> list:
         f"ℓ2 probes above the box bound (class not covered by the theorem): {summary['l2_above_bound']};  "
         f"fits without convergence certificate: {summary['not_converged']};  "
         "slopes: fitted on |excess|, 95% seed bootstrap",
-        color="black" if v == 0 else "red",
+        v == 0,
+        stem,
     )
-    fig.tight_layout()
-    return save_figure(fig, stem)
 
 
 EXPERIMENT = Experiment(

@@ -20,7 +20,7 @@ from .. import _lm
 from .. import _worst_case as wc
 from .._config import check_range
 from .._keys import numpy_rng, streams
-from .._plotting import FAMILY_STYLE, new_figure, save_figure
+from .._plotting import FAMILY_STYLE, finish_figure, new_figure
 from .._probe import fit_probe
 from .._stats import loglog_slope, slope_consistent
 from .._task import TaskConfig, make_task
@@ -374,15 +374,15 @@ def plot(rows: list[dict], summary: dict, stem) -> list:
         (v for k, v in summary["best_ratio"].items() if k.startswith("refit/")), key=lambda v: v["ratio"], default=None
     )
     v = summary["violations"]
-    fig.suptitle(
+    return finish_figure(
+        fig,
         "tightness: excess loss of ε-optimal LMs against the natural-task bound τ + √(2B²ε/γ) (Saunshi et al. 2021)\n"
         + (f"best ratio (refitted probe) {best['ratio']:.3f} by {best['family']};  " if best else "")
         + f"best ratio overall {summary['best_ratio_overall']:.3f};  tight-family limit {summary['tight_limit']:.6f};  "
         + ("0 bound violations" if v == 0 else f"!!! {v} BOUND VIOLATIONS !!!"),
-        color="black" if v == 0 else "red",
+        v == 0,
+        stem,
     )
-    fig.tight_layout()
-    return save_figure(fig, stem)
 
 
 EXPERIMENT = Experiment(

@@ -19,7 +19,7 @@ import theory
 from .. import _lm
 from .._config import check_choice, check_range
 from .._keys import numpy_rng, streams
-from .._plotting import new_figure, save_figure
+from .._plotting import finish_figure, new_figure, plot_hollow
 from .._probe import fit_probe
 from .._stats import loglog_slope, slope_consistent
 from .._task import TaskConfig, make_task
@@ -233,29 +233,13 @@ def plot(rows: list[dict], summary: dict, stem) -> list:
             if pos.any():
                 ax.loglog(g[pos], y[pos], linestyle="none", markersize=6, alpha=0.8, label=label, **style)
             if (~pos).any():
-                ax.loglog(
-                    g[~pos],
-                    np.full((~pos).sum(), 1e-9),
-                    linestyle="none",
-                    markersize=6,
-                    marker=style["marker"],
-                    markerfacecolor="none",
-                    markeredgecolor=style["color"],
-                    label=f"{placement}: |excess| ≤ 1e-12 (drawn at 1e-9)",
-                )
+                floor = np.full((~pos).sum(), 1e-9)
+                plot_hollow(ax, g[~pos], floor, style, f"{placement}: |excess| ≤ 1e-12 (drawn at 1e-9)")
             yp = np.array([r["planted_excess"] for r in sel])
             sp = summary["slopes"].get(f"{placement}/{target:g}/planted", {})
             if (yp > 1e-12).any():
-                ax.loglog(
-                    g[yp > 1e-12],
-                    yp[yp > 1e-12],
-                    linestyle="none",
-                    markersize=4,
-                    marker=style["marker"],
-                    markerfacecolor="white",
-                    markeredgecolor=style["color"],
-                    label=f"{placement}, planted (v*, b*): exponent {sp.get('slope', math.nan):.2f}",
-                )
+                label = f"{placement}, planted (v*, b*): exponent {sp.get('slope', math.nan):.2f}"
+                plot_hollow(ax, g[yp > 1e-12], yp[yp > 1e-12], style, label, markersize=4, markerfacecolor="white")
         gg = np.geomspace(min(r["gamma_ratio"] for r in rows), 1.0, 20)
         conc = [
             r["planted_excess"]
@@ -292,14 +276,14 @@ def plot(rows: list[dict], summary: dict, stem) -> list:
     ax.set_title(f"γ(Δ) ≥ γ_ratio  (outside: γ(Δ) = ∞ for {n_inf} LMs)")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=7, frameon=False)
     v1, v2 = summary["violations_gamma_ratio"], summary["violations_gamma_tight"]
-    fig.suptitle(
+    return finish_figure(
+        fig,
         "transferability: same ε, errors placed on / across / outside the task's contexts S_T, p_L(S_T) = γ\n"
         f"bound violations: {v1} with γ_ratio, {v2} with tight γ(Δ);  "
         f"max |excess| for errors outside S_T: {summary['outside_max_abs_excess']:.1e}",
-        color="black" if v1 == v2 == 0 else "red",
+        v1 == v2 == 0,
+        stem,
     )
-    fig.tight_layout()
-    return save_figure(fig, stem)
 
 
 EXPERIMENT = Experiment(
