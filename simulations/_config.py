@@ -91,3 +91,13 @@ def _replace_path(cfg, path: list[str], text: str, full: str):
             raise ValueError(f"--set {full}: is a group; set one of its fields")
         new = _parse(text, current, full)
     return dataclasses.replace(cfg, **{head: new})
+
+
+def check_run_fields(cfg) -> None:
+    """Validate the fields every experiment config shares: seeds, bootstrap, violation_tol."""
+    if not cfg.seeds:
+        raise ValueError("seeds must not be empty")
+    for s in cfg.seeds:
+        check_range("seeds", s, 0, 2**31 - 1, integer=True)
+    check_range("bootstrap", cfg.bootstrap, 1, integer=True)
+    check_range("violation_tol", cfg.violation_tol, 0.0)

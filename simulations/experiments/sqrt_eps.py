@@ -16,7 +16,7 @@ import numpy as np
 import theory
 
 from .. import _lm
-from .._config import check_choice, check_range
+from .._config import check_choice, check_range, check_run_fields
 from .._keys import numpy_rng, streams
 from .._plotting import FAMILY_STYLE, finish_figure, new_figure, plot_hollow
 from .._probe import fit_probe
@@ -75,12 +75,7 @@ class SqrtEpsConfig:
             for v in values:
                 check_choice(name, v, set(allowed))
         check_range("l2", self.l2, 0.0, lo_open=True)
-        if not self.seeds:
-            raise ValueError("seeds must not be empty")
-        for s in self.seeds:
-            check_range("seeds", s, 0, 2**31 - 1, integer=True)
-        check_range("bootstrap", self.bootstrap, 1, integer=True)
-        check_range("violation_tol", self.violation_tol, 0.0)
+        check_run_fields(self)
 
 
 PROFILES = {

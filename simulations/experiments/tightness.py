@@ -18,7 +18,7 @@ import theory
 
 from .. import _lm
 from .. import _worst_case as wc
-from .._config import check_range
+from .._config import check_range, check_run_fields
 from .._keys import numpy_rng, streams
 from .._plotting import FAMILY_STYLE, finish_figure, new_figure
 from .._probe import fit_probe
@@ -79,12 +79,7 @@ class TightnessConfig:
             check_range("corpus_sizes", c, 1, integer=True)
         check_range("rounds", self.rounds, 1, integer=True)
         check_range("tight_k", self.tight_k, 2, 40, integer=True)
-        if not self.seeds:
-            raise ValueError("seeds must not be empty")
-        for s in self.seeds:
-            check_range("seeds", s, 0, 2**31 - 1, integer=True)
-        check_range("bootstrap", self.bootstrap, 1, integer=True)
-        check_range("violation_tol", self.violation_tol, 0.0)
+        check_run_fields(self)
 
 
 PROFILES = {

@@ -17,7 +17,7 @@ import numpy as np
 import theory
 
 from .. import _lm
-from .._config import check_choice, check_range
+from .._config import check_choice, check_range, check_run_fields
 from .._keys import numpy_rng, streams
 from .._plotting import finish_figure, new_figure, plot_hollow
 from .._probe import fit_probe
@@ -64,10 +64,7 @@ class TransferabilityConfig:
             check_range("eps", e, 0.0, 1.0, lo_open=True)
         for p in self.placements:
             check_choice("placements", p, set(PLACEMENTS))
-        for s in self.seeds:
-            check_range("seeds", s, 0, 2**31 - 1, integer=True)
-        check_range("bootstrap", self.bootstrap, 1, integer=True)
-        check_range("violation_tol", self.violation_tol, 0.0)
+        check_run_fields(self)
 
 
 PROFILES = {
