@@ -35,15 +35,23 @@ def tilt_direction(key: jax.Array, world: World, task: Task, kind: str) -> np.nd
     """The tilt direction U (N, V), centred so that E_{P*[s]} U(s) = 0.
 
     "random": i.i.d. standard normal entries (errors unrelated to the task).
-    "adversarial": U(s) = −sign(2η(s) − 1)·v*/B, pushing every context's
-    score v*ᵀQ[s] towards the wrong label (DESIGN.md (R8)).
+    "adversarial": `adversarial_direction` for the planted v*.
     """
     check_choice("family", kind, set(TILT_KINDS))
-    if kind == "random":
-        u = numpy_rng(key).normal(size=world.p_star.shape)
-    else:
-        sign = np.sign(2.0 * task.eta - 1.0)
-        u = -sign[:, None] * (task.v / task.B)[None, :]
+    if kind == "adversarial":
+        return adversarial_direction(world, task.eta, task.v, task.B)
+    u = numpy_rng(key).normal(size=world.p_star.shape)
+    return u - np.sum(world.p_star * u, axis=-1, keepdims=True)
+
+
+def adversarial_direction(world: World, eta: np.ndarray, v: np.ndarray, scale: float | None = None) -> np.ndarray:
+    """U(s) = −sign(2η(s) − 1)·v/scale, centred under P*[s]; scale = ‖v‖_∞ by default.
+
+    Pushes every context's score vᵀQ[s] towards the wrong label
+    (DESIGN.md (R8)); for the planted v*, scale = B = ‖v*‖_∞.
+    """
+    sign = np.sign(2.0 * eta - 1.0)
+    u = -sign[:, None] * (v / (np.max(np.abs(v)) if scale is None else scale))[None, :]
     return u - np.sum(world.p_star * u, axis=-1, keepdims=True)
 
 

@@ -12,20 +12,19 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy.special import log_softmax
 
 import theory
 
-from ._lm import calibrate_tilts, tilt_direction, tilt_model
+from ._lm import adversarial_direction, calibrate_tilts, tilt_model
 from ._probe import fit_probe
 from ._task import Task
 from ._world import World
 
-#: Tilt strengths tried per context (both signs), in units of 1/‖direction‖_∞:
-#: dense near 0 (small budgets) and reaching far (large ones).
 #: Uniform-tilt candidates are calibrated to ε within this relative distance
 #: below the budget (so they use it fully without exceeding it).
 BUDGET_RTOL = 1e-6
+#: Tilt strengths tried per context (both signs), in units of 1/‖direction‖_∞:
+#: dense near 0 (small budgets) and reaching far (large ones).
 T_GRID = np.concatenate([-np.geomspace(1e-4, 30.0, 48)[::-1], [0.0], np.geomspace(1e-4, 30.0, 48)])
 
 
@@ -111,18 +110,14 @@ def _allocate(gain, kappa, p_T, p_L, budgets):
     return jax.vmap(one)(gain, kappa, budgets)
 
 
-def _model(world: World, a: np.ndarray, t: np.ndarray) -> np.ndarray:
-    return np.exp(log_softmax(world.log_p_star + t[:, None] * a, axis=-1))
-
-
 def _within_budget(world: World, a: np.ndarray, t: np.ndarray, budget: float):
     """Shrink t by a common factor until the exact float64 ε is within budget."""
-    q = _model(world, a, t)
+    q = tilt_model(world, t[:, None] * a, 1.0)
     eps = theory.expected_kl(world.p_star, q, world.p_L)
     scale = 1.0
     while eps > budget:
         scale *= 0.999 if eps < budget * 1.01 else 0.9
-        q = _model(world, a, t * scale)
+        q = tilt_model(world, (t * scale)[:, None] * a, 1.0)
         eps = theory.expected_kl(world.p_star, q, world.p_L)
     return t * scale, q, eps
 
@@ -169,7 +164,7 @@ def search_fixed(world: World, task: Task, classifiers, budgets, uniform_candida
     if shared and uniform_candidate:
         v, b = classifiers
         base = theory.probe_loss(world.p_star, v, b, task.p_T, task.eta)
-        u_adv = _adversarial_for(world, task, v)
+        u_adv = adversarial_direction(world, task.eta, v)
         t_adv, e_adv = calibrate_tilts(world, u_adv, budgets * (1 - BUDGET_RTOL), rtol=BUDGET_RTOL)
         for k in range(budgets.size):
             q_adv = tilt_model(world, u_adv, t_adv[k])
@@ -179,14 +174,7 @@ def search_fixed(world: World, task: Task, classifiers, budgets, uniform_candida
     return out
 
 
-def _adversarial_for(world: World, task: Task, v: np.ndarray) -> np.ndarray:
-    """Uniform adversarial direction for classifier v: U(s) = −sign(2η(s)−1)·v/‖v‖_∞, centred."""
-    sign = np.sign(2.0 * task.eta - 1.0)
-    u = -sign[:, None] * (v / np.max(np.abs(v)))[None, :]
-    return u - np.sum(world.p_star * u, axis=-1, keepdims=True)
-
-
-def search_refit(world: World, task: Task, budgets, rounds: int = 3):
+def search_refit(world: World, task: Task, budgets, rounds: int = 3, planted=None):
     """Worst LMs for the refitted box probe (a max–min), by alternation with restarts.
 
     Local method: fix a classifier, find the worst LM for it
@@ -195,7 +183,9 @@ def search_refit(world: World, task: Task, budgets, rounds: int = 3):
     P*. The uniform adversarial tilt of `tilt_direction` and the worst LMs
     for the planted classifier are candidates too, so the result is never
     below either.
-    The score of an LM is its refitted excess ℓ_T(Q) − τ_fit.
+    The score of an LM is its refitted excess ℓ_T(Q) − τ_fit. `planted`:
+    the result of `search_fixed` for (v*, b*) at these budgets, if the
+    caller has it already (it is computed otherwise).
 
     Returns:
       (list of `WorstCase`, τ_fit).
@@ -208,7 +198,7 @@ def search_refit(world: World, task: Task, budgets, rounds: int = 3):
         return fit_probe(q, task.p_T, task.eta, box=task.B, init=init)
 
     best: list[WorstCase | None] = [None] * budgets.size
-    u = tilt_direction(jax.random.key(0), world, task, "adversarial")
+    u = adversarial_direction(world, task.eta, task.v, task.B)
     t_adv, e_adv = calibrate_tilts(world, u, budgets * (1 - BUDGET_RTOL), rtol=BUDGET_RTOL)
     for k in range(budgets.size):
         q = tilt_model(world, u, t_adv[k])
@@ -220,7 +210,9 @@ def search_refit(world: World, task: Task, budgets, rounds: int = 3):
             "adversarial",
         )
     # the worst LMs for the planted classifier are candidates too
-    for k, cand in enumerate(search_fixed(world, task, (task.v, task.b), budgets)):
+    if planted is None:
+        planted = search_fixed(world, task, (task.v, task.b), budgets)
+    for k, cand in enumerate(planted):
         excess = refit(cand.q, (ref.v, ref.b)).loss - tau_fit
         if excess > best[k].excess:
             best[k] = cand._replace(excess=excess, source=f"planted-{cand.source}")

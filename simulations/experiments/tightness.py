@@ -101,7 +101,7 @@ PROFILES = {
 
 
 def work_units(cfg: TightnessConfig) -> int:
-    return 4 + len(cfg.strip_eps)
+    return 5  # tilt curves, trained curve, worst-case curves, trained directions, strips
 
 
 def run_seed(cfg: TightnessConfig, seed: int, tick=lambda: None) -> list[dict]:
@@ -151,7 +151,7 @@ def run_seed(cfg: TightnessConfig, seed: int, tick=lambda: None) -> list[dict]:
         measure("curve", "trained", math.nan, q, theory.expected_kl(world.p_star, q, world.p_L))
     tick()
     planted_wc = wc.search_fixed(world, task, (task.v, task.b), targets)
-    refit_wc, _ = wc.search_refit(world, task, targets, rounds=cfg.rounds)
+    refit_wc, _ = wc.search_refit(world, task, targets, rounds=cfg.rounds, planted=planted_wc)
     for target, pw, rw in zip(targets, planted_wc, refit_wc, strict=True):
         # the worst case for each classifier is a different LM: record each with its own measure
         measure("curve", "worst_case_planted", target, pw.q, pw.eps)
@@ -161,11 +161,11 @@ def run_seed(cfg: TightnessConfig, seed: int, tick=lambda: None) -> list[dict]:
     trained_dirs = []
     for i in range(cfg.train_seeds):
         k_init = jax.random.fold_in(keys["init"], i + 1)
-        (_, p), *_ = _lm.train(k_init, keys["data"], world, dataclasses.replace(cfg.lm, checkpoints=1))[::-1]
+        _, p = _lm.train(k_init, keys["data"], world, dataclasses.replace(cfg.lm, checkpoints=1))[-1]
         trained_dirs.append(("trained", (p.F - world.theta) @ p.Phi))
     for j, size in enumerate(cfg.corpus_sizes):
         lm_cfg = dataclasses.replace(cfg.lm, checkpoints=1, corpus_size=size)
-        (_, p), *_ = _lm.train(keys["init"], jax.random.fold_in(keys["data"], j + 1), world, lm_cfg, "corpus")[::-1]
+        _, p = _lm.train(keys["init"], jax.random.fold_in(keys["data"], j + 1), world, lm_cfg, "corpus")[-1]
         trained_dirs.append(("trained", (p.F - world.theta) @ p.Phi))
     tick()
     u_adv = _lm.tilt_direction(keys["tilt"], world, task, "adversarial")
@@ -186,11 +186,9 @@ def run_seed(cfg: TightnessConfig, seed: int, tick=lambda: None) -> list[dict]:
         ts, es = _lm.calibrate_tilts(world, u, strip)
         for target, t, e in zip(strip, ts, es, strict=True):
             measure("strip", family, target, _lm.tilt_model(world, u, t), e)
-        tick() if family == "adversarial" else None
     for target, w in zip(strip, worst_strip, strict=True):
         measure("strip", "worst_case", target, w.q, w.eps, refit_excess=w.excess)
-    for _ in range(len(cfg.strip_eps) - 1):
-        tick()
+    tick()
     return rows
 
 
