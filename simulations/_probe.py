@@ -101,11 +101,11 @@ def fit_probe(features, p_T, eta, *, box=None, l2=0.0, init=None, max_iter=20000
         if box is not None:
             v0 = np.clip(v0, -box, box)
         x0 = np.append(v0 * c, float(b0) + m @ v0)
-    bounds = None
-    if box is not None:
-        bounds = [(-box * cj, box * cj) for cj in c] + [(None, None)]
-    lo = np.array([bd[0] for bd in bounds[:-1]] + [-np.inf]) if bounds is not None else None
-    hi = np.array([bd[1] for bd in bounds[:-1]] + [np.inf]) if bounds is not None else None
+    bounds = lo = hi = None
+    if box is not None:  # |v_j| <= box is |u_j| <= box·c_j; the bias is free
+        hi = np.append(box * c, np.inf)
+        lo = -hi
+        bounds = [(a, b) if np.isfinite(b) else (None, None) for a, b in zip(lo, hi, strict=True)]
     x, iters = x0, 0
     # L-BFGS-B may stop on its relative-decrease test before the gradient
     # certificate is met; a restart (fresh curvature memory) then continues.

@@ -46,7 +46,8 @@ def run_experiment(name: str, cfg, results: str | Path = "results", force: bool 
         # them so it always reflects the current analysis code.
         rows, stored = store.load()
         summary = _summarize(exp, cfg, rows, stored.get("seconds", float("nan")))
-        if summary != stored:
+        # compared as JSON text: NaN != NaN would force a rewrite on every reuse
+        if json.dumps(summary, sort_keys=True) != json.dumps(stored, sort_keys=True):
             store.finish(rows, summary)
         return rows, summary, store
     start = time.perf_counter()

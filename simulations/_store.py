@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -135,7 +134,6 @@ def _parse(text: str):
     except ValueError:
         pass
     try:
-        val = float(text)
-        return val if not math.isnan(val) else float("nan")
+        return float(text)
     except ValueError:
         return text

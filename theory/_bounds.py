@@ -20,7 +20,9 @@ def natural_task_bound(tau, B, eps, gamma=1.0) -> float:
       tau: τ, loss of a feasible probe on the true distributions, >= 0.
       B: ℓ∞ bound on the probe weights, > 0.
       eps: ε, the LM's excess cross-entropy, >= 0.
-      gamma: transferability γ, > 0 (γ_ratio or the tight γ(Δ)).
+      gamma: transferability γ in (0, +inf] (γ_ratio or the tight γ(Δ);
+        +inf, returned by `transferability` when no error reaches the task's
+        contexts, gives the bound τ).
 
     Returns:
       The bound τ + √(2B²ε/γ).
@@ -31,7 +33,7 @@ def natural_task_bound(tau, B, eps, gamma=1.0) -> float:
     tau = val.nonnegative(tau, "tau")
     B = val.positive(B, "B")
     eps = val.nonnegative(eps, "eps")
-    gamma = val.positive(gamma, "gamma")
+    gamma = val.transferability(gamma)
     return tau + float(np.sqrt(2.0 * B * B * eps / gamma))
 
 

@@ -59,6 +59,13 @@ def positive(x, name: str) -> float:
     return val
 
 
+def transferability(x, name: str = "gamma") -> float:
+    """`x` as a float in (0, +inf]: γ(Δ) is +inf when no error reaches the task."""
+    if isinstance(x, int | float) and x == float("inf"):
+        return float("inf")
+    return positive(x, name)
+
+
 def nonnegative(x, name: str) -> float:
     """`x` as a finite float >= 0."""
     val = scalar(x, name)

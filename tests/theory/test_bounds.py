@@ -78,6 +78,13 @@ def test_required_eps_inverts_bound():
         assert theory.natural_task_bound(0.3, B, eps, gamma) - 0.3 == pytest.approx(excess, abs=1e-15)
 
 
+def test_infinite_gamma_means_no_transfer():
+    # γ(Δ) = +inf when the LM errs only off the task's contexts: the bound is τ
+    assert theory.natural_task_bound(0.2, 1.0, 1e-3, float("inf")) == 0.2
+    with pytest.raises(ValueError, match="gamma contains NaN or infinite"):
+        theory.natural_task_bound(0.2, 1.0, 1e-3, float("-inf"))
+
+
 def test_bound_monotone():
     base = theory.natural_task_bound(0.2, 1.0, 1e-3, 0.5)
     assert theory.natural_task_bound(0.2, 2.0, 1e-3, 0.5) > base
