@@ -74,8 +74,11 @@ def test_row_space_smoothness_fails_outside_row_space():
     # direction that R4 cannot see: its lhs is > 0 while the gap is 0.
     vec = opt.probs[0] - p_star[0]
     assert np.abs(phi @ vec).max() < 1e-9
+    theta = opt.theta[0]
+    gap = theory.log_partition(phi, theta) - theta @ phi @ p_star[0] - opt.losses[0]  # 0 at the optimum
     lhs = (vec @ (opt.probs[0] - p_star[0])) ** 2
-    assert lhs > 1e-6 and lhs > 2 * np.max(np.abs(vec)) ** 2 * 0.0
+    rhs = 2 * np.max(np.abs(vec)) ** 2 * gap
+    assert abs(gap) < 1e-12 and lhs > rhs + 1e-6
 
 
 def test_log_partition_stable_and_correct():
