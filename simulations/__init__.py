@@ -1,86 +1,109 @@
-"""simulations: synthetic worlds, softmax LMs at measured ε, exact probes, experiments.
+"""simulations: synthetic worlds, language models at measured ε, exact probes, experiments.
 
-Checks the theory of Saunshi, Malladi, Arora (arXiv:2010.03648) by exact
-simulation; every bound it draws comes from the `theory` package.
+Checks the theory of Saunshi, Malladi, Arora, "A Mathematical Exploration of
+Why Language Models Help Solve Downstream Tasks" (ICLR 2021,
+arXiv:2010.03648) by exact simulation; every bound it draws comes from the
+`theory` package. docs/design.md describes the pipeline
+config -> world -> task -> LM -> features -> probe -> bound -> rows -> claims.
+
+The public names below are imported on first use (PEP 562), so
+``import simulations`` loads neither JAX nor matplotlib until a name that
+needs them is touched.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from ._config import config_hash, override  # noqa: E402
-from ._keys import numpy_rng, streams  # noqa: E402
-from ._lm import (  # noqa: E402
-    EPS_TARGET_RTOL,
-    TILT_KINDS,
-    TRACE_COUNTS,
-    SoftmaxLM,
-    TrainConfig,
-    adversarial_direction,
-    calibrate_tilts,
-    checkpoint_steps,
-    corpus_xent,
-    init_lm,
-    lm_eps,
-    lm_probs,
-    make_corpus_step,
-    make_exact_step,
-    make_optimizer,
-    population_xent,
-    sample_corpus,
-    tilt_direction,
-    tilt_eps,
-    tilt_model,
-    train,
-)
-from ._probe import PROBE_GTOL, ProbeFit, fit_probe, population_loss_and_grad  # noqa: E402
-from ._runner import draw, get_experiment, make_config, run_experiment  # noqa: E402
-from ._stats import loglog_slope  # noqa: E402
-from ._store import RunStore  # noqa: E402
-from ._task import Task, TaskConfig, make_task  # noqa: E402
-from ._world import World, WorldConfig, make_world  # noqa: E402
-from .experiments import REGISTRY  # noqa: E402
+import importlib
+from importlib import metadata
 
-__all__ = [
-    "EPS_TARGET_RTOL",
-    "PROBE_GTOL",
-    "REGISTRY",
-    "TILT_KINDS",
-    "TRACE_COUNTS",
-    "ProbeFit",
-    "RunStore",
-    "SoftmaxLM",
-    "Task",
-    "TaskConfig",
-    "TrainConfig",
-    "World",
-    "WorldConfig",
-    "__version__",
-    "adversarial_direction",
-    "calibrate_tilts",
-    "checkpoint_steps",
-    "config_hash",
-    "corpus_xent",
-    "draw",
-    "fit_probe",
-    "get_experiment",
-    "init_lm",
-    "lm_eps",
-    "lm_probs",
-    "loglog_slope",
-    "make_config",
-    "make_corpus_step",
-    "make_exact_step",
-    "make_optimizer",
-    "make_task",
-    "make_world",
-    "numpy_rng",
-    "override",
-    "population_loss_and_grad",
-    "population_xent",
-    "run_experiment",
-    "sample_corpus",
-    "streams",
-    "tilt_direction",
-    "tilt_eps",
-    "tilt_model",
-    "train",
-]
+try:
+    __version__ = metadata.version("natural-tasks")
+except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+#: public name -> the private module that defines it
+_EXPORTS = {
+    # worlds, tasks, the per-seed instance
+    "WorldConfig": "._world",
+    "World": "._world",
+    "make_world": "._world",
+    "TaskConfig": "._task",
+    "Task": "._task",
+    "make_task": "._task",
+    "Instance": "._instance",
+    "make_instance": "._instance",
+    "streams": "._keys",
+    "numpy_rng": "._keys",
+    # language models at measured ε
+    "LanguageModel": "._lm",
+    "tilted_lms": "._lm",
+    "trained_lms": "._lm",
+    "placed_tilts": "._lm",
+    "lms_at_eps": "._lm",
+    "TILT_FAMILIES": "._tilt",
+    "EPS_TARGET_RTOL": "._tilt",
+    "tilt_direction": "._tilt",
+    "adversarial_direction": "._tilt",
+    "tilt_eps": "._tilt",
+    "tilt_model": "._tilt",
+    "calibrate_tilts": "._tilt",
+    "TrainConfig": "._train",
+    "SoftmaxLM": "._train",
+    "init_lm": "._train",
+    "population_xent": "._train",
+    "train": "._train",
+    "train_steps": "._train",
+    "checkpoint_steps": "._train",
+    "sample_corpus": "._train",
+    "lm_probs": "._train",
+    "lm_eps": "._train",
+    # features, probes, bounds
+    "FEATURES": "._features",
+    "Measurement": "._features",
+    "ProbeRow": "._features",
+    "probe_rows": "._features",
+    "measure": "._features",
+    "feature_values": "._features",
+    "reference_probe": "._features",
+    "ProbeFit": "._probe",
+    "PROBE_GTOL": "._probe",
+    "fit_probe": "._probe",
+    # worst cases
+    "WorstCase": "._worst_case",
+    "search_fixed": "._worst_case",
+    "search_refit": "._worst_case",
+    "tight_family": "._worst_case",
+    # experiments, runs, results
+    "Experiment": ".experiments",
+    "RunConfig": ".experiments",
+    "experiment_names": ".experiments",
+    "get_experiment": ".experiments",
+    "Claim": "._claims",
+    "claims_by_id": "._claims",
+    "select": "._rows",
+    "column": "._rows",
+    "make_config": "._runner",
+    "run_experiment": "._runner",
+    "draw": "._runner",
+    "RunStore": "._store",
+    "override": "._config",
+    "config_hash": "._config",
+    "loglog_slope": "._stats",
+    "slope_consistent": "._stats",
+    "slopes_by": "._stats",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'simulations' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -28,6 +28,22 @@ def check_choice(name: str, value, choices):
         raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
 
 
+def check_choices(name: str, values, choices):
+    """A non-empty tuple whose every entry is one of `choices`."""
+    if not values:
+        raise ValueError(f"{name} must not be empty")
+    for v in values:
+        check_choice(name, v, set(choices))
+
+
+def check_ranges(name: str, values, lo=None, hi=None, *, lo_open=False, integer=False):
+    """A non-empty tuple whose every entry passes `check_range`."""
+    if not values:
+        raise ValueError(f"{name} must not be empty")
+    for v in values:
+        check_range(name, v, lo, hi, lo_open=lo_open, integer=integer)
+
+
 def to_dict(cfg) -> dict:
     return dataclasses.asdict(cfg)
 
@@ -95,9 +111,6 @@ def _replace_path(cfg, path: list[str], text: str, full: str):
 
 def check_run_fields(cfg) -> None:
     """Validate the fields every experiment config shares: seeds, bootstrap, violation_tol."""
-    if not cfg.seeds:
-        raise ValueError("seeds must not be empty")
-    for s in cfg.seeds:
-        check_range("seeds", s, 0, 2**31 - 1, integer=True)
+    check_ranges("seeds", cfg.seeds, 0, 2**31 - 1, integer=True)
     check_range("bootstrap", cfg.bootstrap, 1, integer=True)
     check_range("violation_tol", cfg.violation_tol, 0.0)

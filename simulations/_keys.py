@@ -1,4 +1,4 @@
-"""One seed per run, split into named PRNG streams (DESIGN.md §3)."""
+"""One seed per run, split into named PRNG streams (docs/design.md §3)."""
 
 from __future__ import annotations
 

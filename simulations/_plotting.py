@@ -1,13 +1,15 @@
-"""One figure style for every experiment; byte-identical reruns."""
+"""One figure style for every experiment; byte-identical reruns.
+
+matplotlib is imported on first use (Agg backend), so importing the package
+or listing the experiments does not load it.
+"""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np
 
 STYLE = {
     "figure.dpi": 110,
@@ -26,23 +28,37 @@ FAMILY_STYLE = {
     "trained": dict(color="#2ca02c", marker="s"),
     "corpus": dict(color="#9467bd", marker="D"),
     "worst_case": dict(color="#000000", marker="*"),
+    "worst_case_planted": dict(color="#7f7f7f", marker="x"),
+    "mixed": dict(color="#ff7f0e", marker="^"),
 }
+LEGEND_BELOW = dict(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=7, frameon=False)
+
+
+def pyplot():
+    """matplotlib.pyplot with the Agg backend (imported here, on first use)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def new_figure(ncols: int, nrows: int = 1, width: float = 4.2, height: float = 3.8):
+    plt = pyplot()
     plt.rcParams.update(STYLE)
     fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows + 1.2), squeeze=False)
     return fig, axes
 
 
 def finish_figure(fig, title: str, ok: bool, stem: str | Path) -> list[Path]:
-    """Title the figure with its verdict (red when the claim failed), lay out, save."""
+    """Title the figure with its verdict (red when a claim failed), lay out, save."""
     fig.suptitle(title, color="black" if ok else "red")
     fig.tight_layout()
     return save_figure(fig, stem)
 
 
-def plot_hollow(ax, x, y, style: dict, label: str, markersize: float = 6, **kw) -> None:
+def plot_hollow(ax, x, y, style: dict, label: str | None, markersize: float = 6, **kw) -> None:
     """Points drawn as hollow markers of a family's style (negative or floored values)."""
     ax.loglog(
         x,
@@ -57,6 +73,44 @@ def plot_hollow(ax, x, y, style: dict, label: str, markersize: float = 6, **kw) 
     )
 
 
+def plot_signed(ax, x, y, style: dict, label: str, markersize: float = 5, **kw) -> None:
+    """Signed values on log axes: positive ones filled, negative ones hollow at |y| (and counted in the legend)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    pos, neg = y > 0, y < 0
+    if pos.any():
+        ax.loglog(x[pos], y[pos], linestyle="none", markersize=markersize, label=label, **style, **kw)
+    if neg.any():
+        plot_hollow(ax, x[neg], -y[neg], style, f"{label.split(':')[0]}: {neg.sum()} negative (|·| hollow)", markersize)
+
+
+def plot_strips(ax, groups: dict[str, dict[str, np.ndarray]], levels: list[float], level_label: str) -> None:
+    """Strips of |values| on a log axis: one strip per group, families side by side, negatives circled.
+
+    groups: {strip label: {family: signed values}}; levels: one horizontal
+    reference line per strip (e.g. the bound's excess).
+    """
+    for i, by_family in enumerate(groups.values()):
+        for j, (family, y) in enumerate(by_family.items()):
+            if not np.size(y):
+                continue
+            y = np.asarray(y, float)
+            x = i + (j - (len(by_family) - 1) / 2) * 0.12 + np.linspace(-0.04, 0.04, y.size)
+            style = FAMILY_STYLE[family]
+            ax.plot(x, np.abs(y), linestyle="none", markersize=5, alpha=0.8, label=family if i == 0 else None, **style)
+            neg = y < 0
+            if neg.any():
+                ax.plot(x[neg], -y[neg], "o", markersize=9, markerfacecolor="none", markeredgecolor="k")
+        ax.plot([i - 0.4, i + 0.4], [levels[i]] * 2, "k-", lw=2, label=level_label if i == 0 else None)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(groups)), list(groups))
+
+
+def slope_label(fit: dict | None) -> str:
+    """'slope 0.49 [0.48, 0.50]' from a `loglog_slope` result."""
+    fit = fit or {}
+    return f"slope {fit.get('slope', math.nan):.2f} [{fit.get('lo', math.nan):.2f}, {fit.get('hi', math.nan):.2f}]"
+
+
 def save_figure(fig, stem: str | Path) -> list[Path]:
     """Save stem.png and stem.pdf with metadata stripped (reruns are byte-identical)."""
     stem = Path(stem)
@@ -64,5 +118,5 @@ def save_figure(fig, stem: str | Path) -> list[Path]:
     png, pdf = stem.with_suffix(".png"), stem.with_suffix(".pdf")
     fig.savefig(png, metadata={"Software": None})
     fig.savefig(pdf, metadata={"Creator": None, "Producer": None, "CreationDate": None})
-    plt.close(fig)
+    pyplot().close(fig)
     return [png, pdf]

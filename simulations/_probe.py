@@ -8,6 +8,8 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit
 
+import theory
+
 #: A fit is certified converged when the projected gradient's ∞-norm (in the
 #: solver's column-scaled coordinates, see `fit_probe`) is below this. There
 #: every feature has unit p_T-RMS, so the loss's curvature along a free
@@ -32,13 +34,27 @@ class ProbeFit(NamedTuple):
     iterations: int
 
 
-def population_loss_and_grad(g, p_t, eta, v, b):
+def population_loss_and_grad(g, p_T, eta, v, b):
     """ℓ_T(g, v, b) and its gradient in (v, b); exact weighted sums (float64)."""
     z = g @ v + b
-    # logaddexp(0, ∓z) is log(1 + e^{∓z}) without overflow for large |z|.
-    loss = np.sum(p_t * (eta * np.logaddexp(0.0, -z) + (1.0 - eta) * np.logaddexp(0.0, z)))
-    r = p_t * (expit(z) - eta)
+    loss = np.sum(p_T * theory.context_loss(z, eta))
+    r = p_T * (expit(z) - eta)
     return float(loss), g.T @ r, float(r.sum())
+
+
+class _Standardised(NamedTuple):
+    """Features (g − m)/c with p_T-weighted mean m and std c (see `fit_probe`)."""
+
+    gs: np.ndarray
+    m: np.ndarray
+    c: np.ndarray
+
+
+def _standardise(g: np.ndarray, p_T: np.ndarray) -> _Standardised:
+    m = p_T @ g
+    c = np.sqrt(np.maximum(p_T @ (g * g) - m * m, 0.0))
+    c = np.where(c > 1e-300, c, 1.0)
+    return _Standardised((g - m) / c, m, c)
 
 
 def fit_probe(features, p_T, eta, *, box=None, l2=0.0, init=None, max_iter=20000) -> ProbeFit:
@@ -79,19 +95,16 @@ def fit_probe(features, p_T, eta, *, box=None, l2=0.0, init=None, max_iter=20000
         raise ValueError(f"box must be > 0 or None, got {box}")
     if not l2 >= 0:
         raise ValueError(f"l2 must be >= 0, got {l2}")
-    p_t = np.asarray(p_T, dtype=np.float64)
+    p_T = np.asarray(p_T, dtype=np.float64)
     eta = np.asarray(eta, dtype=np.float64)
-    live = p_t > 0
-    g, p_t, eta = g[live], p_t[live], eta[live]
+    live = p_T > 0
+    g, p_T, eta = g[live], p_T[live], eta[live]
+    st = _standardise(g, p_T)
     k = g.shape[1]
-    m = p_t @ g
-    c = np.sqrt(np.maximum(p_t @ (g * g) - m * m, 0.0))
-    c = np.where(c > 1e-300, c, 1.0)
-    gs = (g - m) / c  # standardised: z = gs·u + b' with v = u/c, b = b' − m·v
 
-    def fun(x):
+    def fun(x):  # z = gs·u + b' with v = u/c, b = b' − m·v
         u, b = x[:k], x[k]
-        loss, gu, gb = population_loss_and_grad(gs, p_t, eta, u, b)
+        loss, gu, gb = population_loss_and_grad(st.gs, p_T, eta, u, b)
         return loss + 0.5 * l2 * u @ u, np.append(gu + l2 * u, gb)
 
     x0 = np.zeros(k + 1)
@@ -100,11 +113,27 @@ def fit_probe(features, p_T, eta, *, box=None, l2=0.0, init=None, max_iter=20000
         v0 = np.asarray(v0, dtype=np.float64)
         if box is not None:
             v0 = np.clip(v0, -box, box)
-        x0 = np.append(v0 * c, float(b0) + m @ v0)
-    bounds = lo = hi = None
-    if box is not None:  # |v_j| <= box is |u_j| <= box·c_j; the bias is free
-        hi = np.append(box * c, np.inf)
-        lo = -hi
+        x0 = np.append(v0 * st.c, float(b0) + st.m @ v0)
+    x, obj, gnorm, iters = _lbfgsb(fun, x0, _box_bounds(box, st.c), max_iter)
+    v = x[:k] / st.c
+    b = float(x[k] - st.m @ v)
+    loss, _, _ = population_loss_and_grad(g, p_T, eta, v, b)
+    return ProbeFit(v, b, loss, float(obj), gnorm, gnorm <= PROBE_GTOL, iters)
+
+
+def _box_bounds(box, c):
+    """(lo, hi) of the standardised coordinates: |v_j| <= box is |u_j| <= box·c_j; the bias is free."""
+    if box is None:
+        return None
+    hi = np.append(box * c, np.inf)
+    return -hi, hi
+
+
+def _lbfgsb(fun, x0, lohi, max_iter):
+    """L-BFGS-B with restarts until the projected-gradient certificate holds: (x, objective, gnorm, iterations)."""
+    lo, hi = lohi if lohi is not None else (None, None)
+    bounds = None
+    if lohi is not None:
         bounds = [(a, b) if np.isfinite(b) else (None, None) for a, b in zip(lo, hi, strict=True)]
     x, iters = x0, 0
     # L-BFGS-B may stop on its relative-decrease test before the gradient
@@ -124,7 +153,4 @@ def fit_probe(features, p_T, eta, *, box=None, l2=0.0, init=None, max_iter=20000
         gnorm = float(np.max(np.abs(pg)))
         if gnorm <= PROBE_GTOL:
             break
-    v = x[:k] / c
-    b = float(x[k] - m @ v)
-    loss, _, _ = population_loss_and_grad(g, p_t, eta, v, b)
-    return ProbeFit(v, b, loss, float(obj), gnorm, gnorm <= PROBE_GTOL, iters)
+    return x, obj, gnorm, iters

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 
 from tqdm import tqdm
 
-from . import __version__
 from ._config import override, to_dict
-from ._store import RunStore
-from .experiments import REGISTRY
-
-
-def get_experiment(name: str):
-    if name not in REGISTRY:
-        raise ValueError(f"unknown experiment {name!r} (known: {', '.join(sorted(REGISTRY))})")
-    return REGISTRY[name]
+from ._store import RunStore, dumps, loads
+from .experiments import get_experiment
 
 
 def make_config(name: str, profile: str = "standard", seed: int | None = None, sets: list[str] | None = None):
@@ -39,7 +31,7 @@ def run_experiment(name: str, cfg, results: str | Path = "results", force: bool 
     recomputed; a finished run is reused whole unless `force`.
     """
     exp = get_experiment(name)
-    store = RunStore(results, name, cfg)
+    store = RunStore(results, name, cfg, exp.Row)
     store.prepare(force=force)
     if store.finished():
         # Rows are the data; the summary (slopes, verdicts) is recomputed from
@@ -47,7 +39,7 @@ def run_experiment(name: str, cfg, results: str | Path = "results", force: bool 
         rows, stored = store.load()
         summary = _summarize(exp, cfg, rows, stored.get("seconds", float("nan")))
         # compared as JSON text: NaN != NaN would force a rewrite on every reuse
-        if json.dumps(summary, sort_keys=True) != json.dumps(stored, sort_keys=True):
+        if dumps(summary) != dumps(stored):
             store.finish(rows, summary)
         return rows, summary, store
     start = time.perf_counter()
@@ -72,16 +64,18 @@ def run_experiment(name: str, cfg, results: str | Path = "results", force: bool 
 
 
 def _summarize(exp, cfg, rows, seconds) -> dict:
+    from . import __version__
+
     summary = exp.summarize(cfg, rows)
     summary.update(
         config=to_dict(cfg),
         seeds=list(cfg.seeds),
         package_version=__version__,
         seconds=seconds,
-        claims=exp.claims(summary),
+        claims=[c.to_dict() for c in exp.claims(cfg, summary)],
     )
     # through JSON once, so a fresh summary compares equal to a stored one
-    return json.loads(json.dumps(summary))
+    return loads(dumps(summary))
 
 
 def draw(name: str, rows, summary, figures: str | Path = "figures") -> list[Path]:

@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
+from . import _rows
 from ._config import config_hash, to_dict
 
 
 class RunStore:
-    """The folder `root/<name>-<hash>` of one experiment configuration."""
+    """The folder `root/<name>-<hash>` of one experiment configuration, holding rows of type `row_type`."""
 
-    def __init__(self, root: str | os.PathLike, name: str, cfg):
+    def __init__(self, root: str | os.PathLike, name: str, cfg, row_type: type):
         self.path = Path(root) / f"{name}-{config_hash(cfg)}"
         self.config = to_dict(cfg)
+        self.row_type = row_type
 
     @property
     def rows_path(self) -> Path:
@@ -56,18 +59,18 @@ class RunStore:
     def has_part(self, seed: int) -> bool:
         return self.part_path(seed).exists()
 
-    def save_part(self, seed: int, rows: list[dict]) -> None:
-        write_rows(self.part_path(seed), rows)
+    def save_part(self, seed: int, rows: list) -> None:
+        write_rows(self.part_path(seed), rows, self.row_type)
 
-    def load_part(self, seed: int) -> list[dict]:
-        return read_rows(self.part_path(seed))
+    def load_part(self, seed: int) -> list:
+        return read_rows(self.part_path(seed), self.row_type)
 
-    def finish(self, rows: list[dict], summary: dict) -> None:
-        write_rows(self.rows_path, rows)
+    def finish(self, rows: list, summary: dict) -> None:
+        write_rows(self.rows_path, rows, self.row_type)
         write_json(self.summary_path, summary)
 
-    def load(self) -> tuple[list[dict], dict]:
-        return read_rows(self.rows_path), json.loads(self.summary_path.read_text())
+    def load(self) -> tuple[list, dict]:
+        return read_rows(self.rows_path, self.row_type), loads(self.summary_path.read_text())
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -82,11 +85,23 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
+#: Strict JSON has no NaN or infinity; a non-finite float (an infinite γ(Δ), an undefined
+#: ratio) is written as one of these strings and read back as the float.
+NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
 def write_json(path: Path, obj) -> None:
-    _atomic_write(
-        Path(path),
-        lambda fh: json.dump(_jsonable(obj), fh, indent=2, sort_keys=True, allow_nan=True),
-    )
+    _atomic_write(Path(path), lambda fh: fh.write(dumps(obj)))
+
+
+def dumps(obj) -> str:
+    """Strict JSON text (sorted keys), non-finite floats written as "NaN", "Infinity", "-Infinity"."""
+    return json.dumps(_jsonable(obj), indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def loads(text: str):
+    """Inverse of `dumps`."""
+    return _decode(json.loads(text))
 
 
 def _jsonable(obj):
@@ -95,45 +110,37 @@ def _jsonable(obj):
     if isinstance(obj, list | tuple):
         return [_jsonable(v) for v in obj]
     if hasattr(obj, "item"):
-        return obj.item()
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return "NaN" if math.isnan(obj) else ("Infinity" if obj > 0 else "-Infinity")
     return obj
 
 
-def write_rows(path: Path, rows: list[dict]) -> None:
+def _decode(obj):
+    if isinstance(obj, dict):
+        return {k: _decode(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_decode(v) for v in obj]
+    if isinstance(obj, str) and obj in NONFINITE:
+        return NONFINITE[obj]
+    return obj
+
+
+def write_rows(path: Path, rows: list, row_type: type) -> None:
     if not rows:
         raise ValueError(f"no rows to write to {path}")
-    fields = list(rows[0])
+    names = list(_rows.fields(row_type))
 
     def write(fh):
-        w = csv.DictWriter(fh, fieldnames=fields)
+        w = csv.DictWriter(fh, fieldnames=names)
         w.writeheader()
         for r in rows:
-            w.writerow({k: _fmt(r[k]) for k in fields})
+            w.writerow(_rows.to_cells(r))
 
     _atomic_write(Path(path), write)
 
 
-def _fmt(x):
-    if isinstance(x, float):
-        return repr(x)
-    if hasattr(x, "item"):
-        return _fmt(x.item())
-    return x
-
-
-def read_rows(path: Path) -> list[dict]:
+def read_rows(path: Path, row_type: type) -> list:
+    types = _rows.fields(row_type)
     with open(path, newline="") as fh:
-        return [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(fh)]
-
-
-def _parse(text: str):
-    if text in ("True", "False"):
-        return text == "True"
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        return text
+        return [_rows.from_cells(row_type, cells, types) for cells in csv.DictReader(fh)]

@@ -15,33 +15,36 @@ from ._config import check_choice, check_range
 from ._keys import numpy_rng
 from ._world import World
 
+#: How v* is planted: in the row space of Φ (natural w.r.t. Φ), or on two groups of words.
+STRUCTURES = ("row_space", "word_groups")
+
 
 @dataclasses.dataclass(frozen=True)
 class TaskConfig:
-    """A planted (τ, B)-natural task (DESIGN.md §2, "Task", "Natural task").
+    """A planted (τ, B)-natural task (docs/design.md, "Task", "Natural task").
 
     Attributes:
-      kind: "row_space": v* = Φᵀλ (natural w.r.t. the LMs' Φ, so Φp_f and f
+      structure: "row_space": v* = Φᵀλ (natural w.r.t. the LMs' Φ, so Φp_f and f
         features are covered by (R5)/(R6)); "word_groups": v* = +B on one
         group of words and −B on a disjoint one (natural, not w.r.t. Φ).
       B: ℓ∞ bound of the probe class, > 0; v* is scaled to ‖v*‖_∞ = B.
       alpha: label sharpness: η(s) = σ(α(v*ᵀP*[s] + b*)), > 0. α = 1 makes
         the planted probe Bayes-optimal (then every LM's excess is O(ε));
         larger α makes the best in-box probe hit the box, where the √ε rate
-        lives (DESIGN.md (R8)).
+        lives (docs/design.md (R8)).
       group_fraction: for "word_groups", the fraction of words in each group.
       task_fraction: p_T = p_L restricted to the first ⌈fraction·N⌉ contexts
         (in a random order), renormalised; 1 = p_T = p_L (γ_ratio = 1).
     """
 
-    kind: str = "row_space"
+    structure: str = "row_space"
     B: float = 1.0
     alpha: float = 8.0
     group_fraction: float = 0.1
     task_fraction: float = 1.0
 
     def __post_init__(self):
-        check_choice("task.kind", self.kind, {"row_space", "word_groups"})
+        check_choice("task.structure", self.structure, set(STRUCTURES))
         check_range("task.B", self.B, 0.0, lo_open=True)
         check_range("task.alpha", self.alpha, 0.0, 1e6, lo_open=True)
         check_range("task.group_fraction", self.group_fraction, 0.0, 0.5, lo_open=True)
@@ -73,7 +76,7 @@ def make_task(key: jax.Array, world: World, cfg: TaskConfig) -> Task:
     rng = numpy_rng(key)
     V = world.Phi.shape[1]
     lam = None
-    if cfg.kind == "row_space":
+    if cfg.structure == "row_space":
         lam = np.zeros(world.Phi.shape[0])
         n_free = world.Phi.shape[0] - (1 if _has_bias_row(world) else 0)
         lam[:n_free] = rng.normal(size=n_free)

@@ -15,7 +15,7 @@ from ._keys import numpy_rng
 
 @dataclasses.dataclass(frozen=True)
 class WorldConfig:
-    """Knobs of a synthetic world (DESIGN.md §2, "World").
+    """Knobs of a synthetic world (docs/design.md §2, "World").
 
     Attributes:
       vocab_size: V, number of words, >= 2.
@@ -76,7 +76,7 @@ def make_world(key: jax.Array, cfg: WorldConfig) -> World:
     """Draw a world from `cfg` with the `world` PRNG stream `key`.
 
     Φ* has i.i.d. N(0, 1/d*) entries (Gaussian-like embeddings, for which the
-    log-partition is close to quadratic, DESIGN.md (R6)) and θ*(s) has i.i.d.
+    log-partition is close to quadratic, docs/design.md (R6)) and θ*(s) has i.i.d.
     N(0, theta_scale²) entries, so each true logit θ*(s)ᵀφ*_w has standard
     deviation ≈ theta_scale before the word bias is added.
     """

@@ -1,7 +1,7 @@
 """Worst-case language models at a fixed ε budget, and an analytic tight family.
 
 How close can an ε-optimal LM come to the natural-task bound τ + √(2B²ε/γ)
-(DESIGN.md (R2), (R8); arXiv:2010.03648 §4)? The search allocates per-context
+(docs/design.md (R2), (R8); arXiv:2010.03648 §4)? The search allocates per-context
 KL budgets where they hurt the task most.
 """
 
@@ -15,9 +15,9 @@ import numpy as np
 
 import theory
 
-from ._lm import adversarial_direction, calibrate_tilts, tilt_model
 from ._probe import fit_probe
 from ._task import Task
+from ._tilt import adversarial_direction, calibrate_tilts, tilt_model
 from ._world import World
 
 #: Uniform-tilt candidates are calibrated to ε within this relative distance
@@ -26,6 +26,12 @@ BUDGET_RTOL = 1e-6
 #: Tilt strengths tried per context (both signs), in units of 1/‖direction‖_∞:
 #: dense near 0 (small budgets) and reaching far (large ones).
 T_GRID = np.concatenate([-np.geomspace(1e-4, 30.0, 48)[::-1], [0.0], np.geomspace(1e-4, 30.0, 48)])
+#: The allocation aims this far below each budget (float32 tables), then `_within_budget` shrinks the
+#: tilts by SHRINK_NEAR per pass while ε is within BUDGET_NEAR of the budget, and by SHRINK_FAR otherwise.
+ALLOCATION_MARGIN = 1e-4
+BUDGET_NEAR, SHRINK_NEAR, SHRINK_FAR = 1.01, 0.999, 0.9
+#: Bisection on log μ of the Lagrangian allocation: bracket and iterations.
+LOG_MU_BRACKET, MU_BISECTIONS = 40.0, 80
 
 
 class WorstCase(NamedTuple):
@@ -42,10 +48,6 @@ class WorstCase(NamedTuple):
     eps: float
     excess: float
     source: str
-
-
-def _context_loss(z, eta):
-    return eta * np.logaddexp(0.0, -z) + (1.0 - eta) * np.logaddexp(0.0, z)
 
 
 def _grid_tables(world: World, direction: np.ndarray, v: np.ndarray, b: float, eta: np.ndarray):
@@ -71,7 +73,7 @@ def _grid_tables(world: World, direction: np.ndarray, v: np.ndarray, b: float, e
     w = np.exp(td - td.max(axis=1, keepdims=True))
     score = (p @ (w * v[None, :]).T) / (p @ w.T)
     z0 = p @ v + b
-    gain = _context_loss(score + b, eta[:, None]) - _context_loss(z0, eta)[:, None]
+    gain = theory.context_loss(score + b, eta[:, None]) - theory.context_loss(z0, eta)[:, None]
     a = np.broadcast_to(direction, p.shape) - m[:, None]
     return a, kappa, gain
 
@@ -104,7 +106,8 @@ def _allocate(gain, kappa, p_T, p_L, budgets):
             ok = jnp.sum(jnp.take_along_axis(cost, choose(mid)[:, None], axis=1)) <= budget
             return jnp.where(ok, lo, mid), jnp.where(ok, mid, hi)
 
-        _, hi = jax.lax.fori_loop(0, 80, body, (jnp.asarray(-40.0), jnp.asarray(40.0)))
+        bracket = (jnp.asarray(-LOG_MU_BRACKET), jnp.asarray(LOG_MU_BRACKET))
+        _, hi = jax.lax.fori_loop(0, MU_BISECTIONS, body, bracket)
         return choose(hi)
 
     return jax.vmap(one)(gain, kappa, budgets)
@@ -116,7 +119,7 @@ def _within_budget(world: World, a: np.ndarray, t: np.ndarray, budget: float):
     eps = theory.expected_kl(world.p_star, q, world.p_L)
     scale = 1.0
     while eps > budget:
-        scale *= 0.999 if eps < budget * 1.01 else 0.9
+        scale *= SHRINK_NEAR if eps < budget * BUDGET_NEAR else SHRINK_FAR
         q = tilt_model(world, (t * scale)[:, None] * a, 1.0)
         eps = theory.expected_kl(world.p_star, q, world.p_L)
     return t * scale, q, eps
@@ -152,7 +155,7 @@ def search_fixed(world: World, task: Task, classifiers, budgets, uniform_candida
             jnp.asarray(np.stack([kp for _, kp, _ in tables]), jnp.float32),
             jnp.asarray(task.p_T, jnp.float32),
             jnp.asarray(world.p_L, jnp.float32),
-            jnp.asarray(budgets * (1 - 1e-4), jnp.float32),
+            jnp.asarray(budgets * (1 - ALLOCATION_MARGIN), jnp.float32),
         )
     )
     out = []

@@ -11,7 +11,7 @@ import math
 import sys
 from pathlib import Path
 
-PROFILES = ("quick", "standard")
+PROFILES = ("tiny", "quick", "standard")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -93,10 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _claims_table(results: list[tuple[str, dict]]) -> str:
-    lines = [f"{'experiment':<16} {'verdict':<7} claim  —  measured"]
+    lines = [f"{'experiment':<16} {'claim id':<26} {'verdict':<7} statement  —  measured"]
     for name, summary in results:
         for c in summary["claims"]:
-            lines.append(f"{name:<16} {c['verdict']:<7} {c['claim']}  —  {c['measured']}")
+            lines.append(f"{name:<16} {c['id']:<26} {c['verdict']:<7} {c['statement']}  —  {c['measured']}")
     return "\n".join(lines)
 
 
@@ -116,12 +116,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args) -> int:
-    # Imported here so that `--help`, `list` errors and `bound` stay fast.
-    from . import _runner
-    from .experiments import REGISTRY
-
+    # Imported where needed: `bound` needs only theory (no JAX), `list` no matplotlib.
     if args.command == "list":
-        for name, exp in REGISTRY.items():
+        from .experiments import experiment_names, get_experiment
+
+        for name in experiment_names():
+            exp = get_experiment(name)
             print(f"{name:<16} {exp.title}  (profiles: {', '.join(exp.profiles)})")
         return 0
     if args.command == "bound":
@@ -134,6 +134,9 @@ def _dispatch(args) -> int:
         print(f"bound               = {theory.natural_task_bound(args.tau, args.B, args.eps, args.gamma):.6g}")
         print(f"as 0-1 error bound  = {total / math.log(2):.6g}")
         return 0
+    from . import _runner
+    from .experiments import experiment_names
+
     if args.command == "run":
         cfg = _runner.make_config(args.name, args.profile, args.seed, args.set)
         rows, summary, store = _runner.run_experiment(args.name, cfg, args.results, args.force, not args.no_progress)
@@ -144,7 +147,7 @@ def _dispatch(args) -> int:
         print(_claims_table([(args.name, summary)]))
         return 0
     # reproduce
-    names = args.only or list(REGISTRY)
+    names = args.only or experiment_names()
     for name in names:
         _runner.get_experiment(name)  # unknown names fail before any work
     _check_writable(Path(args.figures))

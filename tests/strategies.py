@@ -1,4 +1,4 @@
-"""Hypothesis strategies shared by the test suite (one place, per STYLE.md).
+"""Hypothesis strategies shared by the test suite, in one place.
 
 Distributions are drawn as softmax of bounded logits, so every row is strictly
 positive and well conditioned unless a strategy masks entries to zero on
@@ -53,11 +53,11 @@ def weights(draw, n: int, zeros: bool = True):
 @st.composite
 def nested_weights(draw, n: int):
     """(p_L, p_T) over n contexts with supp p_T ⊆ supp p_L."""
-    p_l = draw(weights(n))
-    raw = draw(hnp.arrays(np.float64, n, elements=WEIGHT)) * (p_l > 0)
+    p_L = draw(weights(n))
+    raw = draw(hnp.arrays(np.float64, n, elements=WEIGHT)) * (p_L > 0)
     if raw.sum() == 0:
-        raw = (p_l > 0).astype(float)
-    return p_l, raw / raw.sum()
+        raw = (p_L > 0).astype(float)
+    return p_L, raw / raw.sum()
 
 
 @st.composite
@@ -70,9 +70,9 @@ def finite_world(draw, n_max: int = 6, v_max: int = 6):
     v = draw(st.integers(2, v_max))
     p_star = draw(simplex_rows(n, v))
     q = draw(simplex_rows(n, v))
-    p_l, p_t = draw(nested_weights(n))
+    p_L, p_T = draw(nested_weights(n))
     eta = draw(hnp.arrays(np.float64, n, elements=WEIGHT))
     B = draw(st.floats(0.1, 5.0))
     vec = draw(hnp.arrays(np.float64, v, elements=st.floats(-1.0, 1.0))) * B
     b = draw(st.floats(-3.0, 3.0))
-    return dict(p_star=p_star, q=q, p_L=p_l, p_T=p_t, eta=eta, v=vec, b=b, B=B)
+    return dict(p_star=p_star, q=q, p_L=p_L, p_T=p_T, eta=eta, v=vec, b=b, B=B)

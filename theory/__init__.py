@@ -2,7 +2,7 @@
 
 Saunshi, Malladi, Arora, "A Mathematical Exploration of Why Language Models
 Help Solve Downstream Tasks", ICLR 2021, arXiv:2010.03648. Results (R1)-(R8)
-as stated in DESIGN.md §2; see theory/README.md for the index to tests.
+as stated in docs/design.md §2; see theory/README.md for the index to tests.
 No JAX, no randomness, no I/O.
 """
 
@@ -14,7 +14,7 @@ from ._bounds import (
     required_eps,
 )
 from ._divergences import expected_kl, kl_divergence, pinsker_bound, total_variation
-from ._probe import logistic_loss, probe_loss
+from ._probe import context_loss, logistic_loss, probe_loss
 from ._quad import quad_loss, quad_minimizer
 from ._softmax import (
     GaussianLogPartition,
@@ -34,6 +34,7 @@ __all__ = [
     "QuadraticFit",
     "SoftmaxOptimum",
     "conditional_mean_bound",
+    "context_loss",
     "expected_kl",
     "fit_quadratic_log_partition",
     "gaussian_log_partition",

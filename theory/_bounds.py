@@ -1,4 +1,4 @@
-"""The downstream bounds (R2), (R5), (R6) and (R7) of DESIGN.md §2."""
+"""The downstream bounds (R2), (R5), (R6) and (R7) of docs/design.md §2."""
 
 from __future__ import annotations
 

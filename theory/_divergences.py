@@ -1,4 +1,4 @@
-"""Divergences between next-word distributions: (R1) of DESIGN.md §2."""
+"""Divergences between next-word distributions: (R1) of docs/design.md §2."""
 
 from __future__ import annotations
 

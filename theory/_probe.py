@@ -1,4 +1,4 @@
-"""Population probe loss of a linear classifier on features: DESIGN.md §2 "Task"."""
+"""Population probe loss of a linear classifier on features (docs/design.md, "Task")."""
 
 from __future__ import annotations
 
@@ -28,8 +28,38 @@ def logistic_loss(z):
     return float(out) if out.ndim == 0 else out
 
 
+def context_loss(z, eta):
+    r"""The expected logistic loss at one context: φ_η(z) = η ℓ(z) + (1 − η) ℓ(−z).
+
+    The loss of a probe with margin z = vᵀg(s) + b at a context whose label is
+    +1 with probability η = η(s); ℓ_T is its p_T-weighted sum. φ_η is convex,
+    with φ_η'(z) = σ(z) − η and 0 <= φ_η'' <= ¼ (arXiv:2010.03648, §3). This
+    is the one definition of the per-context loss in the package.
+
+    Args:
+      z: margins, any shape.
+      eta: label probabilities in [0, 1], broadcastable against z.
+
+    Returns:
+      φ_η(z), the broadcast shape, computed with logaddexp (no overflow).
+
+    Raises:
+      ValueError: non-finite entries or η outside [0, 1].
+    """
+    z = val.as_array(z, "z")
+    eta = val.as_array(eta, "eta")
+    if np.any((eta < 0) | (eta > 1)):
+        raise ValueError("eta must lie in [0, 1] (label probabilities)")
+    return _context_loss(z, eta)
+
+
+def _context_loss(z: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    # logaddexp(0, ∓z) is log(1 + e^{∓z}) without overflow for large |z|.
+    return eta * np.logaddexp(0.0, -z) + (1.0 - eta) * np.logaddexp(0.0, z)
+
+
 def probe_loss(features, v, b, p_T, eta) -> float:
-    r"""The population probe loss ℓ_T(g, v, b) of DESIGN.md §2.
+    r"""The population probe loss ℓ_T(g, v, b) (docs/design.md, "Task").
 
     .. math:: ℓ_T(g, v, b) = \sum_s p_T(s) [η(s) ℓ(vᵀg(s)+b) + (1−η(s)) ℓ(−vᵀg(s)−b)]
 
@@ -57,8 +87,7 @@ def probe_loss(features, v, b, p_T, eta) -> float:
     w = val.weights(p_T, "p_T", g.shape[0])
     eta = label_probabilities(eta, g.shape[0])
     z = g @ v + b
-    per = eta * np.logaddexp(0.0, -z) + (1.0 - eta) * np.logaddexp(0.0, z)
-    return float(np.sum(w * per))
+    return float(np.sum(w * _context_loss(z, eta)))
 
 
 def label_probabilities(eta, n: int) -> np.ndarray:

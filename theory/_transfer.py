@@ -1,4 +1,4 @@
-"""Transferability γ between pretraining and task distributions: DESIGN.md §2."""
+"""Transferability γ between pretraining and task distributions: docs/design.md §2."""
 
 from __future__ import annotations
 

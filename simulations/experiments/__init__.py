@@ -1,10 +1,33 @@
-"""The experiment registry: name -> Experiment (config profiles, run, plot, claims)."""
+"""The experiment registry: name -> module, imported on first use.
 
-from ._common import Experiment
-from .sqrt_eps import EXPERIMENT as _SQRT_EPS
-from .tightness import EXPERIMENT as _TIGHTNESS
-from .transferability import EXPERIMENT as _TRANSFERABILITY
+Adding an experiment is one new module in this folder (a subclass of
+`Experiment` bound to the module-level name `EXPERIMENT`) and one line here.
+"""
 
-REGISTRY: dict[str, Experiment] = {e.name: e for e in (_SQRT_EPS, _TIGHTNESS, _TRANSFERABILITY)}
+from __future__ import annotations
 
-__all__ = ["REGISTRY", "Experiment"]
+import importlib
+
+from ._base import PROFILES, Experiment, RunConfig
+
+#: name -> module (relative to this package) defining `EXPERIMENT`.
+REGISTRY: dict[str, str] = {
+    "sqrt_eps": ".sqrt_eps",
+    "tightness": ".tightness",
+    "transferability": ".transferability",
+}
+
+
+def experiment_names() -> list[str]:
+    """The registered experiments, in registry order."""
+    return list(REGISTRY)
+
+
+def get_experiment(name: str) -> Experiment:
+    """The registered experiment `name` (its module is imported here, on first use)."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown experiment {name!r} (known: {', '.join(REGISTRY)})")
+    return importlib.import_module(REGISTRY[name], __name__).EXPERIMENT
+
+
+__all__ = ["PROFILES", "REGISTRY", "Experiment", "RunConfig", "experiment_names", "get_experiment"]

@@ -14,25 +14,25 @@ def _problem(seed, n=80, k=6):
     g = rng.normal(size=(n, k))
     w = rng.normal(size=k)
     eta = 1 / (1 + np.exp(-(3 * g @ w + 0.3)))
-    p_t = rng.dirichlet(np.ones(n))
-    return g, p_t, eta
+    p_T = rng.dirichlet(np.ones(n))
+    return g, p_T, eta
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_l2_probe_matches_sklearn(seed):
-    g, p_t, eta = _problem(seed)
-    lam = 1e-2
-    fit = sim.fit_probe(g, p_t, eta, l2=lam)
+    g, p_T, eta = _problem(seed)
+    ridge = 1e-2
+    fit = sim.fit_probe(g, p_T, eta, l2=ridge)
     assert fit.converged
     # Same objective as weighted logistic regression on standardised
     # features (p_T-weighted mean m and std c): each context appears once per
     # label with weight p_T·η and p_T·(1−η); C = 1/λ; the ridge is on c·v.
-    m = p_t @ g
-    c = np.sqrt(p_t @ g**2 - m**2)
+    m = p_T @ g
+    c = np.sqrt(p_T @ g**2 - m**2)
     X = np.vstack([(g - m) / c, (g - m) / c])
     y = np.r_[np.ones(len(g)), np.zeros(len(g))]
-    sw = np.r_[p_t * eta, p_t * (1 - eta)]
-    clf = LogisticRegression(C=1 / lam, solver="newton-cholesky", tol=1e-12, max_iter=1000)
+    sw = np.r_[p_T * eta, p_T * (1 - eta)]
+    clf = LogisticRegression(C=1 / ridge, solver="newton-cholesky", tol=1e-12, max_iter=1000)
     clf.fit(X, y, sample_weight=sw)
     np.testing.assert_allclose(fit.v * c, clf.coef_[0], atol=1e-5)
     assert fit.b == pytest.approx(clf.intercept_[0] - m @ fit.v, abs=1e-5)
@@ -40,15 +40,15 @@ def test_l2_probe_matches_sklearn(seed):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_box_probe_matches_independent_solver(seed):
-    g, p_t, eta = _problem(seed)
+    g, p_T, eta = _problem(seed)
     B = 0.5  # binding: the unconstrained optimum is near 3·w
-    fit = sim.fit_probe(g, p_t, eta, box=B)
+    fit = sim.fit_probe(g, p_T, eta, box=B)
     assert fit.converged and np.max(np.abs(fit.v)) <= B + 1e-12
     assert np.sum(np.isclose(np.abs(fit.v), B)) >= 1
 
     def fun(x):
         z = g @ x[:-1] + x[-1]
-        return np.sum(p_t * (eta * np.logaddexp(0, -z) + (1 - eta) * np.logaddexp(0, z)))
+        return np.sum(p_T * (eta * np.logaddexp(0, -z) + (1 - eta) * np.logaddexp(0, z)))
 
     ref = minimize(
         fun,
@@ -62,16 +62,16 @@ def test_box_probe_matches_independent_solver(seed):
 
 
 def test_vocab_dim_probe_on_simplex_features(small):
-    _, world, task = small
+    world, task = small.world, small.task
     fit = sim.fit_probe(world.p_star, task.p_T, task.eta, box=task.B, init=(task.v, task.b))
     assert fit.converged and fit.loss <= task.tau_planted + 1e-12
 
 
 def test_probe_rejects_bad_input():
-    g, p_t, eta = _problem(0)
+    g, p_T, eta = _problem(0)
     with pytest.raises(ValueError, match="features must be"):
-        sim.fit_probe(g[:5], p_t, eta)
+        sim.fit_probe(g[:5], p_T, eta)
     with pytest.raises(ValueError, match="box must be > 0"):
-        sim.fit_probe(g, p_t, eta, box=0.0)
+        sim.fit_probe(g, p_T, eta, box=0.0)
     with pytest.raises(ValueError, match="l2 must be >= 0"):
-        sim.fit_probe(g, p_t, eta, l2=-1.0)
+        sim.fit_probe(g, p_T, eta, l2=-1.0)

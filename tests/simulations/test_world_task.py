@@ -10,7 +10,7 @@ import theory
 
 
 def test_world_rows_and_weights(small):
-    _, world, _ = small
+    world = small.world
     np.testing.assert_allclose(world.p_star.sum(-1), 1.0, atol=1e-12)
     assert world.p_L.sum() == pytest.approx(1.0) and np.all(world.p_L > 0)
     assert world.Phi.shape == (5, 60) and world.theta.shape == (120, 5)  # d + bias row
@@ -45,7 +45,7 @@ def test_zipf_context_weights():
 
 
 def test_row_space_task(small):
-    _, world, task = small
+    world, task = small.world, small.task
     assert np.max(np.abs(task.v)) == pytest.approx(task.B)
     np.testing.assert_allclose(task.v, world.Phi.T @ task.lam, atol=1e-12)
     assert task.lam[-1] == 0.0  # no weight on the word-bias row
@@ -56,8 +56,8 @@ def test_row_space_task(small):
 
 
 def test_word_group_task_and_task_slice(small):
-    keys, world, _ = small
-    task = sim.make_task(keys["task"], world, sim.TaskConfig(kind="word_groups", B=2.0, task_fraction=0.25))
+    world = small.world
+    task = small.with_task(sim.TaskConfig(structure="word_groups", B=2.0, task_fraction=0.25)).task
     assert task.lam is None
     assert sorted(set(task.v)) == [-2.0, 0.0, 2.0] and np.sum(task.v == 2.0) == 6
     assert np.sum(task.p_T > 0) == 30
@@ -67,8 +67,8 @@ def test_word_group_task_and_task_slice(small):
 def test_calibrated_labels_make_planted_probe_optimal(small):
     # α = 1: η(s) = σ(v*ᵀP*[s] + b*), so (v*, b*) minimises the population
     # logistic loss over *all* predictors; the fitted box probe must find it.
-    keys, world, _ = small
-    task = sim.make_task(keys["task"], world, sim.TaskConfig(alpha=1.0))
+    world = small.world
+    task = small.with_task(sim.TaskConfig(alpha=1.0)).task
     fit = sim.fit_probe(world.p_star, task.p_T, task.eta, box=task.B)
     assert fit.converged
     assert fit.loss == pytest.approx(task.tau_planted, abs=1e-9)
@@ -82,7 +82,7 @@ def test_calibrated_labels_make_planted_probe_optimal(small):
         (lambda: sim.WorldConfig(vocab_size=1), r"world.vocab_size must be in \[2"),
         (lambda: sim.WorldConfig(theta_scale=0.0), r"world.theta_scale must be in \(0"),
         (lambda: sim.WorldConfig(dim=2.5), "world.dim must be an integer"),
-        (lambda: sim.TaskConfig(kind="nope"), "task.kind must be one of"),
+        (lambda: sim.TaskConfig(structure="nope"), "task.structure must be one of"),
         (lambda: sim.TaskConfig(B=-1.0), "task.B"),
         (lambda: sim.TaskConfig(task_fraction=0.0), "task.task_fraction"),
         (

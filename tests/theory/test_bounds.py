@@ -10,13 +10,13 @@ from tests import strategies as S
 from tests.tolerances import INEQUALITY_SLACK
 
 
-def fitted_box_probe_loss(g, p_t, eta, B, v0, b0):
+def fitted_box_probe_loss(g, p_T, eta, B, v0, b0):
     """Independent fit (scipy L-BFGS-B) of min over ‖v‖_∞ <= B, b free, of ℓ_T."""
 
     def fun(x):
         z = g @ x[:-1] + x[-1]
-        loss = np.sum(p_t * (eta * np.logaddexp(0, -z) + (1 - eta) * np.logaddexp(0, z)))
-        r = p_t * (1 / (1 + np.exp(-z)) - eta)
+        loss = np.sum(p_T * (eta * np.logaddexp(0, -z) + (1 - eta) * np.logaddexp(0, z)))
+        r = p_T * (1 / (1 + np.exp(-z)) - eta)
         return loss, np.append(g.T @ r, r.sum())
 
     bounds = [(-B, B)] * g.shape[1] + [(None, None)]
@@ -26,48 +26,48 @@ def fitted_box_probe_loss(g, p_t, eta, B, v0, b0):
 
 @given(S.finite_world())
 def test_natural_task_bound_and_proof_chain(w):
-    p_star, q, p_l, p_t, eta, v, b, B = (w[k] for k in ("p_star", "q", "p_L", "p_T", "eta", "v", "b", "B"))
-    tau = theory.probe_loss(p_star, v, b, p_t, eta)
-    eps = theory.expected_kl(p_star, q, p_l)
-    gamma = theory.transferability_ratio(p_l, p_t)
+    p_star, q, p_L, p_T, eta, v, b, B = (w[k] for k in ("p_star", "q", "p_L", "p_T", "eta", "v", "b", "B"))
+    tau = theory.probe_loss(p_star, v, b, p_T, eta)
+    eps = theory.expected_kl(p_star, q, p_L)
+    gamma = theory.transferability_ratio(p_L, p_T)
     delta = q - p_star
     proj = delta @ v
-    planted = theory.probe_loss(q, v, b, p_t, eta)
+    planted = theory.probe_loss(q, v, b, p_T, eta)
     s = INEQUALITY_SLACK
-    lipschitz = tau + np.sum(p_t * np.abs(proj))
+    lipschitz = tau + np.sum(p_T * np.abs(proj))
     assert planted <= lipschitz + s
-    assert np.sum(p_t * np.abs(proj)) <= np.sqrt(np.sum(p_t * proj**2)) + s  # Jensen
-    assert np.sum(p_t * proj**2) <= np.sum(p_l * proj**2) / gamma + s  # γ
-    assert np.sum(p_l * proj**2) <= B**2 * np.sum(p_l * np.abs(delta).sum(-1) ** 2) + s  # Hölder
-    assert np.sum(p_l * np.abs(delta).sum(-1) ** 2) <= 2 * eps + s  # Pinsker
+    assert np.sum(p_T * np.abs(proj)) <= np.sqrt(np.sum(p_T * proj**2)) + s  # Jensen
+    assert np.sum(p_T * proj**2) <= np.sum(p_L * proj**2) / gamma + s  # γ
+    assert np.sum(p_L * proj**2) <= B**2 * np.sum(p_L * np.abs(delta).sum(-1) ** 2) + s  # Hölder
+    assert np.sum(p_L * np.abs(delta).sum(-1) ** 2) <= 2 * eps + s  # Pinsker
     bound = theory.natural_task_bound(tau, B, eps, gamma)
-    fitted = fitted_box_probe_loss(q, p_t, eta, B, v, b)
+    fitted = fitted_box_probe_loss(q, p_T, eta, B, v, b)
     assert fitted <= planted + s
     assert fitted <= bound + s
     # the tight γ(Δ) is also valid in the γ step
-    tight = theory.transferability(p_l, p_t, delta)
-    assert np.sum(p_t * proj**2) <= np.sum(p_l * proj**2) / tight + 1e-9
+    tight = theory.transferability(p_L, p_T, delta)
+    assert np.sum(p_T * proj**2) <= np.sum(p_L * proj**2) / tight + 1e-9
 
 
 def test_overstated_gamma_breaks_the_chain():
     # Task on context 0 only, which has 10% of the pretraining mass, and the
     # LM's error sits there, pushing the planted classifier to the wrong side.
-    p_l = np.array([0.1, 0.9])
-    p_t = np.array([1.0, 0.0])
+    p_L = np.array([0.1, 0.9])
+    p_T = np.array([1.0, 0.0])
     p_star = np.array([[0.5, 0.5], [0.5, 0.5]])
     d = 0.05
     q = np.array([[0.5 - d, 0.5 + d], [0.5, 0.5]])
     v, b, B = np.array([1.0, -1.0]), 0.0, 1.0
     eta = np.array([1.0, 1.0])
-    tau = theory.probe_loss(p_star, v, b, p_t, eta)
-    eps = theory.expected_kl(p_star, q, p_l)
+    tau = theory.probe_loss(p_star, v, b, p_T, eta)
+    eps = theory.expected_kl(p_star, q, p_L)
     proj = (q - p_star) @ v
-    true_gamma = theory.transferability_ratio(p_l, p_t)
+    true_gamma = theory.transferability_ratio(p_L, p_T)
     assert true_gamma == pytest.approx(0.1)
     # with γ = 1 the γ step fails ...
-    assert np.sum(p_t * proj**2) > np.sum(p_l * proj**2) / 1.0
+    assert np.sum(p_T * proj**2) > np.sum(p_L * proj**2) / 1.0
     # ... and so does the bound for the planted probe, while the true γ holds.
-    planted = theory.probe_loss(q, v, b, p_t, eta)
+    planted = theory.probe_loss(q, v, b, p_T, eta)
     assert planted > theory.natural_task_bound(tau, B, eps, gamma=1.0)
     assert planted <= theory.natural_task_bound(tau, B, eps, gamma=true_gamma)
 

@@ -17,9 +17,9 @@ def test_tight_gamma_at_least_ratio(data):
     v = data.draw(st.integers(2, 6))
     p_star = data.draw(S.simplex_rows(n, v))
     q = data.draw(S.simplex_rows(n, v))
-    p_l, p_t = data.draw(S.nested_weights(n))
-    gamma = theory.transferability(p_l, p_t, q - p_star)
-    assert gamma >= theory.transferability_ratio(p_l, p_t) * (1 - 1e-9)
+    p_L, p_T = data.draw(S.nested_weights(n))
+    gamma = theory.transferability(p_L, p_T, q - p_star)
+    assert gamma >= theory.transferability_ratio(p_L, p_T) * (1 - 1e-9)
 
 
 def test_gamma_one_when_task_is_pretraining():
@@ -32,10 +32,10 @@ def test_gamma_one_when_task_is_pretraining():
 
 def test_ratio_is_mass_of_slice_for_restriction():
     rng = np.random.default_rng(2)
-    p_l = rng.dirichlet(np.ones(10))
+    p_L = rng.dirichlet(np.ones(10))
     slice_ = np.arange(10) < 4
-    p_t = np.where(slice_, p_l, 0.0) / p_l[slice_].sum()
-    assert theory.transferability_ratio(p_l, p_t) == pytest.approx(p_l[slice_].sum(), rel=CLOSED_FORM_RTOL)
+    p_T = np.where(slice_, p_L, 0.0) / p_L[slice_].sum()
+    assert theory.transferability_ratio(p_L, p_T) == pytest.approx(p_L[slice_].sum(), rel=CLOSED_FORM_RTOL)
 
 
 def test_tight_gamma_matches_generalised_eigenvalue():
@@ -45,23 +45,23 @@ def test_tight_gamma_matches_generalised_eigenvalue():
     rng = np.random.default_rng(3)
     n, v = 9, 4
     delta = rng.normal(size=(n, v))
-    p_l = rng.dirichlet(np.ones(n))
-    p_t = rng.dirichlet(np.ones(n))
-    a = delta.T @ (p_l[:, None] * delta)
-    b = delta.T @ (p_t[:, None] * delta)
+    p_L = rng.dirichlet(np.ones(n))
+    p_T = rng.dirichlet(np.ones(n))
+    a = delta.T @ (p_L[:, None] * delta)
+    b = delta.T @ (p_T[:, None] * delta)
     expected = scipy.linalg.eigh(a, b, eigvals_only=True)[0]
-    assert theory.transferability(p_l, p_t, delta) == pytest.approx(expected, rel=1e-9)
+    assert theory.transferability(p_L, p_T, delta) == pytest.approx(expected, rel=1e-9)
 
 
 def test_tight_gamma_rank_deficient_and_off_task():
-    p_l = np.array([0.25, 0.25, 0.5])
-    p_t = np.array([0.5, 0.5, 0.0])
+    p_L = np.array([0.25, 0.25, 0.5])
+    p_T = np.array([0.5, 0.5, 0.0])
     delta = np.zeros((3, 3))
     delta[2] = [0.1, -0.1, 0.0]  # error only outside the task's contexts
-    assert theory.transferability(p_l, p_t, delta) == np.inf
+    assert theory.transferability(p_L, p_T, delta) == np.inf
     delta[0] = [0.2, -0.2, 0.0]  # rank 1 Δ: γ = Σp_L w² / Σp_T w² for w = Δu
     expected = (0.25 * 0.2**2 + 0.5 * 0.1**2) / (0.5 * 0.2**2)
-    assert theory.transferability(p_l, p_t, delta) == pytest.approx(expected, rel=1e-9)
+    assert theory.transferability(p_L, p_T, delta) == pytest.approx(expected, rel=1e-9)
 
 
 def test_validation():

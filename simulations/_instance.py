@@ -1,0 +1,53 @@
+"""The per-seed setting every experiment starts from: keys, world, task, γ_ratio, reference probes."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+
+import theory
+
+from ._keys import streams
+from ._task import Task, TaskConfig, make_task
+from ._world import World, WorldConfig, make_world
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Instance:
+    """One seed's world and task (docs/design.md, "World", "Task", "Transferability").
+
+    Attributes:
+      seed: the run seed; `keys` are its named PRNG streams (`streams`).
+      world: the world (Φ, θ, p_L, P*).
+      task: the planted natural task (v*, b*, η, p_T, B, τ_planted).
+      gamma: γ_ratio = min p_L/p_T over the task's contexts.
+
+    Reference probes (the probe classes fitted on the ε = 0 features, the τ
+    every excess is measured from) are computed on first use and cached on
+    the instance; see `simulations.reference_probe`.
+    """
+
+    seed: int
+    keys: Mapping[str, jax.Array]
+    world: World
+    task: Task
+    gamma: float
+    cache: dict[Any, Any] = dataclasses.field(default_factory=dict, repr=False)
+
+    def with_task(self, cfg: TaskConfig) -> Instance:
+        """The same world with another task drawn from the same `task` stream (fresh cache)."""
+        return _with_task(self.seed, self.keys, self.world, cfg)
+
+
+def make_instance(seed: int, world: WorldConfig, task: TaskConfig) -> Instance:
+    """Split `seed` into its streams, draw the world and plant the task."""
+    keys = streams(seed)
+    return _with_task(seed, keys, make_world(keys["world"], world), task)
+
+
+def _with_task(seed, keys, world: World, cfg: TaskConfig) -> Instance:
+    task = make_task(keys["task"], world, cfg)
+    return Instance(seed, keys, world, task, theory.transferability_ratio(world.p_L, task.p_T))

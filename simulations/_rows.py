@@ -1,0 +1,85 @@
+"""Result rows: one frozen dataclass per experiment (the declared schema), selection, CSV cells.
+
+Rows are data. Each experiment declares its row type; the results store
+writes exactly its fields as CSV columns and checks them on load, and the
+analysis selects rows by field values instead of filtering dicts by string
+keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+CELL_TYPES = (float, int, bool, str)
+
+
+def fields(row_type: type) -> dict[str, type]:
+    """{field name: type} of a row dataclass, in declaration order (its CSV columns)."""
+    hints = typing.get_type_hints(row_type)
+    out = {f.name: hints[f.name] for f in dataclasses.fields(row_type)}
+    for name, tp in out.items():
+        if tp not in CELL_TYPES:
+            raise TypeError(f"{row_type.__name__}.{name}: row fields must be float, int, bool or str, got {tp}")
+    return out
+
+
+def select(rows: Iterable[Any], **where) -> list[Any]:
+    """Rows whose fields equal the given values; a tuple, list or set means "any of these".
+
+    Example: ``select(rows, family="adversarial", feature=("p_f", "f"))``.
+    """
+    tests = {k: (set(v) if isinstance(v, tuple | list | set | frozenset) else {v}) for k, v in where.items()}
+    return [r for r in rows if all(getattr(r, k) in allowed for k, allowed in tests.items())]
+
+
+def column(rows: Sequence[Any], name: str) -> np.ndarray:
+    """One field of every row as an array."""
+    return np.array([getattr(r, name) for r in rows])
+
+
+def values(rows: Iterable[Any], name: str) -> list[Any]:
+    """The distinct values of one field, in order of first appearance."""
+    return list(dict.fromkeys(getattr(r, name) for r in rows))
+
+
+def to_cells(row: Any) -> dict[str, str]:
+    """A row as CSV cells: floats by repr (round-trips exactly), bools as True/False."""
+    return {f.name: _cell(getattr(row, f.name)) for f in dataclasses.fields(row)}
+
+
+def _cell(x) -> str:
+    if isinstance(x, bool):
+        return "True" if x else "False"
+    if isinstance(x, float):
+        return repr(x)
+    return str(x)
+
+
+def from_cells(row_type: type, cells: dict[str, str], types: dict[str, type] | None = None) -> Any:
+    """Parse CSV cells back into a row; ValueError names the bad column and cell."""
+    types = types or fields(row_type)
+    out = {}
+    for name, tp in types.items():
+        text = cells[name]
+        if tp is bool:
+            if text not in ("True", "False"):
+                raise ValueError(f"column {name}: expected True or False, got {text!r}")
+            out[name] = text == "True"
+        elif tp is str:
+            out[name] = text
+        else:
+            try:
+                out[name] = tp(text)
+            except (TypeError, ValueError):
+                raise ValueError(f"column {name}: expected {tp.__name__}, got {text!r}") from None
+    return row_type(**out)
+
+
+def finite(x: float) -> bool:
+    return isinstance(x, int | float) and math.isfinite(x)

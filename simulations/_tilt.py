@@ -1,0 +1,114 @@
+"""Perturbed language models at an exactly measured ε: exponential tilts of P*.
+
+Q[s] ∝ P*[s]·exp(t·U(s)) for a direction U (N, V) and a strength t. Everything
+here is float64 NumPy; ε is the exact expected KL (docs/design.md,
+"Suboptimality").
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+from scipy.special import log_softmax
+
+from ._config import check_choice
+from ._keys import numpy_rng
+from ._task import Task
+from ._world import World
+
+#: The tilt families: errors unrelated to the task, and errors against its labels.
+TILT_FAMILIES = ("random", "adversarial")
+#: Bisection stops when ε(t) is within this relative distance of the target.
+EPS_TARGET_RTOL = 0.01
+#: Iterations that widen the bisection bracket by doubling before giving up.
+MAX_BRACKET_DOUBLINGS = 200
+
+
+def tilt_direction(key: jax.Array, world: World, task: Task, family: str) -> np.ndarray:
+    """The tilt direction U (N, V), centred so that E_{P*[s]} U(s) = 0.
+
+    "random": i.i.d. standard normal entries drawn from `key` (errors
+    unrelated to the task). "adversarial": `adversarial_direction` for the
+    planted v* (`key` is not used).
+    """
+    check_choice("family", family, set(TILT_FAMILIES))
+    if family == "adversarial":
+        return adversarial_direction(world, task.eta, task.v, task.B)
+    return center(world, numpy_rng(key).normal(size=world.p_star.shape))
+
+
+def center(world: World, u: np.ndarray) -> np.ndarray:
+    """u − E_{P*[s]} u per context: the part of a direction that changes Q."""
+    return u - np.sum(world.p_star * u, axis=-1, keepdims=True)
+
+
+def adversarial_direction(world: World, eta: np.ndarray, v: np.ndarray, scale: float | None = None) -> np.ndarray:
+    """U(s) = −sign(2η(s) − 1)·v/scale, centred under P*[s]; scale = ‖v‖_∞ by default.
+
+    Pushes every context's score vᵀQ[s] towards the wrong label
+    (docs/design.md, (R8)); for the planted v*, scale = B = ‖v*‖_∞.
+    """
+    sign = np.sign(2.0 * eta - 1.0)
+    u = -sign[:, None] * (v / (np.max(np.abs(v)) if scale is None else scale))[None, :]
+    return center(world, u)
+
+
+def tilt_eps(world: World, u: np.ndarray, t) -> np.ndarray:
+    r"""ε(t) = Σ_s p_L(s) KL(P*[s] ‖ P*[s]e^{tU(s)}/Z) for each t (exact, float64).
+
+    With E_{P*}U = 0 the per-context KL is the cumulant log E_{P*} e^{tU},
+    computed as log1p(E_{P*}[expm1(tU)]) so it keeps its digits as t → 0.
+    """
+    t = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    out = np.empty_like(t)
+    for i, ti in enumerate(t):
+        m = np.sum(world.p_star * np.expm1(ti * u), axis=-1)
+        out[i] = np.sum(world.p_L * np.log1p(m))
+    return out
+
+
+def tilt_model(world: World, u: np.ndarray, t: float) -> np.ndarray:
+    """Q = softmax(log P* + tU), float64, shape (N, V)."""
+    return np.exp(log_softmax(world.log_p_star + t * u, axis=-1))
+
+
+def calibrate_tilts(
+    world: World, u: np.ndarray, targets, max_iter: int = 80, rtol: float = EPS_TARGET_RTOL
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scales t with ε(t) within `rtol` (default `EPS_TARGET_RTOL`) of each target, by bisection.
+
+    ε(t) is convex in t with ε(0) = 0, hence increasing for t > 0. The
+    bracket starts at the quadratic guess √(2ε/Var) and is widened by
+    doubling; then bisection on log t, all targets at once.
+
+    Returns:
+      (t, eps) arrays matching `targets`.
+
+    Raises:
+      ValueError: a target is <= 0, or cannot be reached (U constant on the
+        support of P*, or the target exceeds what the direction can reach).
+    """
+    targets = np.asarray(targets, dtype=np.float64)
+    if np.any(~(targets > 0)):
+        raise ValueError(f"eps targets must be > 0, got {targets}")
+    var = max(float(np.sum(world.p_L * np.sum(world.p_star * u * u, axis=-1))), 1e-300)
+    guess = np.sqrt(2.0 * targets / var)
+    lo, hi = guess / 2.0, guess * 2.0
+    for _ in range(MAX_BRACKET_DOUBLINGS):
+        e_lo, e_hi = tilt_eps(world, u, lo), tilt_eps(world, u, hi)
+        bad_lo, bad_hi = e_lo > targets, e_hi < targets
+        if not (np.any(bad_lo) or np.any(bad_hi)):
+            break
+        lo = np.where(bad_lo, lo / 2.0, lo)
+        hi = np.where(bad_hi, hi * 2.0, hi)
+    else:
+        raise ValueError(f"eps targets {targets} cannot be reached along this tilt direction")
+    t = np.sqrt(lo * hi)
+    for _ in range(max_iter):
+        t = np.sqrt(lo * hi)
+        e = tilt_eps(world, u, t)
+        if np.all(np.abs(e / targets - 1.0) <= rtol):
+            return t, e
+        lo = np.where(e < targets, t, lo)
+        hi = np.where(e >= targets, t, hi)
+    raise ValueError(f"bisection did not reach the eps targets to {rtol:g} (increase max_iter)")

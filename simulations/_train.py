@@ -1,0 +1,223 @@
+"""Softmax language models Q = softmax(F Φ) trained with JAX/optax.
+
+Two objectives: the exact population cross-entropy (a weighted sum over the
+finite set of contexts) and minibatches of a sampled corpus. The trained
+parameters are returned as float64 NumPy, so that ε is then measured exactly
+for exactly those parameters (docs/design.md, "Language model").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from scipy.special import log_softmax
+
+import theory
+
+from ._config import check_choice, check_range
+from ._keys import numpy_rng
+from ._world import World
+
+OBJECTIVES = ("exact", "corpus")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Training of a softmax LM Q = softmax(F Φ).
+
+    Attributes:
+      steps: optimisation steps, >= 1.
+      learning_rate: Adam step size, > 0 (decayed exponentially to
+        `final_lr_fraction` of it over the run).
+      final_lr_fraction: in (0, 1].
+      init_scale: std of the initial F entries, >= 0.
+      learn_phi: also learn Φ (initialised at the world's Φ plus noise of
+        std init_scale); default False keeps Φ fixed to the world's Φ.
+      checkpoints: number of log-spaced checkpoints, >= 1 (the last is `steps`).
+      corpus_size: tokens in the sampled corpus (objective "corpus"), >= 1.
+      batch_size: minibatch size for the corpus objective, >= 1.
+    """
+
+    steps: int = 300
+    learning_rate: float = 0.1
+    final_lr_fraction: float = 0.05
+    init_scale: float = 0.1
+    learn_phi: bool = False
+    checkpoints: int = 6
+    corpus_size: int = 100_000
+    batch_size: int = 1024
+
+    def __post_init__(self):
+        check_range("lm.steps", self.steps, 1, integer=True)
+        check_range("lm.learning_rate", self.learning_rate, 0.0, 10.0, lo_open=True)
+        check_range("lm.final_lr_fraction", self.final_lr_fraction, 0.0, 1.0, lo_open=True)
+        check_range("lm.init_scale", self.init_scale, 0.0)
+        check_range("lm.checkpoints", self.checkpoints, 1, integer=True)
+        check_range("lm.corpus_size", self.corpus_size, 1, integer=True)
+        check_range("lm.batch_size", self.batch_size, 1, integer=True)
+
+
+class SoftmaxLM(NamedTuple):
+    """Parameters of a softmax LM: F (N, d) context features, Phi (d, V) embeddings."""
+
+    F: jax.Array
+    Phi: jax.Array
+
+
+def init_lm(key: jax.Array, world: World, cfg: TrainConfig) -> SoftmaxLM:
+    """Small random F; Φ = the world's Φ (plus noise when learned)."""
+    k_f, k_phi = jax.random.split(key)
+    N, d = world.theta.shape
+    F = cfg.init_scale * jax.random.normal(k_f, (N, d), dtype=jnp.float32)
+    Phi = jnp.asarray(world.Phi, dtype=jnp.float32)
+    if cfg.learn_phi:
+        Phi = Phi + cfg.init_scale * jax.random.normal(k_phi, Phi.shape, dtype=jnp.float32)
+    return SoftmaxLM(F, Phi)
+
+
+def population_xent(params: SoftmaxLM, p_star: jax.Array, p_L: jax.Array) -> jax.Array:
+    """Exact population cross-entropy Σ_s p_L(s) Σ_w −P*[s,w] log Q[s,w]."""
+    logq = jax.nn.log_softmax(params.F @ params.Phi, axis=-1)  # stable log-probabilities
+    return -jnp.sum(p_L * jnp.sum(p_star * logq, axis=-1))
+
+
+def corpus_xent(params: SoftmaxLM, contexts: jax.Array, words: jax.Array) -> jax.Array:
+    """Mean −log Q[s, w] over a minibatch of (context, next word) pairs."""
+    logits = params.F[contexts] @ params.Phi
+    return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits, -1), words[:, None], axis=-1))
+
+
+def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
+    schedule = optax.exponential_decay(cfg.learning_rate, cfg.steps, cfg.final_lr_fraction)
+    return optax.adam(schedule)
+
+
+def _value_and_grad(loss_fn: Callable, learn_phi: bool) -> Callable:
+    """value_and_grad of loss_fn(params, ...) in F only (Φ fixed: no work spent on dΦ) or in both."""
+    if learn_phi:
+        return jax.value_and_grad(loss_fn)
+
+    def fixed_phi(params, *args):
+        loss, g_f = jax.value_and_grad(lambda F: loss_fn(SoftmaxLM(F, params.Phi), *args))(params.F)
+        return loss, SoftmaxLM(g_f, jnp.zeros_like(params.Phi))
+
+    return fixed_phi
+
+
+def train_steps(params, opt_state, start, count, data, *, cfg: TrainConfig, objective: str):
+    """Optimiser steps start, ..., start + count − 1 of a training run; returns (params, opt_state).
+
+    `data` is (P*, p_L) for the exact objective and (contexts, words,
+    batch_keys) for the corpus one, where step i draws its minibatch with
+    batch_keys[i]. The steps run in a `jax.lax.fori_loop` whose bounds are
+    traced: `lax.scan` needs a static length, and the segments between
+    log-spaced checkpoints all differ in length, so a scan would compile once
+    per segment, while this loop compiles once per (config, objective,
+    shapes); the tests assert it with `chex.assert_max_traces`. Jit it with
+    `cfg` and `objective` static, as `run_steps` does.
+    """
+    optimizer = make_optimizer(cfg)
+    if objective == "exact":
+        loss_and_grad = _value_and_grad(population_xent, cfg.learn_phi)
+
+        def grads(params, i):
+            return loss_and_grad(params, *data)[1]
+    else:
+        loss_and_grad = _value_and_grad(corpus_xent, cfg.learn_phi)
+        contexts, words, batch_keys = data
+        batch = min(cfg.batch_size, cfg.corpus_size)
+
+        def grads(params, i):
+            idx = jax.random.randint(batch_keys[i], (batch,), 0, contexts.shape[0])
+            return loss_and_grad(params, contexts[idx], words[idx])[1]
+
+    def body(i, carry):
+        params, opt_state = carry
+        updates, opt_state = optimizer.update(grads(params, i), opt_state, params)
+        return optax.apply_updates(params, updates), opt_state
+
+    return jax.lax.fori_loop(start, start + count, body, (params, opt_state))
+
+
+#: The jitted training segment; the config and the objective are static (hashable), so LMs trained
+#: with the same config on worlds of the same shape share one compilation.
+run_steps = jax.jit(train_steps, static_argnames=("cfg", "objective"))
+
+
+def checkpoint_steps(steps: int, n: int) -> list[int]:
+    """At most n log-spaced step counts in [1, steps]: distinct, increasing, and the last is always `steps`."""
+    raw = np.unique(np.round(np.geomspace(1, steps, n)).astype(int))
+    return [int(s) for s in raw]
+
+
+def sample_corpus(key: jax.Array, world: World, size: int) -> tuple[jax.Array, jax.Array]:
+    """`size` (context, next word) pairs: s ~ p_L, w ~ P*[s] (a sampled corpus).
+
+    Drawn as counts (multinomial over contexts, then over words per
+    context) in float64 NumPy, so memory is O(N·V + size), then expanded
+    into pairs in a random order.
+    """
+    rng = numpy_rng(key)
+    per_context = rng.multinomial(size, world.p_L)
+    counts = rng.multinomial(per_context, world.p_star)  # (N, V)
+    s_idx, w_idx = np.nonzero(counts)
+    reps = counts[s_idx, w_idx]
+    order = rng.permutation(size)
+    contexts = np.repeat(s_idx, reps)[order]
+    words = np.repeat(w_idx, reps)[order]
+    return jnp.asarray(contexts, dtype=jnp.int32), jnp.asarray(words, dtype=jnp.int32)
+
+
+def train(
+    key_init: jax.Array,
+    key_data: jax.Array,
+    world: World,
+    cfg: TrainConfig,
+    objective: str = "exact",
+    *,
+    runner: Callable = run_steps,
+):
+    """Train a softmax LM; return [(step, SoftmaxLM as float64 NumPy)] at the checkpoints.
+
+    objective "exact": full-batch population cross-entropy (every step sees
+    the exact objective); "corpus": minibatches from a sampled corpus of
+    `corpus_size` tokens (the LM then cannot reach ε = 0). `runner` runs the
+    steps between two checkpoints: the jitted `train_steps` (a test passes a
+    trace-counting jit of it).
+    """
+    check_choice("objective", objective, set(OBJECTIVES))
+    params = init_lm(key_init, world, cfg)
+    optimizer = make_optimizer(cfg)
+    opt_state = optimizer.init(params)
+    if objective == "exact":
+        data = (jnp.asarray(world.p_star, dtype=jnp.float32), jnp.asarray(world.p_L, dtype=jnp.float32))
+    else:
+        contexts, words = sample_corpus(key_data, world, cfg.corpus_size)
+        data = (contexts, words, jax.random.split(jax.random.fold_in(key_data, 1), cfg.steps))
+    out, done = [], 0
+    for step in checkpoint_steps(cfg.steps, cfg.checkpoints):
+        params, opt_state = runner(params, opt_state, done, step - done, data, cfg=cfg, objective=objective)
+        done = step
+        out.append((step, to_numpy(params)))
+    return out
+
+
+def to_numpy(params: SoftmaxLM) -> SoftmaxLM:
+    """float64 NumPy copy (ε is then exact for exactly these parameters)."""
+    return SoftmaxLM(np.asarray(params.F, dtype=np.float64), np.asarray(params.Phi, dtype=np.float64))
+
+
+def lm_probs(params: SoftmaxLM) -> np.ndarray:
+    """Q = softmax(F Φ) in float64."""
+    return np.exp(log_softmax(params.F @ params.Phi, axis=-1))
+
+
+def lm_eps(world: World, params: SoftmaxLM) -> float:
+    """ε of a softmax LM: the exact expected KL from P*, via `theory.expected_kl`."""
+    return theory.expected_kl(world.p_star, lm_probs(params), world.p_L)

@@ -1,0 +1,94 @@
+"""What every experiment provides: the contract of `Experiment` and the fields every config shares."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .._claims import Claim
+from .._config import check_run_fields
+from .._keys import numpy_rng, streams
+from .._train import TrainConfig
+from .._world import WorldConfig
+
+#: The profiles every experiment defines: seconds (tests), under a minute, the figures.
+PROFILES = ("tiny", "quick", "standard")
+#: The world and training of every tiny profile (a few seconds per experiment).
+TINY_WORLD = WorldConfig(vocab_size=30, num_contexts=60, dim=3)
+TINY_LM = TrainConfig(steps=20, checkpoints=2, corpus_size=2000, batch_size=128)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """Fields every experiment config shares.
+
+    seeds: the run seeds (each one world, task and set of LMs).
+    bootstrap: resamples of the seed bootstrap behind every slope interval.
+    violation_tol: a measured loss above its bound by more than this is a
+      violation (fits are certified to about 1e-9 in loss).
+    """
+
+    seeds: tuple[int, ...] = (0,)
+    bootstrap: int = 200
+    violation_tol: float = 1e-7
+
+    def __post_init__(self):
+        check_run_fields(self)
+
+
+class Experiment(abc.ABC):
+    """One experiment: a config with profiles, per-seed rows, a summary, claims and a figure.
+
+    A subclass sets the class attributes and implements the four abstract
+    methods; the runner (`run_experiment`) does the rest: the results store,
+    resuming, progress, the claims table. Registering it is one line in
+    `simulations.experiments.REGISTRY`.
+
+    Class attributes:
+      name: registry key (also the figure's file stem).
+      title: one line for `natural-tasks list`.
+      Row: the frozen dataclass of one result row (its fields are the CSV columns).
+      profiles: {"tiny": cfg, "quick": cfg, "standard": cfg}.
+      claim_statements: {claim id: statement}; `claims` returns one `Claim`
+        per id, in this order.
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    Row: ClassVar[type]
+    profiles: ClassVar[Mapping[str, Any]]
+    claim_statements: ClassVar[Mapping[str, str]]
+
+    def work_units(self, cfg) -> int:
+        """Progress ticks one seed makes (`run_seed` calls `tick` this often)."""
+        return 1
+
+    @abc.abstractmethod
+    def run_seed(self, cfg, seed: int, tick: Callable[[], None]) -> list:
+        """All rows (instances of `Row`) of one seed; deterministic given (cfg, seed)."""
+
+    @abc.abstractmethod
+    def summarize(self, cfg, rows: list) -> dict:
+        """JSON-able numbers computed from the rows of every seed (slopes, counts, ratios)."""
+
+    @abc.abstractmethod
+    def claims(self, cfg, summary: dict) -> list[Claim]:
+        """One `Claim` per id of `claim_statements`, each verdict computed from `summary`."""
+
+    @abc.abstractmethod
+    def plot(self, rows: list, summary: dict, stem: Path) -> list[Path]:
+        """Draw the figure from stored rows and summary; return the written files."""
+
+    def claim(self, id: str, ok: bool, measured: str) -> Claim:
+        """The claim `id` with the verdict `ok` (its statement from `claim_statements`)."""
+        return Claim.check(id, self.claim_statements[id], bool(ok), measured)
+
+    @staticmethod
+    def stats_rng(cfg) -> np.random.Generator:
+        """The `stats` stream of the first seed: the bootstrap's randomness."""
+        return numpy_rng(streams(cfg.seeds[0])["stats"])
