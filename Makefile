@@ -1,29 +1,41 @@
 # The two commands of the README: `make reproduce` and `make test`.
 # Each creates the local virtual environment .venv on first use and
-# reinstalls the package whenever pyproject.toml changes.
+# reinstalls the package whenever pyproject.toml or constraints.txt changes.
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
+PIP := $(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: reproduce quick test test-slow lint bench clean
+# One BLAS/OpenMP thread per process: on 2 cores, BLAS and XLA each starting one
+# thread per core made the test suite twice as slow and reruns less reproducible.
+export OMP_NUM_THREADS := 1
+export OPENBLAS_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
 
-$(STAMP): pyproject.toml
+.PHONY: reproduce quick test test-slow fuzz lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	$(PIP) --upgrade pip
+	$(PIP) -e '.[test]'
 	touch $(STAMP)
 
 reproduce: $(STAMP)
 	$(VENV)/bin/natural-tasks reproduce --profile standard
 
 quick: $(STAMP)
-	$(VENV)/bin/natural-tasks reproduce --profile quick --figures build/figures-quick
+	$(VENV)/bin/natural-tasks reproduce --profile quick
 
-test: $(STAMP)
+# The test command: lint, then the suite (HYPOTHESIS_PROFILE=ci: >= 5,000 property examples).
+test: lint
 	HYPOTHESIS_PROFILE=ci $(VENV)/bin/python -m pytest
 
 test-slow: $(STAMP)
 	HYPOTHESIS_PROFILE=ci $(VENV)/bin/python -m pytest -m slow
+
+# A much longer randomised search over the property tests (not derandomised: each run explores anew).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(VENV)/bin/python -m pytest tests/theory -m "not slow" --hypothesis-show-statistics
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -32,6 +32,7 @@ import theory
 from ._instance import Instance
 from ._lm import LanguageModel
 from ._probe import ProbeFit, fit_probe
+from ._world import WorldConfig
 
 FEATURES = ("p_f", "phi_p_f", "f")
 PROBES = ("box", "l2")
@@ -57,6 +58,18 @@ class Measurement(NamedTuple):
     tau: float
     B: float
     delta: float
+
+
+def check_quadratic_fit(world: WorldConfig) -> None:
+    """The (R6) bound of f features fits a quadratic in d dimensions to the N contexts' f(s):
+    refuse a world with fewer contexts than the fit's (d+1)(d+2)/2 coefficients before any work."""
+    d = world.dim + (1 if world.word_zipf > 0 else 0)
+    need = (d + 1) * (d + 2) // 2
+    if world.num_contexts < need:
+        raise ValueError(
+            f"features f need world.num_contexts >= {need} (the quadratic log-partition fit of (R6) in "
+            f"d = {d} dimensions), got {world.num_contexts}; raise world.num_contexts or drop f from features"
+        )
 
 
 def feature_values(inst: Instance, lm: LanguageModel, feature: str) -> np.ndarray | None:
@@ -170,14 +183,24 @@ class ProbeRow:
     seed: int
     converged: bool
     grad_norm: float
+    flag: str = ""  # why the numbers are missing (a training that diverged), else empty
 
 
 def probe_rows(inst: Instance, lm: LanguageModel, features, probes, l2: float = 0.0, l2_features=FEATURES):
-    """`ProbeRow`s of every (feature, probe class) of one LM; the l2 class only for `l2_features`."""
-    eps_check = theory.expected_kl(inst.world.p_star, lm.q, inst.world.p_L)
+    """`ProbeRow`s of every (feature, probe class) of one LM; the l2 class only for `l2_features`.
+
+    An LM whose ε or Q is not finite (a training that diverged) gets flagged
+    rows with NaN numbers and the family and step named in `flag`, so the run
+    records it instead of failing.
+    """
     rows = []
+    finite = np.isfinite(lm.eps) and np.all(np.isfinite(lm.q))
+    eps_check = theory.expected_kl(inst.world.p_star, lm.q, inst.world.p_L) if finite else math.nan
     for feature in features:
         classes = [p for p in probes if p != "l2" or feature in l2_features]
+        if not finite:
+            rows += [_flagged(inst, lm, feature, probe) for probe in classes]
+            continue
         for m in measure(inst, lm, feature, classes, l2):
             f = m.fit
             rows.append(
@@ -188,3 +211,12 @@ def probe_rows(inst: Instance, lm: LanguageModel, features, probes, l2: float = 
                 )
             )  # fmt: skip
     return rows
+
+
+def _flagged(inst: Instance, lm: LanguageModel, feature: str, probe: str) -> ProbeRow:
+    """The row of an LM without finite numbers: every measured field NaN, and why in `flag`."""
+    nan = {f.name: math.nan for f in dataclasses.fields(ProbeRow) if f.type == "float"}
+    flag = f"{lm.family} LM at step {lm.step}: non-finite parameters or ε (the training diverged)"
+    known = dict(family=lm.family, target_eps=float(lm.target_eps), step=int(lm.step), feature=feature, probe=probe)
+    known |= dict(gamma=inst.gamma, seed=int(inst.seed), converged=False, flag=flag)
+    return ProbeRow(**nan | known)

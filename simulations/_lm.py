@@ -15,12 +15,10 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-import theory
-
 from ._instance import Instance
 from ._keys import numpy_rng
 from ._tilt import adversarial_direction, calibrate_tilts, center, tilt_direction, tilt_model
-from ._train import TrainConfig, lm_probs, train
+from ._train import TrainConfig, lm_eps, lm_probs, train
 
 
 class LanguageModel(NamedTuple):
@@ -67,11 +65,12 @@ def tilted_lms(inst: Instance, family: str, targets) -> list[LanguageModel]:
 def trained_lms(inst: Instance, cfg: TrainConfig, objective: str = "exact", family: str | None = None):
     """The checkpoints of one softmax LM trained with `cfg` (streams `init` and `data`) as `LanguageModel`s."""
     out = []
+    name = family or ("trained" if objective == "exact" else "corpus")
     for step, params in train(inst.keys["init"], inst.keys["data"], inst.world, cfg, objective):
-        q = lm_probs(params)
-        eps = theory.expected_kl(inst.world.p_star, q, inst.world.p_L)
-        name = family or ("trained" if objective == "exact" else "corpus")
-        out.append(LanguageModel(name, q, eps, params.F, params.Phi, math.nan, step))
+        # ε from log-probabilities: exact even where Q underflows; NaN if the training diverged
+        out.append(
+            LanguageModel(name, lm_probs(params), lm_eps(inst.world, params), params.F, params.Phi, math.nan, step)
+        )
     return out
 
 

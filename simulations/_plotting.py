@@ -112,11 +112,15 @@ def slope_label(fit: dict | None) -> str:
 
 
 def save_figure(fig, stem: str | Path) -> list[Path]:
-    """Save stem.png and stem.pdf with metadata stripped (reruns are byte-identical)."""
+    """Save stem.png and stem.pdf, each atomically, with metadata stripped (reruns are byte-identical)."""
+    from ._store import atomic_write
+
     stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
     png, pdf = stem.with_suffix(".png"), stem.with_suffix(".pdf")
-    fig.savefig(png, metadata={"Software": None})
-    fig.savefig(pdf, metadata={"Creator": None, "Producer": None, "CreationDate": None})
-    pyplot().close(fig)
+    try:
+        atomic_write(png, lambda fh: fig.savefig(fh, format="png", metadata={"Software": None}), binary=True)
+        meta = {"Creator": None, "Producer": None, "CreationDate": None}
+        atomic_write(pdf, lambda fh: fig.savefig(fh, format="pdf", metadata=meta), binary=True)
+    finally:
+        pyplot().close(fig)
     return [png, pdf]

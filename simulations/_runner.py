@@ -3,14 +3,39 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from tqdm import tqdm
 
 from ._config import override, to_dict
 from ._store import RunStore, dumps, loads
+from ._threads import thread_settings
 from .experiments import get_experiment
+
+#: Bytes of one float64 N × V array.
+_NV = 8
+
+
+class Run(NamedTuple):
+    """What `run_experiment` returns.
+
+    rows: every seed's rows.  summary: the summary with its claims.
+    store: the `RunStore`.  status: "computed", "resumed" (some seeds were
+    finished by an earlier, interrupted call, or by another process) or
+    "reused" (all were).  computed: the seeds this call computed.
+    rebuilt: derived files (rows.csv, summary.json) that were missing or
+    damaged and were rebuilt from the parts.
+    """
+
+    rows: list
+    summary: dict
+    store: RunStore
+    status: str
+    computed: list[int]
+    rebuilt: list[str]
 
 
 def make_config(name: str, profile: str = "standard", seed: int | None = None, sets: list[str] | None = None):
@@ -21,57 +46,125 @@ def make_config(name: str, profile: str = "standard", seed: int | None = None, s
     cfg = exp.profiles[profile]
     if seed is not None:
         cfg = dataclasses.replace(cfg, seeds=(seed,))
-    return override(cfg, sets or [])
+    cfg = override(cfg, sets or [])
+    check_memory(name, cfg)
+    return cfg
 
 
-def run_experiment(name: str, cfg, results: str | Path = "results", force: bool = False, progress: bool = True):
-    """Run (or reuse) `name` under `cfg`; returns (rows, summary, store).
+def check_memory(name: str, cfg) -> None:
+    """Refuse, before any allocation, a config whose arrays need more memory than is available.
 
-    Seeds already finished (an interrupted earlier call) are loaded, not
-    recomputed; a finished run is reused whole unless `force`.
+    The estimate is the experiment's count of float64 N × V arrays alive at
+    once (`Experiment.arrays_nv`) times 8·N·V bytes.
     """
     exp = get_experiment(name)
+    world = cfg.world
+    need = exp.arrays_nv(cfg) * _NV * world.vocab_size * world.num_contexts
+    have = available_memory()
+    if need > have:
+        raise ValueError(
+            f"{name} with world.vocab_size={world.vocab_size} and world.num_contexts={world.num_contexts} needs about "
+            f"{need / 2**30:.3g} GiB ({exp.arrays_nv(cfg)} arrays of N x V float64), but {have / 2**30:.3g} GiB "
+            "are available; lower world.vocab_size or world.num_contexts"
+        )
+
+
+def available_memory() -> int:
+    """Bytes of memory available now (MemAvailable from /proc/meminfo, else free physical pages)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def run_experiment(name: str, cfg, results: str | Path = "results", force: bool = False, progress: bool = True) -> Run:
+    """Run (or reuse) `name` under `cfg`.
+
+    Seeds finished by an earlier call (an interrupted run, or another process
+    working on the same folder) are loaded, not recomputed; a finished run is
+    reused whole unless `force`, which computes a new generation beside the
+    finished one and replaces it only when complete.
+    """
+    exp = get_experiment(name)
+    check_memory(name, cfg)
     store = RunStore(results, name, cfg, exp.Row)
-    store.prepare(force=force)
-    if store.finished():
-        # Rows are the data; the summary (slopes, verdicts) is recomputed from
-        # them so it always reflects the current analysis code.
-        rows, stored = store.load()
-        summary = _summarize(exp, cfg, rows, stored.get("seconds", float("nan")))
-        # compared as JSON text: NaN != NaN would force a rewrite on every reuse
-        if dumps(summary) != dumps(stored):
-            store.finish(rows, summary)
-        return rows, summary, store
-    start = time.perf_counter()
-    todo = [s for s in cfg.seeds if not store.has_part(s)]
+    store.prepare()
+    with store.folder_lock():
+        gen = store.generation(force)
+        if store.current() == gen and all(store.has_part(gen, s) for s in cfg.seeds):
+            rows, summary = _collect(exp, cfg, store, gen)
+            return Run(rows, summary, store, "reused", [], store.write_derived(rows, summary))
+    computed: list[int] = []
+    try:
+        _compute(exp, cfg, store, gen, progress, computed)
+    except BaseException:
+        with store.folder_lock():
+            store.discard_if_empty(gen, cfg.seeds)
+        raise
+    with store.folder_lock():
+        rows, summary = _collect(exp, cfg, store, gen)
+        store.complete(gen, cfg.seeds)
+        rebuilt = store.write_derived(rows, summary)
+    status = "computed" if sorted(computed) == sorted(cfg.seeds) else "resumed"
+    return Run(rows, summary, store, status, computed, rebuilt)
+
+
+def _compute(exp, cfg, store: RunStore, gen: str, progress: bool, computed: list[int]) -> None:
+    """Compute every seed without a part: free seeds first, then wait for those another process holds."""
     units = exp.work_units(cfg)
+    todo = [s for s in cfg.seeds if not store.has_part(gen, s)]
     with tqdm(
         total=units * len(cfg.seeds),
         initial=units * (len(cfg.seeds) - len(todo)),
-        desc=name,
+        desc=exp.name,
         disable=not progress,
         leave=True,
         dynamic_ncols=True,
     ) as bar:
-        for seed in todo:
-            bar.set_postfix(seed=seed)
-            rows = exp.run_seed(cfg, seed, tick=lambda: bar.update(1))
-            store.save_part(seed, rows)
-    rows = [r for s in cfg.seeds for r in store.load_part(s)]
-    summary = _summarize(exp, cfg, rows, round(time.perf_counter() - start, 2))
-    store.finish(rows, summary)
-    return rows, summary, store
+
+        def one(seed: int, blocking: bool) -> bool:
+            with store.seed_lock(gen, seed, blocking) as got:
+                if not got:
+                    return False
+                if not store.has_part(gen, seed):  # another process may have finished it meanwhile
+                    bar.set_postfix(seed=seed)
+                    start = time.perf_counter()
+                    rows = exp.run_seed(cfg, seed, tick=lambda: bar.update(1))
+                    info = dict(seconds=round(time.perf_counter() - start, 2), threads=thread_settings())
+                    store.save_part(gen, seed, rows, info)
+                    computed.append(seed)
+                return True
+
+        for seed in [s for s in todo if not one(s, blocking=False)]:
+            bar.set_postfix(waiting_for_seed=seed)
+            one(seed, blocking=True)
 
 
-def _summarize(exp, cfg, rows, seconds) -> dict:
+def _collect(exp, cfg, store: RunStore, gen: str) -> tuple[list, dict]:
+    """Every seed's checked rows and the summary recomputed from them (call under the folder lock)."""
+    rows, manifests = [], []
+    for seed in cfg.seeds:
+        part, manifest = store.load_part(gen, seed)
+        rows += part
+        manifests.append(manifest)
+    return rows, _summarize(exp, cfg, rows, manifests)
+
+
+def _summarize(exp, cfg, rows, manifests) -> dict:
     from . import __version__
 
     summary = exp.summarize(cfg, rows)
+    threads = {dumps(m.get("threads")) for m in manifests}
     summary.update(
         config=to_dict(cfg),
         seeds=list(cfg.seeds),
         package_version=__version__,
-        seconds=seconds,
+        seconds=round(sum(m.get("seconds", 0.0) for m in manifests), 2),
+        threads=[loads(t) for t in sorted(threads)],
         claims=[c.to_dict() for c in exp.claims(cfg, summary)],
     )
     # through JSON once, so a fresh summary compares equal to a stored one
@@ -80,3 +173,18 @@ def _summarize(exp, cfg, rows, seconds) -> dict:
 
 def draw(name: str, rows, summary, figures: str | Path = "figures") -> list[Path]:
     return get_experiment(name).plot(rows, summary, Path(figures) / name)
+
+
+def check_output_folder(folder: str | Path, what: str = "figures") -> Path:
+    """`folder` created if needed and checked writable, before any computation."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{what} folder {folder} is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise ValueError(f"{what} folder {folder} is not writable: {err.strerror}") from None
+    return folder

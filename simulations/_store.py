@@ -1,22 +1,54 @@
-"""Results store: rows (CSV) and summary.json per run, in a folder keyed by the config hash.
+"""Results store: one folder per experiment configuration, safe under Ctrl-C, kills and concurrent processes.
 
-Every file is written atomically (temporary file, then rename), so an
-interrupted run leaves only whole files. The unit of resumable work is one
-seed: finished seeds are kept in `parts/` and skipped on the next call.
+Layout of `root/<name>-<config hash>/`::
+
+    config.json         the full config
+    current             the name of the generation in use (written atomically)
+    pending             the name of a generation being computed (a first run, or a --force run)
+    gen-<k>/parts/      seed-<s>.csv (the rows of one seed) and seed-<s>.json (its manifest:
+                        row count, columns, SHA-256, seconds, thread settings)
+    rows.csv            every seed's rows, rebuilt from the parts whenever it differs
+    summary.json        recomputed from the rows (strict JSON)
+
+Every file is written atomically (a temporary file named after this host and
+process, then a rename), with mode 0644 (less the umask). A seed is the unit
+of work: its part is computed under a per-seed lock, so two processes on one
+folder share the seeds instead of both computing them; folder-level changes
+(choosing, finishing or discarding a generation) happen under a folder lock
+(`fcntl.flock`). A --force run computes a new generation beside the one in
+use and replaces it only when it is complete, so an interruption never loses
+finished results. A damaged part is reported by name; a damaged rows.csv or
+summary.json is rebuilt from the parts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
+import hashlib
+import io
 import json
 import math
 import os
 import shutil
+import socket
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import _rows
 from ._config import config_hash, to_dict
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+#: Mode of every file the package writes: rw-r--r-- less the umask (mkstemp's 0600 is for secrets).
+FILE_MODE = 0o666 & ~_UMASK
+_HOST = socket.gethostname().replace("-", "_") or "host"
+
+
+class CorruptResults(ValueError):
+    """A stored part does not match its manifest (truncated, edited, or half-written by other means)."""
 
 
 class RunStore:
@@ -26,7 +58,9 @@ class RunStore:
         self.path = Path(root) / f"{name}-{config_hash(cfg)}"
         self.config = to_dict(cfg)
         self.row_type = row_type
+        self.columns = list(_rows.fields(row_type))
 
+    # -- paths ---------------------------------------------------------------------------------
     @property
     def rows_path(self) -> Path:
         return self.path / "rows.csv"
@@ -35,63 +69,202 @@ class RunStore:
     def summary_path(self) -> Path:
         return self.path / "summary.json"
 
-    def finished(self) -> bool:
-        return self.summary_path.exists() and self.rows_path.exists()
+    def part_path(self, gen: str, seed: int) -> Path:
+        return self.path / gen / "parts" / f"seed-{seed}.csv"
 
-    def prepare(self, force: bool = False) -> None:
-        """Create the folder (writable check), drop stale temporaries; with force, start afresh."""
-        if force and self.path.exists():
-            shutil.rmtree(self.path)
+    def _manifest_path(self, gen: str, seed: int) -> Path:
+        return self.part_path(gen, seed).with_suffix(".json")
+
+    # -- locks ---------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def folder_lock(self) -> Iterator[None]:
+        """Exclusive lock on the folder for short changes (choose, finish, discard a generation)."""
+        with _flock(self.path / ".lock", blocking=True):
+            yield
+
+    @contextlib.contextmanager
+    def seed_lock(self, gen: str, seed: int, blocking: bool) -> Iterator[bool]:
+        """Exclusive lock on one seed of a generation; yields whether it was acquired."""
+        path = self.path / gen / "parts" / f".seed-{seed}.lock"
+        with _flock(path, blocking=blocking) as got:
+            yield got
+
+    # -- generations ---------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Create the folder (checked writable) and drop temporaries of dead processes of this host."""
         try:
-            (self.path / "parts").mkdir(parents=True, exist_ok=True)
-            probe = self.path / ".write-test"
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe = self.path / f".write-test-{_HOST}-{os.getpid()}"
             probe.write_text("")
             probe.unlink()
         except OSError as err:
             raise ValueError(f"results folder {self.path} is not writable: {err.strerror}") from None
-        for stale in self.path.rglob(".tmp-*"):
-            stale.unlink()
-        write_json(self.path / "config.json", self.config)
+        with self.folder_lock():
+            for stale in self.path.rglob(f".tmp-{_HOST}-*"):
+                pid = stale.name.split("-")[2]
+                if pid.isdigit() and not _alive(int(pid)):
+                    stale.unlink(missing_ok=True)
+            if not (self.path / "config.json").exists():
+                write_text(self.path / "config.json", dumps(self.config))
 
-    def part_path(self, seed: int) -> Path:
-        return self.path / "parts" / f"seed-{seed}.csv"
+    def current(self) -> str | None:
+        """The generation in use (complete when it was set), or None."""
+        return _read_name(self.path / "current")
 
-    def has_part(self, seed: int) -> bool:
-        return self.part_path(seed).exists()
+    def generation(self, force: bool) -> str:
+        """The generation to read or compute into (call under `folder_lock`).
 
-    def save_part(self, seed: int, rows: list) -> None:
-        write_rows(self.part_path(seed), rows, self.row_type)
+        Without force: the one in use if any, else the pending one (an
+        interrupted first run resumes), else a new pending one. With force: the
+        pending one (an interrupted --force run resumes) or a new one, never
+        the one in use.
+        """
+        current, pending = self.current(), _read_name(self.path / "pending")
+        if current is not None and not force:
+            return current
+        if pending is not None and pending != current:
+            return pending
+        taken = {int(p.name[4:]) for p in self.path.glob("gen-*") if p.name[4:].isdigit()}
+        gen = f"gen-{max(taken, default=0) + 1}"
+        (self.path / gen / "parts").mkdir(parents=True, exist_ok=True)
+        write_text(self.path / "pending", gen + "\n")
+        return gen
 
-    def load_part(self, seed: int) -> list:
-        return read_rows(self.part_path(seed), self.row_type)
+    def complete(self, gen: str, seeds) -> None:
+        """Make `gen` the generation in use and discard the others (call under `folder_lock`)."""
+        write_text(self.path / "current", gen + "\n")
+        if _read_name(self.path / "pending") == gen:
+            (self.path / "pending").unlink(missing_ok=True)
+        pending = _read_name(self.path / "pending")
+        for other in self.path.glob("gen-*"):
+            if other.name not in (gen, pending):
+                shutil.rmtree(other, ignore_errors=True)
 
-    def finish(self, rows: list, summary: dict) -> None:
-        write_rows(self.rows_path, rows, self.row_type)
-        write_json(self.summary_path, summary)
+    def discard_if_empty(self, gen: str, seeds) -> bool:
+        """After a failed first run: remove the folder if it holds no finished part (call under `folder_lock`).
 
-    def load(self) -> tuple[list, dict]:
-        return read_rows(self.rows_path, self.row_type), loads(self.summary_path.read_text())
+        Skipped while another process holds a seed lock of this generation.
+        """
+        if self.current() is not None or any(self.has_part(gen, s) for s in seeds):
+            return False
+        with contextlib.ExitStack() as stack:
+            if not all(stack.enter_context(self.seed_lock(gen, s, blocking=False)) for s in seeds):
+                return False
+            shutil.rmtree(self.path / gen, ignore_errors=True)
+        (self.path / "pending").unlink(missing_ok=True)
+        if not any(p.name.startswith("gen-") for p in self.path.iterdir()):
+            for name in ("config.json", "rows.csv", "summary.json", ".lock"):
+                (self.path / name).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self.path.rmdir()
+                return True
+        return False
+
+    # -- parts ---------------------------------------------------------------------------------
+    def has_part(self, gen: str, seed: int) -> bool:
+        return self._manifest_path(gen, seed).exists() and self.part_path(gen, seed).exists()
+
+    def save_part(self, gen: str, seed: int, rows: list, info: dict) -> None:
+        """Write one seed's rows, then its manifest (the part counts as finished once both exist)."""
+        text = rows_text(rows, self.columns)
+        write_text(self.part_path(gen, seed), text)
+        manifest = dict(rows=len(rows), columns=self.columns, sha256=_sha256(text), **info)
+        write_text(self._manifest_path(gen, seed), dumps(manifest))
+
+    def load_part(self, gen: str, seed: int) -> tuple[list, dict]:
+        """(rows, manifest) of one seed, checked against its manifest; `CorruptResults` names the file."""
+        path = self.part_path(gen, seed)
+        try:
+            manifest = loads(self._manifest_path(gen, seed).read_text())
+            text = path.read_text()
+            if not isinstance(manifest, dict) or manifest.get("sha256") != _sha256(text):
+                raise CorruptResults(f"does not match its manifest (expected {manifest.get('rows')} rows)")
+            if manifest.get("columns") != self.columns:
+                raise CorruptResults(f"has columns {manifest.get('columns')}, expected {self.columns}")
+            rows = parse_rows(text, self.row_type, self.columns)
+        except (CorruptResults, ValueError, OSError, AttributeError) as err:
+            raise CorruptResults(
+                f"results part {path} is damaged ({err}); rerun with --force to recompute it"
+            ) from None
+        return rows, manifest
+
+    # -- derived files ---------------------------------------------------------------------------
+    def write_derived(self, rows: list, summary: dict) -> list[str]:
+        """Rewrite rows.csv and summary.json where they differ from what the parts give; returns what was rebuilt."""
+        rebuilt = []
+        for path, text in ((self.rows_path, rows_text(rows, self.columns)), (self.summary_path, dumps(summary))):
+            try:
+                same = path.read_text() == text
+            except (OSError, UnicodeDecodeError):
+                same = False
+            if not same:
+                rebuilt.append(path.name)
+                write_text(path, text)
+        return rebuilt
 
 
-def _atomic_write(path: Path, write) -> None:
+@contextlib.contextmanager
+def _flock(path: Path, blocking: bool) -> Iterator[bool]:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
     try:
-        with os.fdopen(fd, "w", newline="") as fh:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read_name(path: Path) -> str | None:
+    try:
+        name = path.read_text().strip()
+    except OSError:
+        return None
+    return name if name.startswith("gen-") and name[4:].isdigit() else None
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def atomic_write(path: Path, write: Callable, binary: bool = False) -> None:
+    """Write `path` through `write(fh)` into a temporary file beside it, then rename (mode `FILE_MODE`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{_HOST}-{os.getpid()}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"newline": ""})) as fh:
             write(fh)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda fh: fh.write(text))
+
+
 #: Strict JSON has no NaN or infinity; a non-finite float (an infinite γ(Δ), an undefined
 #: ratio) is written as one of these strings and read back as the float.
 NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-def write_json(path: Path, obj) -> None:
-    _atomic_write(Path(path), lambda fh: fh.write(dumps(obj)))
 
 
 def dumps(obj) -> str:
@@ -126,21 +299,32 @@ def _decode(obj):
     return obj
 
 
-def write_rows(path: Path, rows: list, row_type: type) -> None:
-    if not rows:
-        raise ValueError(f"no rows to write to {path}")
-    names = list(_rows.fields(row_type))
+def rows_text(rows: list, columns: list[str]) -> str:
+    """CSV text of rows (header = the schema's columns)."""
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow(_rows.to_cells(r))
+    return buf.getvalue()
 
-    def write(fh):
-        w = csv.DictWriter(fh, fieldnames=names)
-        w.writeheader()
-        for r in rows:
-            w.writerow(_rows.to_cells(r))
 
-    _atomic_write(Path(path), write)
+def parse_rows(text: str, row_type: type, columns: list[str]) -> list:
+    """Rows from CSV text; ValueError names the line and column of the first bad cell."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if reader.fieldnames != columns:
+        raise ValueError(f"header {reader.fieldnames} is not the schema's {columns}")
+    types, out = _rows.fields(row_type), []
+    for line, cells in enumerate(reader, start=2):
+        if None in cells or any(v is None for v in cells.values()):
+            raise ValueError(f"line {line} has {len(cells)} cells, expected {len(columns)}")
+        try:
+            out.append(_rows.from_cells(row_type, cells, types))
+        except ValueError as err:
+            raise ValueError(f"line {line}: {err}") from None
+    return out
 
 
 def read_rows(path: Path, row_type: type) -> list:
-    types = _rows.fields(row_type)
-    with open(path, newline="") as fh:
-        return [_rows.from_cells(row_type, cells, types) for cells in csv.DictReader(fh)]
+    """The rows of a rows.csv (for users and tests; the store itself reads the checked parts)."""
+    return parse_rows(Path(path).read_text(), row_type, list(_rows.fields(row_type)))

@@ -151,8 +151,11 @@ run_steps = jax.jit(train_steps, static_argnames=("cfg", "objective"))
 
 
 def checkpoint_steps(steps: int, n: int) -> list[int]:
-    """At most n log-spaced step counts in [1, steps]: distinct, increasing, and the last is always `steps`."""
-    raw = np.unique(np.round(np.geomspace(1, steps, n)).astype(int))
+    """At most n log-spaced step counts in [1, steps]: distinct, increasing, and the last is always `steps`.
+
+    One checkpoint is the trained model (`steps`), never the model after one step.
+    """
+    raw = np.unique(np.round(np.geomspace(1, steps, n)).astype(int)) if n > 1 else np.array([steps])
     return [int(s) for s in raw]
 
 
@@ -213,11 +216,21 @@ def to_numpy(params: SoftmaxLM) -> SoftmaxLM:
     return SoftmaxLM(np.asarray(params.F, dtype=np.float64), np.asarray(params.Phi, dtype=np.float64))
 
 
+def lm_log_probs(params: SoftmaxLM) -> np.ndarray:
+    """log Q = log_softmax(F Φ) in float64."""
+    return log_softmax(params.F @ params.Phi, axis=-1)
+
+
 def lm_probs(params: SoftmaxLM) -> np.ndarray:
     """Q = softmax(F Φ) in float64."""
-    return np.exp(log_softmax(params.F @ params.Phi, axis=-1))
+    return np.exp(lm_log_probs(params))
 
 
 def lm_eps(world: World, params: SoftmaxLM) -> float:
-    """ε of a softmax LM: the exact expected KL from P*, via `theory.expected_kl`."""
-    return theory.expected_kl(world.p_star, lm_probs(params), world.p_L)
+    """ε of a softmax LM: the exact expected KL from P*, from log-probabilities (`theory.expected_kl_log`).
+
+    NaN when the parameters are not finite (a training that diverged).
+    """
+    if not (np.all(np.isfinite(params.F)) and np.all(np.isfinite(params.Phi))):
+        return float("nan")
+    return theory.expected_kl_log(world.log_p_star, lm_log_probs(params), world.p_L)

@@ -1,29 +1,45 @@
 """The `natural-tasks` command line: a thin layer over importable functions.
 
-Bad input (unknown experiment, malformed or out-of-range --set, negative ε,
-unwritable folder) exits with code 2 and one line on stderr.
+Exit codes: 0 success; 1 a claim FAILed (the results and figures are still
+written); 2 bad input (unknown experiment, malformed or out-of-range --set,
+negative ε, unusable folder, damaged results), always as one line on stderr;
+130 interrupted (finished seeds are kept and the next call resumes).
+`bound` imports no JAX and `list` no matplotlib, so both answer at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
-from pathlib import Path
 
 PROFILES = ("tiny", "quick", "standard")
+#: Where each profile's figures go unless --figures says otherwise: only the standard
+#: profile may overwrite the committed figures/.
+DEFAULT_FIGURES = {"standard": "figures", "quick": "build/figures-quick", "tiny": "build/figures-tiny"}
+#: argparse treats "-1e-3" as an option unless told that such words are numbers.
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-inf(inity)?$", re.IGNORECASE)
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE_NUMBER
+
     def error(self, message):  # one clear line, exit 2 (argparse's own convention)
         self.exit(2, f"natural-tasks: error: {message}\n")
 
 
-def _nonneg_float(text: str) -> float:
+def _number(text: str) -> float:
     try:
-        val = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _nonneg_float(text: str) -> float:
+    val = _number(text)
     if not math.isfinite(val) or val < 0:
         raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
     return val
@@ -32,55 +48,62 @@ def _nonneg_float(text: str) -> float:
 def _pos_float(text: str) -> float:
     val = _nonneg_float(text)
     if val == 0:
-        raise argparse.ArgumentTypeError("must be > 0")
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
     return val
 
 
-def _seed(text: str) -> int:
-    try:
-        val = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
-    if not 0 <= val < 2**31:
-        raise argparse.ArgumentTypeError(f"seed must be in [0, 2^31), got {val}")
+def _gamma(text: str) -> float:
+    val = _number(text)
+    if math.isnan(val) or not val > 0:
+        raise argparse.ArgumentTypeError(f"must be in (0, inf] (inf: no error reaches the task), got {text!r}")
     return val
+
+
+def _int_in(lo: int, hi: int, what: str):
+    def parse(text: str) -> int:
+        try:
+            val = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer {what}, got {text!r}") from None
+        if not lo <= val <= hi:
+            raise argparse.ArgumentTypeError(f"{what} must be in [{lo}, {hi}], got {val}")
+        return val
+
+    return parse
+
+
+_seed = _int_in(0, 2**31 - 1, "seed")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="natural-tasks",
-        description="Exact simulations of arXiv:2010.03648 (natural tasks, √ε bounds).",
+    from . import __version__
+
+    p = _Parser(prog="natural-tasks", description="Exact simulations of arXiv:2010.03648 (natural tasks, √ε bounds).")
+    p.add_argument("--version", action="version", version=f"natural-tasks {__version__}")
+    p.add_argument(
+        "--threads", type=_int_in(1, 256, "thread count"), default=1, help="BLAS and XLA threads (default 1)"
     )
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
+    def common(sp, profile_default: str):
+        sp.add_argument("--profile", choices=PROFILES, default=profile_default, help="config sizes")
+        sp.add_argument("--results", default="results", help="results folder (default: results)")
+        sp.add_argument("--force", action="store_true", help="recompute beside finished results, replace when done")
+        sp.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
     r = sub.add_parser("reproduce", help="run every registered experiment and redraw its figures")
-    r.add_argument("--profile", choices=PROFILES, default="standard", help="config sizes (default: standard)")
+    common(r, "standard")
     r.add_argument("--only", nargs="+", metavar="NAME", default=None, help="run only these experiments")
-    r.add_argument("--results", default="results", help="results folder (default: results)")
-    r.add_argument("--figures", default="figures", help="figures folder (default: figures)")
-    r.add_argument("--force", action="store_true", help="recompute even if finished results exist")
-    r.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    r.add_argument("--figures", default=None, help="figures folder (default: figures/ for the standard profile, "
+                   "build/figures-<profile>/ otherwise)")  # fmt: skip
 
     run = sub.add_parser("run", help="run one experiment")
     run.add_argument("name", help="experiment name (see `list`)")
-    run.add_argument("--profile", choices=PROFILES, default="quick", help="config sizes (default: quick)")
-    run.add_argument(
-        "--seed",
-        type=_seed,
-        default=None,
-        help="run this single seed instead of the profile's seeds",
-    )
-    run.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config field, e.g. world.vocab_size=500",
-    )
-    run.add_argument("--results", default="results", help="results folder (default: results)")
+    common(run, "quick")
+    run.add_argument("--seed", type=_seed, default=None, help="run this single seed instead of the profile's seeds")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field, "
+                     "e.g. world.vocab_size=500")  # fmt: skip
     run.add_argument("--figures", default=None, help="also draw the figure into this folder")
-    run.add_argument("--force", action="store_true", help="recompute even if finished results exist")
-    run.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
     sub.add_parser("list", help="list the registered experiments")
 
@@ -88,89 +111,113 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--tau", type=_nonneg_float, required=True, help="τ, loss of a feasible probe on P* (>= 0)")
     b.add_argument("--B", type=_pos_float, required=True, help="ℓ∞ bound on the probe weights (> 0)")
     b.add_argument("--eps", type=_nonneg_float, required=True, help="ε, the LM's excess cross-entropy (>= 0)")
-    b.add_argument("--gamma", type=_pos_float, default=1.0, help="transferability γ in (0, ∞) (default 1)")
+    b.add_argument("--gamma", type=_gamma, default=1.0, help="transferability γ in (0, inf] (default 1)")
     return p
-
-
-def _claims_table(results: list[tuple[str, dict]]) -> str:
-    lines = [f"{'experiment':<16} {'claim id':<26} {'verdict':<7} statement  —  measured"]
-    for name, summary in results:
-        for c in summary["claims"]:
-            lines.append(f"{name:<16} {c['id']:<26} {c['verdict']:<7} {c['statement']}  —  {c['measured']}")
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command not in ("bound", "list"):
+            from ._threads import limit_threads
+
+            limit_threads(args.threads)
         return _dispatch(args)
     except ValueError as err:
-        print(f"natural-tasks: error: {err}", file=sys.stderr)
+        print(f"natural-tasks: error: {str(err).splitlines()[0]}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        where = f": {err.filename}" if err.filename else ""
+        print(f"natural-tasks: error: {err.strerror or err}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(
-            "natural-tasks: interrupted; finished seeds are kept and the next call resumes",
-            file=sys.stderr,
-        )
+        print("natural-tasks: interrupted; finished seeds are kept and the next call resumes", file=sys.stderr)
         return 130
 
 
 def _dispatch(args) -> int:
-    # Imported where needed: `bound` needs only theory (no JAX), `list` no matplotlib.
-    if args.command == "list":
-        from .experiments import experiment_names, get_experiment
+    if args.command == "bound":
+        return _bound(args)
+    from .experiments import experiment_names, get_experiment
 
+    if args.command == "list":
         for name in experiment_names():
             exp = get_experiment(name)
             print(f"{name:<16} {exp.title}  (profiles: {', '.join(exp.profiles)})")
         return 0
-    if args.command == "bound":
-        import theory
-
-        part = theory.natural_task_bound(0.0, args.B, args.eps, args.gamma)
-        total = theory.natural_task_bound(args.tau, args.B, args.eps, args.gamma)
-        print(f"tau                 = {args.tau:.6g}")
-        print(f"sqrt(2 B^2 eps/gam) = {part:.6g}   (B={args.B:g}, eps={args.eps:g}, gamma={args.gamma:g})")
-        print(f"bound               = {theory.natural_task_bound(args.tau, args.B, args.eps, args.gamma):.6g}")
-        print(f"as 0-1 error bound  = {total / math.log(2):.6g}")
-        return 0
     from . import _runner
-    from .experiments import experiment_names
 
     if args.command == "run":
         cfg = _runner.make_config(args.name, args.profile, args.seed, args.set)
-        rows, summary, store = _runner.run_experiment(args.name, cfg, args.results, args.force, not args.no_progress)
-        print(f"results: {store.path}")
         if args.figures:
-            for path in _runner.draw(args.name, rows, summary, args.figures):
-                print(f"figure: {path}")
-        print(_claims_table([(args.name, summary)]))
-        return 0
-    # reproduce
-    names = args.only or experiment_names()
-    for name in names:
-        _runner.get_experiment(name)  # unknown names fail before any work
-    _check_writable(Path(args.figures))
+            _runner.check_output_folder(args.figures)
+        runs = [(args.name, cfg)]
+        figures = args.figures
+    else:
+        names = args.only or experiment_names()
+        runs = [(name, _runner.make_config(name, args.profile)) for name in names]  # every config checked first
+        figures = args.figures or DEFAULT_FIGURES[args.profile]
+        _runner.check_output_folder(figures)
     done = []
-    for name in names:
-        cfg = _runner.make_config(name, args.profile)
-        rows, summary, store = _runner.run_experiment(name, cfg, args.results, args.force, not args.no_progress)
-        paths = _runner.draw(name, rows, summary, args.figures)
-        print(f"{name}: {summary['n_rows']} rows in {store.path}; figures {', '.join(map(str, paths))}")
-        done.append((name, summary))
+    for name, cfg in runs:
+        run = _runner.run_experiment(name, cfg, args.results, args.force, not args.no_progress)
+        print(_status_line(name, run))
+        if figures:
+            print(f"  figures: {', '.join(map(str, _runner.draw(name, run.rows, run.summary, figures)))}")
+        done.append((name, run.summary))
     print()
     print(_claims_table(done))
+    failed = [f"{n}.{c['id']}" for n, s in done for c in s["claims"] if c["verdict"] != "PASS"]
+    if failed:
+        print(f"\nnatural-tasks: {len(failed)} claim(s) FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 
-def _check_writable(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as err:
-        raise ValueError(f"figures folder {folder} is not writable: {err.strerror}") from None
+def _status_line(name: str, run) -> str:
+    kept = len(run.summary["seeds"]) - len(run.computed)
+    what = {
+        "computed": f"computed {len(run.computed)} seed(s)",
+        "resumed": f"resumed: computed {len(run.computed)} seed(s), kept {kept} finished earlier",
+        "reused": "reused finished results (--force recomputes)",
+    }[run.status]
+    line = f"{name}: {what}; {run.summary['n_rows']} rows in {run.store.path} ({run.summary['seconds']:g} s of work)"
+    if run.rebuilt and run.status == "reused":
+        line += f"; rebuilt {' and '.join(run.rebuilt)} from the checked parts"
+    return line
+
+
+def _claims_table(results: list[tuple[str, dict]]) -> str:
+    from .experiments import get_experiment
+
+    lines = [f"{'experiment':<16} {'claim id':<26} {'verdict':<11} statement  —  measured"]
+    for name, summary in results:
+        found = {c["id"]: c for c in summary["claims"]}
+        for cid, statement in get_experiment(name).claim_statements.items():
+            c = found.get(
+                cid, dict(verdict="not checked", statement=statement, measured="no rows for it in this config")
+            )
+            lines.append(f"{name:<16} {cid:<26} {c['verdict']:<11} {c['statement']}  —  {c['measured']}")
+    return "\n".join(lines)
+
+
+def _bound(args) -> int:
+    import theory
+
+    part = theory.natural_task_bound(0.0, args.B, args.eps, args.gamma)
+    total = args.tau + part
+    print(f"tau                   = {args.tau:.6g}")
+    print(f"sqrt(2 B^2 eps/gamma) = {part:.6g}   (B={args.B:g}, eps={args.eps:g}, gamma={args.gamma:g})")
+    print(f"bound                 = {total:.6g}   (logistic loss of the best probe in the class)")
+    print(
+        f"0-1 error at most     = {min(1.0, total / math.log(2)):.6g}   "
+        "(the logistic loss is >= log 2 on every mistake, so error <= loss / log 2, capped at 1)"
+    )
+    return 0
+
+
+def _exit() -> None:  # pragma: no cover - the console script
+    sys.exit(main())
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """Hypothesis strategies shared by the test suite, in one place.
 
-Distributions are drawn as softmax of bounded logits, so every row is strictly
-positive and well conditioned unless a strategy masks entries to zero on
-purpose; `@example`s in the tests add the uniform, one-hot and two-point cases.
+Distributions are drawn as softmax of logits in [−50, 50] (entries down to
+~1e-44), and `SHARP_LOGIT` adds logits near −690 (entries down to ~1e-300), so
+that sharp rows are generated, not only well-conditioned ones; strategies mask
+entries to exactly zero on purpose where a test needs it. `@example`s in the
+tests add the uniform, one-hot and two-point cases.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.special import softmax
 
-LOGIT = st.floats(-4.0, 4.0, allow_nan=False, width=64)
+LOGIT = st.floats(-50.0, 50.0, allow_nan=False, width=64)
+#: Logits that also reach probabilities near 1e-300 (exp(−690)) relative to the others.
+SHARP_LOGIT = st.one_of(LOGIT, st.floats(-690.0, -600.0, width=64))
 #: A context weight before normalisation: exactly 0 (outside the support) or
 #: at least 1e-3, so that ratios like p_L/p_T stay representable.
 WEIGHT = st.one_of(st.just(0.0), st.floats(1e-3, 1.0))
@@ -28,15 +32,20 @@ def nested_pair(draw, n_max: int = 4, v_max: int = 6):
     """(p, q) of the same shape with supp p ⊆ supp q (finite KL), zeros allowed."""
     n = draw(st.integers(1, n_max))
     v = draw(st.integers(2, v_max))
-    q_logits = draw(hnp.arrays(np.float64, (n, v), elements=LOGIT))
-    p_logits = draw(hnp.arrays(np.float64, (n, v), elements=LOGIT))
+    q_logits = draw(hnp.arrays(np.float64, (n, v), elements=SHARP_LOGIT))
+    p_logits = draw(hnp.arrays(np.float64, (n, v), elements=SHARP_LOGIT))
     q_mask = draw(hnp.arrays(np.bool_, (n, v)))
     q_mask[:, 0] = True
     p_mask = q_mask & draw(hnp.arrays(np.bool_, (n, v)))
     p_mask[:, 0] = True
-    q = np.where(q_mask, np.exp(q_logits), 0.0)
-    p = np.where(p_mask, np.exp(p_logits), 0.0)
-    return p / p.sum(-1, keepdims=True), q / q.sum(-1, keepdims=True)
+    return _masked_softmax(p_logits, p_mask), _masked_softmax(q_logits, q_mask)
+
+
+def _masked_softmax(logits: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """softmax over the masked entries (exactly 0 elsewhere), shifted by the row max so exp cannot overflow."""
+    z = np.where(mask, logits, -np.inf)
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
 
 
 @st.composite

@@ -17,3 +17,8 @@ PROBE_LOSS_ATOL = 1e-7
 
 #: Conditional-mean residual of softmax_optimum (R3), as the issue demands.
 CONDITIONAL_MEAN_ATOL = 1e-9
+
+#: KL against 50-digit arithmetic: each term p·(e^d − 1 − d) inherits the rounding
+#: of d = log(q/p) (one ulp of the ratio, one of the log) and of the sum, so its
+#: error is a few ulps of p·|d|; 8 leaves room for the summation of V <= 6 terms.
+KL_ULPS = 8

@@ -13,7 +13,7 @@ from ._bounds import (
     quadratic_partition_bound,
     required_eps,
 )
-from ._divergences import expected_kl, kl_divergence, pinsker_bound, total_variation
+from ._divergences import expected_kl, expected_kl_log, kl_divergence, pinsker_bound, total_variation
 from ._probe import context_loss, logistic_loss, probe_loss
 from ._quad import quad_loss, quad_minimizer
 from ._softmax import (
@@ -36,6 +36,7 @@ __all__ = [
     "conditional_mean_bound",
     "context_loss",
     "expected_kl",
+    "expected_kl_log",
     "fit_quadratic_log_partition",
     "gaussian_log_partition",
     "kl_divergence",

@@ -11,7 +11,12 @@ from . import _validate as val
 
 #: Newton's method in `softmax_optimum` stops when ‖Φ(p_θ − p*)‖_∞ is below this.
 OPTIMUM_GTOL = 1e-12
-OPTIMUM_MAX_ITERS = 200
+OPTIMUM_MAX_ITERS = 500
+#: Directions of θ that change no logit difference (singular values of the word-centred Φ
+#: below this fraction of the largest) are dropped: they leave p_θ unchanged.
+NULL_RTOL = 1e-12
+#: Contexts are solved in chunks holding at most this many float64 entries of (chunk, d, V).
+CHUNK_ENTRIES = 2**24
 
 
 def log_partition(Phi, theta) -> np.ndarray:
@@ -72,9 +77,15 @@ def softmax_optimum(Phi, p_star, weights=None) -> SoftmaxOptimum:
         can express).
 
     Note:
-      Damped Newton with backtracking (Armijo) on all contexts at once; the
-      Hessian Φ(diag p − ppᵀ)Φᵀ is solved by least squares so that a Φ with
-      a direction constant over words (logit shift) stays well defined.
+      Damped Newton with backtracking (Armijo), vectorised over contexts (each
+      context stops when its gradient is below `OPTIMUM_GTOL`). θ is
+      restricted to the directions that change logit differences (a Φ with a
+      direction constant over words, or repeated rows, stays well defined).
+      The step is taken in the eigenbasis of the Hessian Σ_w p_w(φ_w − m)(φ_w − m)ᵀ
+      with each eigen-direction's curvature recomputed as a sum of
+      non-negative terms, so directions whose curvature is far below the
+      largest (P*[s] with probabilities near 1e-20 that Φ can isolate) still
+      get a Newton step instead of being truncated away.
     """
     Phi = val.embeddings(Phi)
     p_star = val.simplex_rows(p_star, "p_star", ndim=2)
@@ -82,39 +93,61 @@ def softmax_optimum(Phi, p_star, weights=None) -> SoftmaxOptimum:
         raise ValueError(f"p_star must have V = {Phi.shape[1]} columns, got {p_star.shape[1]}")
     n = p_star.shape[0]
     w = np.full(n, 1.0 / n) if weights is None else val.weights(weights, "weights", n)
-    target = p_star @ Phi.T  # (N, d): Φ P*[s]
-    theta = np.zeros((n, Phi.shape[0]))
-
-    def loss(th):
-        return logsumexp(th @ Phi, axis=-1) - np.sum(th * target, axis=-1)
-
-    cur = loss(theta)
-    for _ in range(OPTIMUM_MAX_ITERS):
-        p = softmax(theta @ Phi, axis=-1)
-        mean = p @ Phi.T
-        grad = mean - target
-        if np.max(np.abs(grad)) < OPTIMUM_GTOL:
-            break
-        hess = np.einsum("nv,dv,ev->nde", p, Phi, Phi) - mean[:, :, None] * mean[:, None, :]
-        step = np.stack([np.linalg.lstsq(h, g, rcond=1e-13)[0] for h, g in zip(hess, grad, strict=True)])
-        slope = np.sum(grad * step, axis=-1)
-        t = np.ones(n)
-        for _ in range(60):
-            new = loss(theta - t[:, None] * step)
-            bad = new > cur - 1e-4 * t * slope + 1e-15 * np.abs(cur)
-            if not np.any(bad):
-                break
-            t = np.where(bad, t * 0.5, t)
-        theta = theta - t[:, None] * step
-        cur = loss(theta)
-    probs = softmax(theta @ Phi, axis=-1)
-    residual = np.linalg.norm(probs @ Phi.T - target, axis=-1)
+    u, sv, _ = np.linalg.svd(Phi - Phi.mean(axis=1, keepdims=True), full_matrices=False)
+    basis = u[:, sv > NULL_RTOL * sv[0]] if sv[0] > 0 else u[:, :0]  # (d, r)
+    E = basis.T @ Phi  # (r, V): the effective embeddings
+    eta = np.zeros((n, basis.shape[1]))
+    chunk = max(1, CHUNK_ENTRIES // max(1, E.size))
+    for lo in range(0, n, chunk):
+        eta[lo : lo + chunk] = _newton(E, p_star[lo : lo + chunk])
+    theta = eta @ basis.T
+    logits = theta @ Phi
+    probs = softmax(logits, axis=-1)
+    losses = logsumexp(logits, axis=-1) - np.sum(theta * (p_star @ Phi.T), axis=-1)
+    residual = np.linalg.norm((probs - p_star) @ Phi.T, axis=-1)
     if not np.all(residual < 1e3 * OPTIMUM_GTOL * max(1.0, np.abs(Phi).max())):
         raise ValueError(
             "softmax_optimum did not converge (max residual "
             f"{residual.max():.3g}); Φ P*[s] may lie on the boundary of the marginal polytope"
         )
-    return SoftmaxOptimum(theta, cur, float(np.sum(w * cur)), residual, probs)
+    return SoftmaxOptimum(theta, losses, float(np.sum(w * losses)), residual, probs)
+
+
+def _newton(E: np.ndarray, p_star: np.ndarray) -> np.ndarray:
+    """η (k, r) minimising logsumexp(ηᵀE) − ηᵀE P*[s] for each row of p_star (k, V); see `softmax_optimum`."""
+    k, r = p_star.shape[0], E.shape[0]
+    eta = np.zeros((k, r))
+    target = p_star @ E.T
+    if r == 0:
+        return eta
+
+    def loss(th, tg):
+        return logsumexp(th @ E, axis=-1) - np.sum(th * tg, axis=-1)
+
+    active = np.arange(k)
+    for _ in range(OPTIMUM_MAX_ITERS):
+        th, tg, ps = eta[active], target[active], p_star[active]
+        p = softmax(th @ E, axis=-1)
+        C = E[None] - (p @ E.T)[:, :, None]  # (a, r, V): φ_w − m, centred per context
+        grad = (C @ (p - ps)[:, :, None])[..., 0]  # Φ(p − p*) as a sum of centred terms
+        live = np.max(np.abs(grad), axis=1) >= OPTIMUM_GTOL
+        if not live.any():
+            break
+        active, th, tg, p, C, grad, ps = active[live], th[live], tg[live], p[live], C[live], grad[live], ps[live]
+        _, U = np.linalg.eigh((C * p[:, None, :]) @ np.swapaxes(C, 1, 2))
+        proj = np.swapaxes(U, 1, 2) @ C  # (a, r, V): u_i·(φ_w − m)
+        curv = ((proj * proj) @ p[:, :, None])[..., 0]  # non-negative sums: accurate even when tiny
+        g = (proj @ (p - ps)[:, :, None])[..., 0]
+        coef = np.where(curv > 0, g / np.where(curv > 0, curv, 1.0), 0.0)
+        step = (U @ coef[:, :, None])[..., 0]
+        cur, slope, t = loss(th, tg), np.sum(grad * step, axis=-1), np.ones(active.size)
+        for _ in range(60):
+            bad = loss(th - t[:, None] * step, tg) > cur - 1e-4 * t * slope + 1e-15 * np.abs(cur)
+            if not np.any(bad):
+                break
+            t = np.where(bad, t * 0.5, t)
+        eta[active] = th - t[:, None] * step
+    return eta
 
 
 class QuadraticFit(NamedTuple):

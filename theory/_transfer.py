@@ -9,6 +9,8 @@ from . import _validate as val
 #: Singular values of diag(√p_L)Δ below this fraction of the largest are
 #: treated as zero when restricting γ(Δ) to the range of Δ.
 RANK_RTOL = 1e-10
+#: λ_max below this fraction of max p_T/p_L is rounding: γ(Δ) is then +inf.
+ZERO_TRANSFER = 1e-30
 
 
 def transferability_ratio(p_L, p_T) -> float:
@@ -47,10 +49,13 @@ def transferability(p_L, p_T, delta) -> float:
     of the natural-task bound holds for this model, and γ(Δ) >= γ_ratio
     (arXiv:2010.03648, §4; the paper's coefficient is the task-only one).
 
-    Computed as a generalised eigenvalue restricted to the range of Δ:
-    with diag(√p_L)Δ = U S Wᵀ (rank r), γ = 1/σ_max(diag(√p_T) Δ W S⁻¹)².
-    Rank-deficient Δ (for example rows that sum to zero, or errors on few
-    contexts) is handled by dropping singular values below `RANK_RTOL`.
+    Computed as a generalised eigenvalue restricted to the range of Δ: with
+    y = diag(√p_L)Δu the ratio is ‖y‖² / yᵀ diag(p_T/p_L) y, so with Q an
+    orthonormal basis of the range of diag(√p_L)Δ (its left singular vectors
+    above `RANK_RTOL`), γ = 1 / λ_max(Qᵀ diag(p_T/p_L) Q). No small singular
+    value is ever divided by, so γ(Δ) >= γ_ratio holds to rounding even for
+    errors of very different sizes; rank-deficient Δ (rows that sum to zero,
+    errors on few contexts) is handled by the truncation.
 
     Args:
       p_L: pretraining weights, shape (N,).
@@ -69,11 +74,13 @@ def transferability(p_L, p_T, delta) -> float:
     delta = val.as_array(delta, "delta", ndim=2)
     if delta.shape[0] != p_L.shape[0]:
         raise ValueError(f"delta must have {p_L.shape[0]} rows (one per context), got {delta.shape[0]}")
-    m_l = np.sqrt(p_L)[:, None] * delta
-    _, s, wt = np.linalg.svd(m_l, full_matrices=False)
+    u, s, _ = np.linalg.svd(np.sqrt(p_L)[:, None] * delta, full_matrices=False)
     if s.size == 0 or s[0] == 0:
         return float("inf")
-    keep = s > RANK_RTOL * s[0]
-    g = (np.sqrt(p_T)[:, None] * delta) @ (wt[keep].T / s[keep])
-    top = np.linalg.norm(g, ord=2) if g.size else 0.0
-    return float("inf") if top == 0 else float(1.0 / top**2)
+    basis = u[:, s > RANK_RTOL * s[0]]
+    on = p_L > 0  # p_T = 0 wherever p_L = 0 (checked above)
+    ratio = np.zeros_like(p_L)
+    ratio[on] = p_T[on] / p_L[on]
+    top = float(np.linalg.eigvalsh(basis.T @ (ratio[:, None] * basis))[-1])
+    # below rounding of the basis (its rows on the task's contexts are 0 up to ~1e-16): no error reaches the task
+    return float("inf") if top <= ZERO_TRANSFER * ratio.max() else 1.0 / top

@@ -68,6 +68,12 @@ class Experiment(abc.ABC):
         """Progress ticks one seed makes (`run_seed` calls `tick` this often)."""
         return 1
 
+    def arrays_nv(self, cfg) -> int:
+        """How many float64 N × V arrays one seed holds at once (P*, log P*, tilt directions, Q,
+        the probe's standardised copies); the runner refuses a config whose arrays exceed the
+        available memory before it allocates anything."""
+        return 12
+
     @abc.abstractmethod
     def run_seed(self, cfg, seed: int, tick: Callable[[], None]) -> list:
         """All rows (instances of `Row`) of one seed; deterministic given (cfg, seed)."""

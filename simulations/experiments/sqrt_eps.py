@@ -16,7 +16,7 @@ import numpy as np
 import theory
 
 from .._config import check_choices, check_range, check_ranges
-from .._features import FEATURES, LABELS, PROBES, ProbeRow, probe_rows
+from .._features import FEATURES, LABELS, PROBES, ProbeRow, check_quadratic_fit, probe_rows
 from .._instance import make_instance
 from .._lm import tilted_lms, trained_lms
 from .._plotting import FAMILY_STYLE, LEGEND_BELOW, finish_figure, new_figure, plot_signed, slope_label
@@ -62,6 +62,8 @@ class Config(RunConfig):
         check_choices("probes", self.probes, PROBES)
         check_choices("l2_features", self.l2_features, FEATURES)
         check_range("l2", self.l2, 0.0, lo_open=True)
+        if "f" in self.features:
+            check_quadratic_fit(self.world)
 
 
 class SqrtEps(Experiment):
@@ -130,8 +132,9 @@ class SqrtEps(Experiment):
                 {k: getattr(r, k) for k in ("family", "eps", "feature", "probe", "seed", "slack")} for r in violations
             ],
             l2_above_bound=sum(r.slack < -cfg.violation_tol for r in select(rows, probe="l2")),
-            not_converged=sum(not r.converged for r in rows),
-            max_grad_norm=float(column(rows, "grad_norm").max()),
+            not_converged=sum(not r.converged and not r.flag for r in rows),
+            flagged=sorted({r.flag for r in rows if r.flag}),
+            max_grad_norm=float(np.nanmax(column(rows, "grad_norm"))),
             max_eps_rel_disagreement=max((abs(r.eps / r.eps_check - 1) for r in rows if r.eps_check > 0), default=0.0),
             max_ratio_to_bound_p_f=max(ratios, default=math.nan),
             random_over_adversarial_max=max(rel, default=math.nan),
@@ -190,6 +193,7 @@ class SqrtEps(Experiment):
             f"max (loss−τ)/(bound−τ) for p_f = {summary['max_ratio_to_bound_p_f']:.3f}\n"
             f"ℓ2 probes above the box bound (class not covered by the theorem): {summary['l2_above_bound']};  "
             f"fits without convergence certificate: {summary['not_converged']};  "
+            f"LMs flagged (diverged, no numbers): {len(summary['flagged'])};  "
             "slopes: fitted on |excess|, 95% seed bootstrap"
         )
         return finish_figure(fig, title, v == 0, stem)

@@ -228,9 +228,11 @@ class Tightness(Experiment):
         best = max(refit_best, key=lambda v: v["ratio"], default=None)
         v = summary["violations"]
         title = (
-            "tightness: excess loss of ε-optimal LMs against the natural-task bound τ + √(2B²ε/γ) (Saunshi et al. 2021)\n"
+            "tightness: excess loss of ε-optimal LMs against the natural-task bound τ + √(2B²ε/γ) "
+            "(Saunshi et al. 2021)\n"
             + (f"best ratio (refitted probe) {best['ratio']:.3f} by {best['family']};  " if best else "")
-            + f"best ratio overall {summary['best_ratio_overall']:.3f};  tight-family limit {summary['tight_limit']:.6f};  "
+            + f"best ratio overall {summary['best_ratio_overall']:.3f};  "
+            f"tight-family limit {summary['tight_limit']:.6f};  "
             + ("0 bound violations" if v == 0 else f"!!! {v} BOUND VIOLATIONS !!!")
         )
         return finish_figure(fig, title, v == 0, stem)
@@ -263,7 +265,7 @@ def _measure(inst: Instance, panel: str, lm: LanguageModel, refit_excess: float 
 
 
 def _strips(cfg: Config, inst: Instance, trained: list[tuple[str, np.ndarray]]) -> list[Row]:
-    """Many LMs at exactly each strip ε: tilts along adversarial, random, mixed and trained directions, and the worst case."""
+    """Many LMs at exactly each strip ε: tilts along adversarial, random, mixed, trained directions; the worst case."""
     strip = np.asarray(cfg.strip_eps)
     worst, _ = wc.search_refit(inst.world, inst.task, strip, rounds=cfg.rounds)
     directions = tilt_directions(inst, cfg.n_random, cfg.n_mixed, STRIP_STREAM) + trained

@@ -20,7 +20,7 @@ def tiny_run(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(name)
     exp = sim.get_experiment(name)
     cfg = exp.profiles["tiny"]
-    rows, summary, store = sim.run_experiment(name, cfg, tmp / "results", progress=False)
+    rows, summary, store, *_ = sim.run_experiment(name, cfg, tmp / "results", progress=False)
     paths = sim.draw(name, rows, summary, tmp / "figures")
     return exp, cfg, rows, summary, store, paths
 
@@ -51,8 +51,9 @@ def test_rows_match_the_declared_schema(tiny_run):
 
 def test_figure_redraws_byte_identically_from_stored_rows(tiny_run, tmp_path):
     exp, cfg, _, _, store, paths = tiny_run
-    rows, summary, _ = sim.run_experiment(exp.name, cfg, store.path.parent, progress=False)  # reused from disk
-    again = sim.draw(exp.name, rows, summary, tmp_path)
+    run = sim.run_experiment(exp.name, cfg, store.path.parent, progress=False)
+    assert run.status == "reused" and run.computed == []  # read back from disk, not recomputed
+    again = sim.draw(exp.name, run.rows, run.summary, tmp_path)
     assert [p.suffix for p in again] == [".png", ".pdf"]
     for a, b in zip(paths, again, strict=True):
         assert a.read_bytes() == b.read_bytes()

@@ -71,3 +71,13 @@ def test_probe_rows_are_measurements_with_their_bound(small, lms):
         assert r.eps_check == pytest.approx(theory.expected_kl(small.world.p_star, adv[0].q, small.world.p_L))
         assert r.slack == pytest.approx(r.bound - r.probe_loss)
         assert dataclasses.is_dataclass(r) and r.seed == small.seed
+
+
+def test_a_diverged_lm_is_recorded_as_flagged_rows(small, lms):
+    adv, _, _ = lms
+    bad = adv[0]._replace(family="trained", q=np.full_like(adv[0].q, np.nan), eps=np.nan, step=40)
+    rows = sim.probe_rows(small, bad, sim.FEATURES, ("box",))
+    assert len(rows) == 3 and all("step 40" in r.flag and "trained" in r.flag for r in rows)
+    assert all(np.isnan(r.probe_loss) and np.isnan(r.bound) and not r.converged for r in rows)
+    good = sim.probe_rows(small, adv[0], ("p_f",), ("box",))
+    assert good[0].flag == ""

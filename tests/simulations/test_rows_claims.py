@@ -37,8 +37,9 @@ def test_rows_round_trip_through_the_store_exactly(tmp_path):
     cfg = sim.get_experiment("sqrt_eps").profiles["tiny"]
     store = sim.RunStore(tmp_path, "rows-test", cfg, Row)
     store.prepare()
-    store.save_part(0, ROWS)
-    back = store.load_part(0)
+    store.save_part("gen-1", 0, ROWS, {})
+    back, manifest = store.load_part("gen-1", 0)
+    assert manifest["rows"] == len(ROWS)
     assert list(map(repr, back)) == list(map(repr, ROWS))  # floats by repr: bit-exact, NaN and inf kept
     assert type(back[1].step) is int and type(back[1].ok) is bool
 

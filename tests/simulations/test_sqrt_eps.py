@@ -19,7 +19,7 @@ def run(tmp_path_factory):
         seeds=(0, 1),
         bootstrap=50,
     )
-    rows, summary, _ = sim.run_experiment("sqrt_eps", cfg, tmp_path_factory.mktemp("sqrt_eps"), progress=False)
+    rows, summary, *_ = sim.run_experiment("sqrt_eps", cfg, tmp_path_factory.mktemp("sqrt_eps"), progress=False)
     return cfg, rows, summary
 
 

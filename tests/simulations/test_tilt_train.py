@@ -1,10 +1,14 @@
 """Language models at measured ε: tilts, bisection, training (compiled once), the LM records."""
 
+import dataclasses
+
 import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.special import softmax
 
 import simulations as sim
@@ -114,3 +118,19 @@ def test_learned_phi_changes_phi(small):
 def test_checkpoint_steps():
     assert sim.checkpoint_steps(1000, 4) == [1, 10, 100, 1000]
     assert sim.checkpoint_steps(3, 10) == [1, 2, 3]
+    assert sim.checkpoint_steps(300, 1) == [300]  # one checkpoint is the trained model, not step 1
+
+
+@given(st.integers(1, 10**6), st.integers(1, 50))
+def test_checkpoints_always_end_at_the_last_step(steps, n):
+    ckpts = sim.checkpoint_steps(steps, n)
+    assert ckpts[-1] == steps and 1 <= len(ckpts) <= n and ckpts[0] >= 1
+    assert all(a < b for a, b in zip(ckpts, ckpts[1:], strict=False))
+
+
+def test_one_checkpoint_is_the_fully_trained_lm(small):
+    cfg = sim.TrainConfig(steps=50, checkpoints=1)
+    ((step, p),) = sim.train(small.keys["init"], small.keys["data"], small.world, cfg)
+    many = sim.train(small.keys["init"], small.keys["data"], small.world, dataclasses.replace(cfg, checkpoints=3))
+    assert step == 50 and many[-1][0] == 50
+    np.testing.assert_allclose(p.F, many[-1][1].F, rtol=1e-5, atol=1e-6)

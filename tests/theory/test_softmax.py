@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from scipy.optimize import minimize
 from scipy.special import logsumexp, softmax
 
@@ -17,8 +18,8 @@ def test_conditional_mean_matches_at_optimum(data):
     d = data.draw(st.integers(1, 3))
     v = data.draw(st.integers(d + 2, 7))
     n = data.draw(st.integers(1, 4))
-    phi = np.asarray(data.draw(S.simplex_rows(d, v))) * 4 - 2.0 / v  # generic d x V
-    p_star = data.draw(S.simplex_rows(n, v))
+    phi = data.draw(hnp.arrays(np.float64, (d, v), elements=st.floats(-3.0, 3.0)))  # repeated entries allowed
+    p_star = data.draw(S.simplex_rows(n, v, S.SHARP_LOGIT))  # probabilities down to ~1e-300
     opt = theory.softmax_optimum(phi, p_star)
     assert np.all(opt.residual < CONDITIONAL_MEAN_ATOL)
     np.testing.assert_allclose(opt.probs @ phi.T, p_star @ phi.T, atol=CONDITIONAL_MEAN_ATOL)

@@ -1,0 +1,101 @@
+"""The natural-tasks command, run as users run it: the installed console script, in a subprocess."""
+
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+import simulations as sim
+
+COMMAND = str(pathlib.Path(sys.executable).with_name("natural-tasks"))
+
+
+def _cli(*argv, cwd=None, timeout=120):
+    return subprocess.run([COMMAND, *argv], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+def _damaged_part(tmp: pathlib.Path) -> str:
+    run = sim.run_experiment("transferability", sim.get_experiment("transferability").profiles["tiny"], tmp / "r")
+    part = next(run.store.path.glob("gen-*/parts/seed-0.csv"))
+    part.write_text("".join(part.read_text().splitlines(keepends=True)[:-1]))
+    return str(tmp / "r")
+
+
+def _a_file(tmp: pathlib.Path) -> str:
+    path = tmp / "a-file"
+    path.write_text("")
+    return str(path)
+
+
+TINY = ["--profile", "tiny", "--no-progress"]
+#: (argv, words the one line on stderr must contain); every one exits 2. `{file}` is a plain file,
+#: `{damaged}` a results folder with a part cut at a line boundary.
+BAD_INPUT = [
+    (["run", "nope"], "unknown experiment 'nope'"),
+    (["run", "sqrt_eps", "--set", "world.vocab_size=1"], "world.vocab_size must be in"),
+    (["run", "sqrt_eps", "--set", "world.vocab_size=abc"], "expected an integer"),
+    (["run", "sqrt_eps", "--set", "task.alpha=x"], "expected a number"),
+    (["run", "sqrt_eps", "--seed", "-3"], "seed must be in"),
+    (["run", "sqrt_eps", "--set", "world.vocab_size=10000000000"], "lower world.vocab_size or world.num_contexts"),
+    (["run", "sqrt_eps", "--set", "world.num_contexts=100000000"], "lower world.vocab_size or world.num_contexts"),
+    (["run", "sqrt_eps", "--set", "world.num_contexts=50"], "features f need world.num_contexts >= 55"),
+    (["run", "transferability", *TINY, "--figures", "{file}"], "is not a folder"),
+    (["run", "transferability", *TINY, "--figures", "{file}/sub"], "not writable"),
+    (["run", "transferability", *TINY, "--force", "--results", "{file}/sub"], "not writable"),
+    (["run", "transferability", *TINY, "--results", "{damaged}"], "seed-0.csv is damaged"),
+    (["bound", "--tau", "0.1", "--B", "1", "--eps", "-1"], "must be a finite number >= 0"),
+    (["bound", "--tau", "0.1", "--B", "1", "--eps", "-1e-3"], "must be a finite number >= 0"),
+    (["bound", "--tau", "0.1", "--B", "0", "--eps", "1"], "must be > 0"),
+    (["bound", "--tau", "0.1", "--B", "1", "--eps", "1", "--gamma", "0"], "must be in (0, inf]"),
+    (["--threads", "0", "list"], "thread count must be in"),
+    (["reproduce", "--only", "nope"], "unknown experiment"),
+    (["reproduce", "--profile", "huge"], "invalid choice"),
+]
+
+
+@pytest.mark.parametrize(
+    "argv, message", BAD_INPUT, ids=[" ".join(a[:3]) + f"#{i}" for i, (a, _) in enumerate(BAD_INPUT)]
+)
+def test_bad_input_exits_2_with_one_line_before_any_work(argv, message, tmp_path):
+    fill = {"{file}": _a_file(tmp_path)}
+    if "{damaged}" in argv:
+        fill["{damaged}"] = _damaged_part(tmp_path)
+    argv = [fill.get(a, a.replace("{file}", fill["{file}"])) for a in argv]
+    out = _cli(*argv, cwd=tmp_path)
+    err = out.stderr.strip()
+    assert out.returncode == 2, (out.stdout, err)
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    if "{damaged}" not in " ".join(argv) and "--results" not in argv:
+        assert not (tmp_path / "results").exists()  # refused before any results folder was made
+
+
+def test_bound_accepts_an_infinite_gamma_and_caps_the_error_bound(tmp_path):
+    out = _cli("bound", "--tau", "0.3", "--B", "1", "--eps", "1e-3", "--gamma", "inf")
+    assert out.returncode == 0 and "bound                 = 0.3 " in out.stdout
+    out = _cli("bound", "--tau", "2", "--B", "1", "--eps", "1")
+    assert out.returncode == 0 and "0-1 error at most     = 1 " in out.stdout and "log 2" in out.stdout
+
+
+def test_version_and_python_dash_m():
+    out = _cli("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"natural-tasks {sim.__version__}"
+    out = subprocess.run([sys.executable, "-m", "simulations", "list"], capture_output=True, text=True)
+    assert out.returncode == 0 and "sqrt_eps" in out.stdout
+
+
+def test_a_failed_claim_exits_1_and_reuse_is_reported(tmp_path):
+    # α = 1 makes the planted probe Bayes-optimal, so the adversarial excess is O(ε), not √ε: the claim FAILs
+    argv = ["run", "sqrt_eps", *TINY, "--set", "task.alpha=1", "--results", str(tmp_path)]
+    out = _cli(*argv)
+    assert out.returncode == 1 and "adversarial_sqrt_rate" in out.stderr and "FAIL" in out.stdout
+    assert "computed 2 seed(s)" in out.stdout
+    again = _cli(*argv)
+    assert again.returncode == 1 and "reused finished results" in again.stdout
+
+
+def test_small_profiles_never_draw_over_the_committed_figures(tmp_path):
+    out = _cli("reproduce", *TINY, "--only", "transferability", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "build" / "figures-tiny" / "transferability.png").exists()
+    assert not (tmp_path / "figures").exists()
