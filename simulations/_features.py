@@ -1,22 +1,29 @@
-"""Feature kinds of a language model, each with the probe class and the bound the theorem gives it.
+"""Feature kinds of a language model, each with the probe class and the bounds the theory gives it.
 
 An experiment asks for "feature X of LM Q, probed in class C, with its
-bound" in one call (`measure`) and gets a `Measurement`. Three kinds
-(docs/design.md, (R2), (R5), (R6); arXiv:2010.03648 §4-§5):
+bounds" in one call (`measure`) and gets a `Measurement` (docs/design.md,
+(R2), (R5), (R6), (R9); arXiv:2010.03648 §4-§5):
 
-======== ========== ======================================== ==============================================
-feature  dim        probe class "box" (the theorem's)        bound (from `theory`)
-======== ========== ======================================== ==============================================
-p_f      V          ‖v‖_∞ <= B                               (R2) τ + √(2B²ε/γ), τ = box fit on P*
-phi_p_f  d          ‖λ‖_∞ <= ‖λ*‖_∞ (row-space tasks)        (R2 through v = Φᵀλ̂) τ_Φ + √(2B_Φ²ε/γ)
-f        d          unconstrained                            (R6) the same + ‖λ̂‖₂·δ
-======== ========== ======================================== ==============================================
+======== ==== ======================================= =================================================
+feature  dim  probe class "box" (the theorem's)       bound (from `theory`)
+======== ==== ======================================= =================================================
+p_f      V    ‖v‖_∞ <= B                              (R2) τ + √(2B²ε/γ)
+phi_p_f  d    ‖Φᵀλ‖_∞ <= B (the polytope)             (R5) τ_Φ + √(2B²ε_Φ/γ) for a softmax LM with the
+                                                      world's Φ; else (R2 through v = Φᵀλ) with ε
+f        d    unconstrained, started at the (R6)      (R6) the Φp_f bound + ‖λ̂‖₂·δ_T
+              comparator Aᵀλ̂
+======== ==== ======================================= =================================================
 
-τ_Φ is the box fit on ΦP*, λ̂ its weights and B_Φ = ‖Φᵀλ̂‖_∞; δ comes from a
-quadratic fit of log Z over the LM's own f(s). The Φp_f and f bounds apply
-to softmax LMs that use the world's Φ; elsewhere the bound is NaN. Class
-"l2" (ridge on standardised features) gets the same bound for reference; the
-theorem does not cover it.
+τ (τ_Φ) is the class's probe fitted on the ε = 0 features (P*, ΦP*), the
+smallest valid τ. ε_Φ = Σ p_L KL(p_θ*‖Q_F) is the LM's suboptimality against
+the best model with its Φ (`theory.softmax_split`). For f, λ̂ is the LM's own
+polytope probe on Φp_f and δ_T = E_T‖Φp_f(s) − (Af(s) + c)‖₂ comes from a
+linear fit of the conditional means on the LM's f(s) (`theory.fit_gradient_map`);
+the unconstrained probe on f started at the comparator (Aᵀλ̂, b̂ + λ̂ᵀc) can only
+do better. Every p_f and Φp_f row also carries the (R9) residual-weighted
+bound τ + ρ√X + X/8 with ρ of the ε = 0 probe. The "l2" class (ridge on
+standardised features) gets the same bounds for reference; the theorem does
+not cover it.
 """
 
 from __future__ import annotations
@@ -26,13 +33,13 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from scipy.special import log_softmax
 
 import theory
 
 from ._instance import Instance
 from ._lm import LanguageModel
-from ._probe import ProbeFit, fit_probe
-from ._world import WorldConfig
+from ._probe import ProbeFit, fit_polytope_probe, fit_probe
 
 FEATURES = ("p_f", "phi_p_f", "f")
 PROBES = ("box", "l2")
@@ -40,13 +47,15 @@ LABELS = {"p_f": "features p_f (V-dim)", "phi_p_f": "features Φp_f (d-dim)", "f
 
 
 class Measurement(NamedTuple):
-    """One probe fitted on one feature kind of one LM, next to its bound.
+    """One probe class fitted on one feature kind of one LM, next to its bounds.
 
-    fit: the `ProbeFit` on the LM's features.  tau_ref: the same probe
-    class's loss on the ε = 0 features (P*, ΦP*, θ*).  excess: fit.loss −
-    tau_ref (signed: a refitted probe can do better on a perturbed LM).
-    bound, tau, B: the bound and the τ and B it uses (NaN where no theorem
-    covers this feature of this LM).  delta: δ of (R6) for f features, else NaN.
+    fit: the `ProbeFit` on the LM's features.  tau_ref: the same class's loss
+    on the ε = 0 features.  excess: fit.loss − tau_ref (signed: a refitted
+    probe can do better on a perturbed LM).  bound, tau, B: the paper's bound
+    and the τ and B it uses (NaN where no theorem covers this feature of this
+    LM).  eps_bound: the ε the bound uses (ε, or ε_Φ for R5).  r9_bound: the
+    (R9) bound (NaN for f).  delta: δ_T of (R6) for f, else NaN.  vacuous:
+    the bound is at or above the best constant predictor's loss.
     """
 
     feature: str
@@ -57,19 +66,10 @@ class Measurement(NamedTuple):
     bound: float
     tau: float
     B: float
+    eps_bound: float
+    r9_bound: float
     delta: float
-
-
-def check_quadratic_fit(world: WorldConfig) -> None:
-    """The (R6) bound of f features fits a quadratic in d dimensions to the N contexts' f(s):
-    refuse a world with fewer contexts than the fit's (d+1)(d+2)/2 coefficients before any work."""
-    d = world.dim + (1 if world.word_zipf > 0 else 0)
-    need = (d + 1) * (d + 2) // 2
-    if world.num_contexts < need:
-        raise ValueError(
-            f"features f need world.num_contexts >= {need} (the quadratic log-partition fit of (R6) in "
-            f"d = {d} dimensions), got {world.num_contexts}; raise world.num_contexts or drop f from features"
-        )
+    vacuous: bool
 
 
 def feature_values(inst: Instance, lm: LanguageModel, feature: str) -> np.ndarray | None:
@@ -86,40 +86,55 @@ def _phi(inst: Instance, lm: LanguageModel) -> np.ndarray:
     return inst.world.Phi if lm.Phi is None else lm.Phi
 
 
-def reference_values(inst: Instance, feature: str) -> np.ndarray:
-    """The ε = 0 features: P*, Φ P* and θ*."""
-    w = inst.world
-    return {"p_f": w.p_star, "phi_p_f": w.p_star @ w.Phi.T, "f": w.theta}[feature]
+def check_gradient_fit(world, task) -> None:
+    """The (R6) bound of f features fits a linear map f(s) -> Φp_f(s) on the task's contexts: refuse,
+    before any work, a config whose task has fewer contexts than the fit's d + 1 coefficients per output."""
+    d = world.dim + (1 if world.word_zipf > 0 else 0)
+    n_task = math.ceil(task.task_fraction * world.num_contexts)
+    if n_task < d + 1:
+        raise ValueError(
+            f"features f need at least {d + 1} task contexts (the linear fit of (R6) in d = {d} dimensions), "
+            f"got {n_task} (world.num_contexts x task.task_fraction); raise either, or drop f from features"
+        )
 
 
-def probe_class(inst: Instance, feature: str, probe: str, l2: float = 0.0) -> tuple[float | None, float]:
-    """(box, l2) of a feature kind's probe class (see the module table)."""
-    if probe == "l2":
-        return None, l2
-    if feature == "p_f":
-        return inst.task.B, 0.0
-    if feature == "phi_p_f" and inst.task.lam is not None:
-        return float(np.max(np.abs(inst.task.lam))), 0.0
-    return None, 0.0
-
-
-def reference_probe(inst: Instance, feature: str, probe: str = "box", l2: float = 0.0) -> ProbeFit:
-    """The probe of this class fitted on the ε = 0 features (cached on the instance)."""
-    box, l2 = probe_class(inst, feature, probe, l2)
-    key = ("reference", feature, box, l2)
+def reference_probe(inst: Instance, feature: str, probe: str = "box", l2: float = 0.0, phi=None) -> ProbeFit:
+    """The class's probe fitted on the ε = 0 features (P*, or ΦP* for the LM's Φ `phi`), cached on the instance."""
+    world, task = inst.world, inst.task
+    phi = world.Phi if phi is None else phi
+    key = ("reference", feature, probe, l2, None if phi is world.Phi else phi.tobytes())
     if key not in inst.cache:
-        task = inst.task
-        init = None
-        if feature == "p_f":
-            init = (task.v, task.b)
-        elif feature == "phi_p_f" and task.lam is not None:
-            init = (task.lam, task.b)
-        inst.cache[key] = fit_probe(reference_values(inst, feature), task.p_T, task.eta, box=box, l2=l2, init=init)
+        if feature == "phi_p_f" and probe == "box":
+            init = (task.lam, task.b) if task.lam is not None and phi is world.Phi else None
+            fit = fit_polytope_probe(world.p_star, phi, task.p_T, task.eta, task.B, init=init)
+        else:
+            g = {"p_f": world.p_star, "phi_p_f": world.p_star @ phi.T, "f": world.theta}[feature]
+            box = task.B if (feature == "p_f" and probe == "box") else None
+            init = (task.v, task.b) if feature == "p_f" else None
+            fit = fit_probe(g, task.p_T, task.eta, box=box, l2=l2 if probe == "l2" else 0.0, init=init)
+        inst.cache[key] = fit
     return inst.cache[key]
 
 
+def softmax_optimum(inst: Instance) -> theory.SoftmaxOptimum:
+    """The best softmax model with the world's Φ (R3), started at θ* (cached on the instance)."""
+    if "optimum" not in inst.cache:
+        w = inst.world
+        inst.cache["optimum"] = theory.softmax_optimum(w.Phi, w.p_star, w.p_L, init=w.theta)
+    return inst.cache["optimum"]
+
+
+def eps_phi(inst: Instance, lm: LanguageModel) -> float:
+    """ε_Φ(F) of a softmax LM with the world's Φ (R5), from the cached optimum; NaN otherwise."""
+    if lm.F is None or lm.Phi is None or not np.array_equal(lm.Phi, inst.world.Phi):
+        return math.nan
+    opt = softmax_optimum(inst)
+    log_opt = log_softmax(opt.theta @ inst.world.Phi, axis=-1)
+    return theory.expected_kl_log(log_opt, log_softmax(lm.F @ lm.Phi, axis=-1), inst.world.p_L)
+
+
 def measure(inst: Instance, lm: LanguageModel, feature: str, probes=("box",), l2: float = 0.0) -> list[Measurement]:
-    """Fit each probe class on one feature kind of `lm` and attach the theorem's bound.
+    """Fit each probe class on one feature kind of `lm` and attach the bounds of the module table.
 
     Returns:
       One `Measurement` per probe class, or [] when the LM has no such
@@ -128,36 +143,62 @@ def measure(inst: Instance, lm: LanguageModel, feature: str, probes=("box",), l2
     g = feature_values(inst, lm, feature)
     if g is None:
         return []
-    tau, B, delta, bound = _bound(inst, lm, feature)
+    if feature == "f":
+        return _measure_f(inst, lm, g, probes, l2)
+    task, phi = inst.task, _phi(inst, lm)
+    ref_phi = phi if feature == "phi_p_f" else None
+    ref_box = reference_probe(inst, feature, "box", phi=ref_phi)
+    eps_b = lm.eps
+    if feature == "phi_p_f" and not math.isnan(e := eps_phi(inst, lm)):
+        eps_b = e  # (R5): the conditional means only see the suboptimality against the best model with Φ
+    tau = ref_box.loss
+    rho = theory.probe_residual(_reference_values(inst, feature, phi), task.p_T, task.eta, ref_box.v, ref_box.b)
+    bound = theory.natural_task_bound(tau, task.B, eps_b, inst.gamma)
+    r9 = theory.residual_bound(tau, min(rho, 1.0), task.B, eps_b, inst.gamma)
+    vacuous = bound >= theory.trivial_loss(task.p_T, task.eta)
     out = []
     for probe in probes:
-        ref = reference_probe(inst, feature, probe, l2)
-        box, ridge = probe_class(inst, feature, probe, l2)
-        fit = fit_probe(g, inst.task.p_T, inst.task.eta, box=box, l2=ridge, init=(ref.v, ref.b))
-        out.append(Measurement(feature, probe, fit, ref.loss, fit.loss - ref.loss, bound, tau, B, delta))
+        ref = reference_probe(inst, feature, probe, l2, phi=ref_phi)
+        fit = _fit(inst, lm, feature, probe, l2, g, phi, init=(ref.v, ref.b))
+        out.append(Measurement(feature, probe, fit, ref.loss, fit.loss - ref.loss, bound, tau, task.B, eps_b, r9,
+                               math.nan, vacuous))  # fmt: skip
     return out
 
 
-def _bound(inst: Instance, lm: LanguageModel, feature: str) -> tuple[float, float, float, float]:
-    """(τ, B, δ, bound) of the module table for this feature of this LM (NaN where not covered)."""
-    w, nan = inst.world, math.nan
+def _reference_values(inst: Instance, feature: str, phi: np.ndarray) -> np.ndarray:
+    return inst.world.p_star if feature == "p_f" else inst.world.p_star @ phi.T
+
+
+def _fit(inst, lm, feature, probe, l2, g, phi, init) -> ProbeFit:
+    task = inst.task
+    if probe == "l2":
+        return fit_probe(g, task.p_T, task.eta, l2=l2, init=init)
     if feature == "p_f":
-        tau = reference_probe(inst, "p_f").loss
-        return tau, inst.task.B, nan, theory.natural_task_bound(tau, inst.task.B, lm.eps, inst.gamma)
-    if inst.task.lam is None or not np.array_equal(_phi(inst, lm), w.Phi):
-        return nan, nan, nan, nan
-    ref = reference_probe(inst, "phi_p_f")
-    tau, B = ref.loss, float(np.max(np.abs(w.Phi.T @ ref.v)))
-    if feature == "phi_p_f":
-        return tau, B, nan, theory.natural_task_bound(tau, B, lm.eps, inst.gamma)
-    delta = theory.fit_quadratic_log_partition(w.Phi, lm.F).delta
-    lam_norm = float(np.linalg.norm(ref.v))
-    return tau, B, delta, theory.quadratic_partition_bound(tau, B, lm.eps, lam_norm, delta, inst.gamma)
+        return fit_probe(g, task.p_T, task.eta, box=task.B, init=init)
+    return fit_polytope_probe(lm.q, phi, task.p_T, task.eta, task.B, init=init)
+
+
+def _measure_f(inst: Instance, lm: LanguageModel, F: np.ndarray, probes, l2: float) -> list[Measurement]:
+    """f features: the (R6) comparator from the LM's own polytope probe and a linear fit of Φp_f on f."""
+    task, phi = inst.task, _phi(inst, lm)
+    (phi_m,) = measure(inst, lm, "phi_p_f")
+    lam, b = phi_m.fit.v, phi_m.fit.b
+    gmap = theory.fit_gradient_map(phi, F, task.p_T)
+    comparator = (gmap.A.T @ lam, b + float(lam @ gmap.c))
+    bound = phi_m.bound + float(np.linalg.norm(lam)) * gmap.delta_mean
+    vacuous = bound >= theory.trivial_loss(task.p_T, task.eta)
+    out = []
+    for probe in probes:
+        ref = reference_probe(inst, "f", probe, l2)
+        fit = fit_probe(F, task.p_T, task.eta, l2=l2 if probe == "l2" else 0.0, init=comparator)
+        out.append(Measurement("f", probe, fit, ref.loss, fit.loss - ref.loss, bound, phi_m.tau, task.B,
+                               phi_m.eps_bound, math.nan, gmap.delta_mean, vacuous))  # fmt: skip
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
 class ProbeRow:
-    """The shared row schema of "a probe on one feature of one LM, next to its bound".
+    """The shared row schema of "a probe on one feature of one LM, next to its bounds".
 
     Experiments that measure LMs feature by feature (`sqrt_eps`, and the
     softmax-half experiments) store these rows; `probe_rows` makes them.
@@ -168,6 +209,7 @@ class ProbeRow:
     step: int  # optimiser step of a trained LM's checkpoint, 0 for tilts
     eps: float  # exact ε of the LM
     eps_check: float  # ε recomputed by theory.expected_kl from Q
+    eps_bound: float  # the ε the bound uses: ε, or ε_Φ(F) for (R5)
     feature: str
     probe: str
     probe_loss: float
@@ -177,12 +219,14 @@ class ProbeRow:
     tau: float
     B: float
     gamma: float
-    delta: float
-    bound: float
+    delta: float  # (R6) δ_T for f rows
+    bound: float  # the paper's bound (R2 / R5 / R6)
     slack: float  # bound − probe_loss
+    r9_bound: float  # the residual-weighted bound (R9)
+    vacuous: bool  # the bound is at or above the best constant predictor's loss
     seed: int
     converged: bool
-    grad_norm: float
+    gap: float  # certified bound on the fit's optimality gap (NaN: unconstrained class, no certificate)
     flag: str = ""  # why the numbers are missing (a training that diverged), else empty
 
 
@@ -205,9 +249,9 @@ def probe_rows(inst: Instance, lm: LanguageModel, features, probes, l2: float = 
             f = m.fit
             rows.append(
                 ProbeRow(
-                    lm.family, float(lm.target_eps), int(lm.step), float(lm.eps), float(eps_check), m.feature,
-                    m.probe, f.loss, f.loss / math.log(2), m.tau_ref, m.excess, m.tau, m.B, inst.gamma, m.delta,
-                    m.bound, m.bound - f.loss, int(inst.seed), bool(f.converged), f.grad_norm,
+                    lm.family, float(lm.target_eps), int(lm.step), float(lm.eps), float(eps_check), m.eps_bound,
+                    m.feature, m.probe, f.loss, f.loss / math.log(2), m.tau_ref, m.excess, m.tau, m.B, inst.gamma,
+                    m.delta, m.bound, m.bound - f.loss, m.r9_bound, m.vacuous, int(inst.seed), f.converged, f.gap,
                 )
             )  # fmt: skip
     return rows
@@ -218,5 +262,41 @@ def _flagged(inst: Instance, lm: LanguageModel, feature: str, probe: str) -> Pro
     nan = {f.name: math.nan for f in dataclasses.fields(ProbeRow) if f.type == "float"}
     flag = f"{lm.family} LM at step {lm.step}: non-finite parameters or ε (the training diverged)"
     known = dict(family=lm.family, target_eps=float(lm.target_eps), step=int(lm.step), feature=feature, probe=probe)
-    known |= dict(gamma=inst.gamma, seed=int(inst.seed), converged=False, flag=flag)
+    known |= dict(gamma=inst.gamma, vacuous=False, seed=int(inst.seed), converged=False, flag=flag)
     return ProbeRow(**nan | known)
+
+
+def bound_check(rows: list[ProbeRow], tol: float) -> dict:
+    """Verdict numbers of every bound on `ProbeRow`s, from the rows alone.
+
+    A row of the theorem's classes (probe "box") violates a bound when even
+    the certified lower end of its class's optimum, probe_loss − gap, is above
+    it by more than `tol`; f rows need no certificate (their fit starts at the
+    (R6) comparator, so a loss above the bound is the comparator's). A row
+    whose loss is above a bound but whose gap leaves it undecided is
+    `unresolved`, never counted either way; `unconverged` counts rows whose gap
+    exceeds `tol`.
+    """
+    theorem = [r for r in rows if r.probe == "box" and not r.flag and math.isfinite(r.bound)]
+    lower = {id(r): r.probe_loss - (0.0 if r.feature == "f" else r.gap) for r in theorem}
+    violations = [r for r in theorem if lower[id(r)] > r.bound + tol]
+    r9 = [r for r in theorem if math.isfinite(r.r9_bound) and lower[id(r)] > r.r9_bound + tol]
+    failed = {id(r) for r in violations + r9}
+    tighter = {id(r): min(r.bound, r.r9_bound) if math.isfinite(r.r9_bound) else r.bound for r in theorem}
+    return dict(
+        n_checked=len(theorem),
+        violations=len(violations),
+        r9_violations=len(r9),
+        unresolved=sum(1 for r in theorem if r.probe_loss > tighter[id(r)] + tol and id(r) not in failed),
+        violation_rows=[
+            {k: getattr(r, k) for k in ("family", "eps", "feature", "probe", "seed", "slack", "r9_bound")}
+            for r in theorem
+            if id(r) in failed
+        ],
+        unconverged=sum(1 for r in rows if not r.flag and r.gap > tol),
+        uncertified=sum(1 for r in rows if not r.flag and math.isnan(r.gap)),
+        max_gap=max((r.gap for r in rows if math.isfinite(r.gap)), default=math.nan),
+        vacuous={f: sum(1 for r in theorem if r.feature == f and r.vacuous) for f in FEATURES},
+        l2_above_bound=sum(1 for r in rows if r.probe == "l2" and r.slack < -tol),
+        flagged=sorted({r.flag for r in rows if r.flag}),
+    )

@@ -80,7 +80,8 @@ def plot_signed(ax, x, y, style: dict, label: str, markersize: float = 5, **kw) 
     if pos.any():
         ax.loglog(x[pos], y[pos], linestyle="none", markersize=markersize, label=label, **style, **kw)
     if neg.any():
-        plot_hollow(ax, x[neg], -y[neg], style, f"{label.split(':')[0]}: {neg.sum()} negative (|·| hollow)", markersize)
+        name = label.split(":")[0].split(" (")[0]
+        plot_hollow(ax, x[neg], -y[neg], style, f"{name}: {neg.sum()} negative (hollow, at |·|)", markersize)
 
 
 def plot_strips(ax, groups: dict[str, dict[str, np.ndarray]], levels: list[float], level_label: str) -> None:

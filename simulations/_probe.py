@@ -1,35 +1,60 @@
-"""Linear probes fitted on the exact population loss, with a convergence certificate."""
+"""Linear probes fitted on the exact population loss, each with a certified bound on its optimality gap.
+
+Three classes (docs/design.md, "Task"; arXiv:2010.03648 §3-§5):
+
+- the box ‖v‖_∞ <= B (the theorem's class for p_f features), `fit_probe(box=B)`;
+- the polytope ‖Φᵀλ‖_∞ <= B (the class of tasks natural w.r.t. Φ, for Φp_f
+  features), `fit_polytope_probe`;
+- ridge on standardised features (what practitioners fit), `fit_probe(l2=...)`,
+  and the unconstrained class (for f features), `fit_probe()`.
+
+Every fit returns `gap`, an upper bound on objective(fit) − min objective
+computed from the fit alone: a Frank–Wolfe gap over the constraint set plus a
+bound for the free bias (box, polytope), or the strong-convexity bound (ridge).
+The unconstrained class has no certificate (its infimum need not be attained;
+`gap` is NaN): experiments only use it started from a comparator probe, so
+its loss can only be below the comparator's.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import expit
+from scipy.optimize import linprog, minimize
+from scipy.special import expit, logit
 
 import theory
 
-#: A fit is certified converged when the projected gradient's ∞-norm (in the
-#: solver's column-scaled coordinates, see `fit_probe`) is below this. There
-#: every feature has unit p_T-RMS, so the loss's curvature along a free
-#: coordinate is ~σ(z)(1−σ(z)) ≳ 0.05 and the remaining loss gap is about
-#: gtol²/(2·0.05) ≈ 1e-11, far below the smallest excess the experiments read.
-PROBE_GTOL = 1e-6
+#: A certified fit has gap <= this (in nats of population loss): below every violation tolerance
+#: the experiments use (1e-7), and far below the smallest excess they read.
+GAP_TOL = 1e-8
 #: L-BFGS-B restarts from its own solution until the certificate holds, at most this often.
-MAX_RESTARTS = 6
+MAX_RESTARTS = 8
+#: The barrier method stops when its duality gap m/t (m = 2V constraints) is below this.
+BARRIER_GAP = 1e-11
+#: Ridge fits with at most this many features are finished by Newton steps (a k × k Hessian).
+NEWTON_MAX_DIM = 1000
+#: Singular values of Φ below this fraction of the largest are its null space (no effect on any feature).
+RANK_RTOL = 1e-12
 
 
 class ProbeFit(NamedTuple):
-    """v: (k,) weights, b: bias, loss: population ℓ_T (without the ℓ2 term),
-    objective: loss + ℓ2 term, grad_norm: projected-gradient ∞-norm (scaled),
-    converged: grad_norm <= PROBE_GTOL, iterations: solver iterations."""
+    """A fitted probe with its certificate.
+
+    v: (k,) weights (λ for the polytope class), b: bias, loss: population ℓ_T
+    (without the ℓ2 term), objective: loss + ℓ2 term, gap: certified upper
+    bound on objective − its minimum over the class (NaN: no certificate),
+    converged: gap <= GAP_TOL (or, uncertified, the gradient is below 1e-8),
+    iterations: solver iterations.
+    """
 
     v: np.ndarray
     b: float
     loss: float
     objective: float
-    grad_norm: float
+    gap: float
     converged: bool
     iterations: int
 
@@ -40,6 +65,24 @@ def population_loss_and_grad(g, p_T, eta, v, b):
     loss = np.sum(p_T * theory.context_loss(z, eta))
     r = p_T * (expit(z) - eta)
     return float(loss), g.T @ r, float(r.sum())
+
+
+def _bias_radius(b: float, p_T: np.ndarray, eta: np.ndarray, margin_bound: float) -> float:
+    """R with |b − b*| <= R for every optimum (v*, b*) whose margins satisfy |v*ᵀg(s)| <= margin_bound.
+
+    The optimal bias solves Σ p_T(σ(v*ᵀg + b*) − η) = 0; σ is increasing, so
+    σ(b* − M) <= η̄ <= σ(b* + M) with η̄ = Σ p_T η, i.e. |b* − logit η̄| <= M.
+    """
+    mean = float(np.sum(p_T * eta))
+    if not 0.0 < mean < 1.0:
+        return math.inf
+    return abs(b - float(logit(mean))) + margin_bound
+
+
+def _certificate(fw: float, grad_b: float, radius: float) -> float:
+    """f(x) − f* <= FW gap over the constrained weights + |∂f/∂b|·|b − b*| (convexity)."""
+    tail = 0.0 if grad_b == 0.0 else abs(grad_b) * radius
+    return max(fw, 0.0) + tail
 
 
 class _Standardised(NamedTuple):
@@ -57,8 +100,19 @@ def _standardise(g: np.ndarray, p_T: np.ndarray) -> _Standardised:
     return _Standardised((g - m) / c, m, c)
 
 
+def _task_rows(features, p_T, eta):
+    """Checked float64 (g, p_T, η) restricted to the task's contexts (p_T > 0)."""
+    g = np.asarray(features, dtype=np.float64)
+    if g.ndim != 2 or g.shape[0] != np.shape(p_T)[0] or g.shape[0] != np.shape(eta)[0]:
+        raise ValueError(f"features must be (N, k) with N = len(p_T) = len(eta), got {g.shape}")
+    p_T = np.asarray(p_T, dtype=np.float64)
+    eta = np.asarray(eta, dtype=np.float64)
+    live = p_T > 0
+    return g[live], p_T[live], eta[live]
+
+
 def fit_probe(features, p_T, eta, *, box=None, l2=0.0, init=None, max_iter=20000) -> ProbeFit:
-    r"""Fit a linear probe (v, b) on the exact population logistic loss.
+    r"""Fit a linear probe (v, b) on the exact population logistic loss, with its certificate.
 
     Minimises ℓ_T(g, v, b) + (l2/2)‖c ⊙ v‖₂² over v (with ‖v‖_∞ <= box when
     box is given, the theorem's class) and an unconstrained bias b, where
@@ -69,13 +123,10 @@ def fit_probe(features, p_T, eta, *, box=None, l2=0.0, init=None, max_iter=20000
     c_j the p_T-weighted mean and standard deviation of feature j, i.e. on
     coordinates u_j = c_j v_j and b' = b + mᵀv. A diagonal rescaling keeps
     the box a box, and centring only moves the free bias; together they
-    even out the tiny, highly correlated entries of p_f features.
-    Tolerance pgtol = 1e-11. The ridge acts on u, i.e. on standardised
-    features, as practitioners use it (StandardScaler then
-    LogisticRegression); the box acts on v.
-    The returned certificate is the projected gradient ∞-norm in those
-    coordinates; `converged` is False (never silently) when it is above
-    `PROBE_GTOL`.
+    even out the tiny, highly correlated entries of p_f features. The ridge
+    acts on u, i.e. on standardised features, as practitioners use it
+    (StandardScaler then LogisticRegression); the box acts on v. The solver
+    restarts until the certificate (module docstring) is below `GAP_TOL`.
 
     Args:
       features: g, shape (N, k).  p_T: (N,) task weights.  eta: (N,) in [0, 1].
@@ -88,17 +139,11 @@ def fit_probe(features, p_T, eta, *, box=None, l2=0.0, init=None, max_iter=20000
     Raises:
       ValueError: bad shapes or parameters.
     """
-    g = np.asarray(features, dtype=np.float64)
-    if g.ndim != 2 or g.shape[0] != np.shape(p_T)[0] or g.shape[0] != np.shape(eta)[0]:
-        raise ValueError(f"features must be (N, k) with N = len(p_T) = len(eta), got {g.shape}")
     if box is not None and not box > 0:
         raise ValueError(f"box must be > 0 or None, got {box}")
     if not l2 >= 0:
         raise ValueError(f"l2 must be >= 0, got {l2}")
-    p_T = np.asarray(p_T, dtype=np.float64)
-    eta = np.asarray(eta, dtype=np.float64)
-    live = p_T > 0
-    g, p_T, eta = g[live], p_T[live], eta[live]
+    g, p_T, eta = _task_rows(features, p_T, eta)
     st = _standardise(g, p_T)
     k = g.shape[1]
 
@@ -107,6 +152,19 @@ def fit_probe(features, p_T, eta, *, box=None, l2=0.0, init=None, max_iter=20000
         loss, gu, gb = population_loss_and_grad(st.gs, p_T, eta, u, b)
         return loss + 0.5 * l2 * u @ u, np.append(gu + l2 * u, gb)
 
+    def certify(x, grad):
+        u, b = x[:k], x[k]
+        if box is not None:  # in the original coordinates v, b
+            v = u / st.c
+            _, gv, gb = population_loss_and_grad(g, p_T, eta, v, b - st.m @ v)
+            fw = gv @ v + box * np.abs(gv).sum()
+            return _certificate(fw, gb, _bias_radius(b - st.m @ v, p_T, eta, box * np.abs(g).sum(1).max()))
+        if l2 > 0:  # l2-strongly convex in u; ‖u*‖² <= 2 H(η̄)/l2 since the objective at u = 0 is <= H(η̄)
+            u_max = math.sqrt(2.0 * theory.trivial_loss(p_T, eta) / l2)
+            radius = _bias_radius(b, p_T, eta, u_max * float(np.linalg.norm(st.gs, axis=1).max()))
+            return _certificate(float(grad[:k] @ grad[:k]) / (2.0 * l2), grad[k], radius)
+        return math.nan
+
     x0 = np.zeros(k + 1)
     if init is not None:
         v0, b0 = init
@@ -114,11 +172,44 @@ def fit_probe(features, p_T, eta, *, box=None, l2=0.0, init=None, max_iter=20000
         if box is not None:
             v0 = np.clip(v0, -box, box)
         x0 = np.append(v0 * st.c, float(b0) + st.m @ v0)
-    x, obj, gnorm, iters = _lbfgsb(fun, x0, _box_bounds(box, st.c), max_iter)
+    x, obj, gap, iters = _lbfgsb(fun, certify, x0, _box_bounds(box, st.c), max_iter)
+    if box is None and l2 > 0 and gap > GAP_TOL and k <= NEWTON_MAX_DIM:
+        x, obj, gap, iters = _newton_polish(st.gs, p_T, eta, l2, x, certify, iters)
     v = x[:k] / st.c
     b = float(x[k] - st.m @ v)
-    loss, _, _ = population_loss_and_grad(g, p_T, eta, v, b)
-    return ProbeFit(v, b, loss, float(obj), gnorm, gnorm <= PROBE_GTOL, iters)
+    loss, gv, gb = population_loss_and_grad(g, p_T, eta, v, b)
+    converged = gap <= GAP_TOL if not math.isnan(gap) else max(np.abs(gv).max(initial=0.0), abs(gb)) <= 1e-8
+    return ProbeFit(v, b, loss, float(obj), gap, bool(converged), iters)
+
+
+def _newton_polish(gs, p_T, eta, l2, x, certify, iters):
+    """Newton steps on the (strongly convex) ridge objective from L-BFGS-B's point, until certified.
+
+    Near the optimum the objective's rounding (~1e-16 of its size) stalls a
+    line search on its values; Newton's quadratic convergence needs none.
+    """
+    k = gs.shape[1]
+    design = np.hstack([gs, np.ones((gs.shape[0], 1))])
+
+    def grad_hess(x):
+        z = design @ x
+        sig = expit(z)
+        grad = design.T @ (p_T * (sig - eta))
+        grad[:k] += l2 * x[:k]
+        hess = design.T @ ((p_T * sig * (1 - sig))[:, None] * design)
+        hess[np.arange(k), np.arange(k)] += l2
+        return grad, hess
+
+    gap = math.inf
+    for _ in range(20):
+        grad, hess = grad_hess(x)
+        gap = certify(x, grad)
+        if gap <= GAP_TOL / 100:
+            break
+        x, iters = x - np.linalg.solve(hess, grad), iters + 1
+    z = design @ x
+    obj = float(np.sum(p_T * theory.context_loss(z, eta)) + 0.5 * l2 * x[:k] @ x[:k])
+    return x, obj, certify(x, grad_hess(x)[0]), iters
 
 
 def _box_bounds(box, c):
@@ -129,28 +220,112 @@ def _box_bounds(box, c):
     return -hi, hi
 
 
-def _lbfgsb(fun, x0, lohi, max_iter):
-    """L-BFGS-B with restarts until the projected-gradient certificate holds: (x, objective, gnorm, iterations)."""
-    lo, hi = lohi if lohi is not None else (None, None)
+def _lbfgsb(fun, certify, x0, lohi, max_iter):
+    """L-BFGS-B with restarts until the certificate is below GAP_TOL: (x, objective, gap, iterations)."""
     bounds = None
     if lohi is not None:
-        bounds = [(a, b) if np.isfinite(b) else (None, None) for a, b in zip(lo, hi, strict=True)]
-    x, iters = x0, 0
-    # L-BFGS-B may stop on its relative-decrease test before the gradient
-    # certificate is met; a restart (fresh curvature memory) then continues.
+        bounds = [(a, b) if np.isfinite(b) else (None, None) for a, b in zip(*lohi, strict=True)]
+    x, iters, gap, obj = x0, 0, math.inf, math.nan
+    # L-BFGS-B may stop on its relative-decrease test before the certificate holds; a restart (fresh
+    # curvature memory) then continues from where it stopped.
     for _ in range(MAX_RESTARTS):
-        res = minimize(
-            fun,
-            x,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options=dict(maxiter=max_iter, maxfun=2 * max_iter, ftol=1e-15, gtol=1e-11, maxcor=30),
-        )
+        options = dict(maxiter=max_iter, maxfun=2 * max_iter, ftol=0.0, gtol=1e-14, maxcor=30)
+        res = minimize(fun, x, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
         x, iters = res.x, iters + int(res.nit)
         obj, grad = fun(x)
-        pg = np.clip(x - grad, lo, hi) - x if bounds is not None else -grad
-        gnorm = float(np.max(np.abs(pg)))
-        if gnorm <= PROBE_GTOL:
+        gap = certify(x, grad)
+        if not gap > GAP_TOL:  # certified, or no certificate (NaN) for the unconstrained class
             break
-    return x, obj, gnorm, iters
+    return x, obj, gap, iters
+
+
+def fit_polytope_probe(q, Phi, p_T, eta, B, *, init=None) -> ProbeFit:
+    r"""Fit the probe v = Φᵀλ with ‖Φᵀλ‖_∞ <= B on features Q, i.e. λ on the features ΦQ.
+
+    The class of tasks natural w.r.t. Φ (docs/design.md (R5)): the probe λ
+    on the conditional-mean features Φq(s) is the probe Φᵀλ on q(s), so the
+    theorem's box constraint on v is the polytope ‖Φᵀλ‖_∞ <= B on λ (not a
+    box on λ). A convex problem with d + 1 variables and 2V linear
+    constraints, solved by a log-barrier Newton method (λ restricted to the
+    row space of Φ, where it acts), then certified independently: a
+    Frank–Wolfe gap (one linear program over the polytope, SciPy's HiGHS)
+    plus the free bias's term.
+
+    Args:
+      q: (N, V) rows on the simplex (P* or an LM's Q).  Phi: Φ, (d, V).
+      p_T: (N,) task weights.  eta: (N,) label probabilities.  B: > 0.
+      init: optional (λ, b) warm start (shrunk into the polytope's interior).
+
+    Returns:
+      A `ProbeFit` with v = λ (d,).
+
+    Raises:
+      ValueError: bad shapes or B <= 0.
+    """
+    if not B > 0:
+        raise ValueError(f"B must be > 0, got {B}")
+    Phi = np.asarray(Phi, dtype=np.float64)
+    q, p_T, eta = _task_rows(q, p_T, eta)
+    if Phi.ndim != 2 or Phi.shape[1] != q.shape[1]:
+        raise ValueError(f"Phi must be (d, V) with V = {q.shape[1]}, got {np.shape(Phi)}")
+    u, s, _ = np.linalg.svd(Phi, full_matrices=False)
+    basis = u[:, s > RANK_RTOL * s[0]]  # λ = basis μ: the directions that move some v_w
+    G, C = q @ Phi.T @ basis, Phi.T @ basis  # features and constraint rows in μ
+    mu0 = np.zeros(basis.shape[1])
+    b0 = float(logit(np.clip(np.sum(p_T * eta), 1e-12, 1 - 1e-12)))
+    if init is not None:
+        mu0, b0 = basis.T @ np.asarray(init[0], dtype=np.float64), float(init[1])
+        reach = np.abs(C @ mu0).max(initial=0.0)
+        mu0 = mu0 * min(1.0, 0.9 * B / reach) if reach > 0 else mu0
+    mu, b, iters = _barrier(G, C, p_T, eta, B, mu0, b0)
+    lam = basis @ mu
+    loss, g_mu, g_b = population_loss_and_grad(G, p_T, eta, mu, b)
+    fw = g_mu @ mu - _lp_min(g_mu, C, B)
+    gap = _certificate(fw, g_b, _bias_radius(b, p_T, eta, B * float(np.abs(q).sum(1).max())))
+    return ProbeFit(lam, b, loss, loss, gap, bool(gap <= GAP_TOL), iters)
+
+
+def _lp_min(c: np.ndarray, C: np.ndarray, B: float) -> float:
+    """min c·μ over −B <= Cμ <= B (HiGHS)."""
+    res = linprog(c, A_ub=np.vstack([C, -C]), b_ub=np.full(2 * C.shape[0], B), bounds=(None, None), method="highs")
+    if res.status != 0:
+        return -math.inf  # no certificate rather than a wrong one
+    return float(res.fun)
+
+
+def _barrier(G, C, p_T, eta, B, mu, b, growth: float = 20.0):
+    """Minimise ℓ_T(G, μ, b) over −B < Cμ < B by the log-barrier method; returns (μ, b, Newton steps)."""
+    m, t, steps = 2 * C.shape[0], 1.0, 0
+    x = np.append(mu, b)
+
+    def barrier_obj(x, t):
+        a = C @ x[:-1]
+        if np.any(np.abs(a) >= B):
+            return math.inf
+        loss = np.sum(p_T * theory.context_loss(G @ x[:-1] + x[-1], eta))
+        return t * loss - np.sum(np.log(B - a)) - np.sum(np.log(B + a))
+
+    while True:
+        for _ in range(100):  # centring by damped Newton
+            a, z = C @ x[:-1], G @ x[:-1] + x[-1]
+            sig = expit(z)
+            r = p_T * (sig - eta)
+            w = p_T * sig * (1.0 - sig)
+            Ga = np.hstack([G, np.ones((G.shape[0], 1))])
+            grad = t * (Ga.T @ r)
+            grad[:-1] += C.T @ (1.0 / (B - a) - 1.0 / (B + a))
+            hess = t * (Ga.T @ (w[:, None] * Ga))
+            hess[:-1, :-1] += C.T @ ((1.0 / (B - a) ** 2 + 1.0 / (B + a) ** 2)[:, None] * C)
+            step = -np.linalg.lstsq(hess, grad, rcond=None)[0]
+            decrement = -grad @ step  # λ², the Newton decrement squared
+            if decrement / 2 <= 1e-12:
+                break
+            cur, s = barrier_obj(x, t), 1.0
+            # backtrack to stay feasible and decrease the objective (up to its rounding, ~1e-15 of its size:
+            # at large t the objective is ~t·ℓ and an exact Armijo test would reject every step)
+            while s > 1e-12 and barrier_obj(x + s * step, t) > cur - 0.25 * s * decrement + 1e-15 * abs(cur):
+                s *= 0.5
+            x, steps = x + s * step, steps + 1
+        if m / t <= BARRIER_GAP:
+            return x[:-1], float(x[-1]), steps
+        t *= growth

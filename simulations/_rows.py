@@ -48,16 +48,20 @@ def values(rows: Iterable[Any], name: str) -> list[Any]:
     return list(dict.fromkeys(getattr(r, name) for r in rows))
 
 
-def to_cells(row: Any) -> dict[str, str]:
-    """A row as CSV cells: floats by repr (round-trips exactly), bools as True/False."""
-    return {f.name: _cell(getattr(row, f.name)) for f in dataclasses.fields(row)}
+def to_cells(row: Any, types: dict[str, type] | None = None) -> dict[str, str]:
+    """A row as CSV cells, each written as its declared type: floats by repr (round-trips exactly,
+    NumPy scalars included), bools as True/False."""
+    types = types or fields(type(row))
+    return {name: _cell(tp, getattr(row, name)) for name, tp in types.items()}
 
 
-def _cell(x) -> str:
-    if isinstance(x, bool):
-        return "True" if x else "False"
-    if isinstance(x, float):
-        return repr(x)
+def _cell(tp: type, x) -> str:
+    if tp is bool:
+        return "True" if bool(x) else "False"
+    if tp is float:
+        return repr(float(x))
+    if tp is int:
+        return str(int(x))
     return str(x)
 
 

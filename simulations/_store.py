@@ -304,8 +304,9 @@ def rows_text(rows: list, columns: list[str]) -> str:
     buf = io.StringIO(newline="")
     w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     w.writeheader()
+    types = _rows.fields(type(rows[0])) if rows else {}
     for r in rows:
-        w.writerow(_rows.to_cells(r))
+        w.writerow(_rows.to_cells(r, types))
     return buf.getvalue()
 
 

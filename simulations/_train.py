@@ -207,13 +207,19 @@ def train(
     for step in checkpoint_steps(cfg.steps, cfg.checkpoints):
         params, opt_state = runner(params, opt_state, done, step - done, data, cfg=cfg, objective=objective)
         done = step
-        out.append((step, to_numpy(params)))
+        out.append((step, to_numpy(params, None if cfg.learn_phi else world.Phi)))
     return out
 
 
-def to_numpy(params: SoftmaxLM) -> SoftmaxLM:
-    """float64 NumPy copy (ε is then exact for exactly these parameters)."""
-    return SoftmaxLM(np.asarray(params.F, dtype=np.float64), np.asarray(params.Phi, dtype=np.float64))
+def to_numpy(params: SoftmaxLM, fixed_phi: np.ndarray | None = None) -> SoftmaxLM:
+    """float64 NumPy copy (ε is then exact for exactly these parameters).
+
+    With Φ fixed during training, the LM is (F, the world's float64 Φ): the
+    float32 copy the optimiser used is a detail of the arithmetic, and keeping
+    the world's Φ makes Q_F a member of exactly the family (R3)/(R5) speak of.
+    """
+    phi = np.asarray(params.Phi, dtype=np.float64) if fixed_phi is None else fixed_phi
+    return SoftmaxLM(np.asarray(params.F, dtype=np.float64), phi)
 
 
 def lm_log_probs(params: SoftmaxLM) -> np.ndarray:

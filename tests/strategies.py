@@ -22,6 +22,12 @@ SHARP_LOGIT = st.one_of(LOGIT, st.floats(-690.0, -600.0, width=64))
 WEIGHT = st.one_of(st.just(0.0), st.floats(1e-3, 1.0))
 
 
+#: An embedding entry: a multiple of 1e-3 in [−3, 3] (zeros and repeats included). Embeddings
+#: mixing scales 1e-10 and 1 within one direction put the softmax optimum beyond float64's
+#: reach (`theory.softmax_optimum`'s note); a grid keeps Φ generic without that.
+EMBEDDING = st.integers(-3000, 3000).map(lambda k: k / 1000)
+
+
 def simplex_rows(n: int, v: int, logit=LOGIT):
     """n rows on the V-simplex with all entries positive."""
     return hnp.arrays(np.float64, (n, v), elements=logit).map(lambda x: softmax(x, axis=-1))

@@ -1,7 +1,7 @@
 """theory: the referee. Exact float64 closed forms for every result checked by natural-tasks.
 
 Saunshi, Malladi, Arora, "A Mathematical Exploration of Why Language Models
-Help Solve Downstream Tasks", ICLR 2021, arXiv:2010.03648. Results (R1)-(R8)
+Help Solve Downstream Tasks", ICLR 2021, arXiv:2010.03648. Results (R1)-(R9)
 as stated in docs/design.md §2; see theory/README.md for the index to tests.
 No JAX, no randomness, no I/O.
 """
@@ -12,18 +12,23 @@ from ._bounds import (
     quad_bound,
     quadratic_partition_bound,
     required_eps,
+    residual_bound,
 )
 from ._divergences import expected_kl, expected_kl_log, kl_divergence, pinsker_bound, total_variation
-from ._probe import context_loss, logistic_loss, probe_loss
+from ._probe import context_loss, logistic_loss, probe_loss, probe_residual, trivial_loss
 from ._quad import quad_loss, quad_minimizer
 from ._softmax import (
     GaussianLogPartition,
+    GradientMap,
     QuadraticFit,
     SoftmaxOptimum,
+    SoftmaxSplit,
+    fit_gradient_map,
     fit_quadratic_log_partition,
     gaussian_log_partition,
     log_partition,
     softmax_optimum,
+    softmax_split,
 )
 from ._transfer import transferability, transferability_ratio
 from ._validate import SIMPLEX_ATOL
@@ -31,12 +36,15 @@ from ._validate import SIMPLEX_ATOL
 __all__ = [
     "SIMPLEX_ATOL",
     "GaussianLogPartition",
+    "GradientMap",
     "QuadraticFit",
     "SoftmaxOptimum",
+    "SoftmaxSplit",
     "conditional_mean_bound",
     "context_loss",
     "expected_kl",
     "expected_kl_log",
+    "fit_gradient_map",
     "fit_quadratic_log_partition",
     "gaussian_log_partition",
     "kl_divergence",
@@ -45,13 +53,17 @@ __all__ = [
     "natural_task_bound",
     "pinsker_bound",
     "probe_loss",
+    "probe_residual",
     "quad_bound",
     "quad_loss",
     "quad_minimizer",
     "quadratic_partition_bound",
     "required_eps",
+    "residual_bound",
     "softmax_optimum",
+    "softmax_split",
     "total_variation",
     "transferability",
     "transferability_ratio",
+    "trivial_loss",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit, xlogy
 
 from . import _validate as val
 
@@ -88,6 +89,55 @@ def probe_loss(features, v, b, p_T, eta) -> float:
     eta = label_probabilities(eta, g.shape[0])
     z = g @ v + b
     return float(np.sum(w * _context_loss(z, eta)))
+
+
+def probe_residual(features, p_T, eta, v, b) -> float:
+    r"""The residual ρ = √(E_T[(σ(vᵀg(s) + b) − η(s))²]) of a probe (R9).
+
+    σ(m) − η is the derivative of the per-context loss φ_η at the margin m,
+    so ρ measures how far the probe is from Bayes-optimal on these features
+    (ρ = 0 iff σ(m_s) = η_s on the task's contexts); it is the weight of the
+    first-order term of `residual_bound` (docs/design.md (R9)).
+
+    Args:
+      features: g, shape (N, k).  p_T: (N,) task weights.  eta: (N,) in [0, 1].
+      v: (k,) weights.  b: bias.
+
+    Returns:
+      ρ in [0, 1].
+
+    Raises:
+      ValueError: bad shapes, p_T not a distribution, η outside [0, 1].
+    """
+    g = val.as_array(features, "features", ndim=2)
+    v = val.as_array(v, "v", ndim=1)
+    if v.shape[0] != g.shape[1]:
+        raise ValueError(f"v must have length {g.shape[1]} (the feature dimension), got {v.shape[0]}")
+    w = val.weights(p_T, "p_T", g.shape[0])
+    eta = label_probabilities(eta, g.shape[0])
+    r = expit(g @ v + val.scalar(b, "b")) - eta
+    return float(np.sqrt(np.sum(w * r * r)))
+
+
+def trivial_loss(p_T, eta) -> float:
+    r"""ℓ_T of the best constant predictor: min_b Σ p_T φ_η(b) = H(η̄), η̄ = Σ p_T η.
+
+    The loss any probe class with a free bias reaches without features; a
+    bound at or above it says nothing (it is vacuous).
+
+    Args:
+      p_T: (N,) task weights.  eta: (N,) label probabilities.
+
+    Returns:
+      The binary entropy of η̄ in nats, in [0, log 2].
+
+    Raises:
+      ValueError: bad weights or η outside [0, 1].
+    """
+    w = val.weights(p_T, "p_T")
+    eta = label_probabilities(eta, w.shape[0])
+    mean = float(np.clip(np.sum(w * eta), 0.0, 1.0))
+    return float(-xlogy(mean, mean) - xlogy(1.0 - mean, 1.0 - mean))
 
 
 def label_probabilities(eta, n: int) -> np.ndarray:

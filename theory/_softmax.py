@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import logsumexp, softmax
+from scipy.special import log_softmax, logsumexp, softmax
 
 from . import _validate as val
 
-#: Newton's method in `softmax_optimum` stops when ‖Φ(p_θ − p*)‖_∞ is below this.
+#: Newton's method in `softmax_optimum` stops when ‖Φ(p_θ − p*)‖_∞ is below this times the
+#: scale of Φ (its largest deviation of an embedding from the mean embedding).
 OPTIMUM_GTOL = 1e-12
 OPTIMUM_MAX_ITERS = 500
 #: Directions of θ that change no logit difference (singular values of the word-centred Φ
@@ -54,7 +55,7 @@ class SoftmaxOptimum(NamedTuple):
     probs: np.ndarray  # (N, V): p_θ*(s) = softmax(Φᵀθ*(s))
 
 
-def softmax_optimum(Phi, p_star, weights=None) -> SoftmaxOptimum:
+def softmax_optimum(Phi, p_star, weights=None, init=None) -> SoftmaxOptimum:
     r"""Best softmax model with fixed embeddings Φ, context by context (R3).
 
     Minimises the convex loss ℓ_s(θ) = log Z_θ − θᵀΦP*[s] for every context.
@@ -66,6 +67,8 @@ def softmax_optimum(Phi, p_star, weights=None) -> SoftmaxOptimum:
       Phi: Φ, shape (d, V).
       p_star: P*, shape (N, V), rows on the simplex.
       weights: p_L, shape (N,); uniform if None. Used only for `ell_star`.
+      init: optional starting θ, shape (N, d) (e.g. the world's θ*: for a
+        well-specified world it is the optimum and Newton stops at once).
 
     Returns:
       A `SoftmaxOptimum` (theta, losses, ell_star, residual, probs).
@@ -80,7 +83,11 @@ def softmax_optimum(Phi, p_star, weights=None) -> SoftmaxOptimum:
       Damped Newton with backtracking (Armijo), vectorised over contexts (each
       context stops when its gradient is below `OPTIMUM_GTOL`). θ is
       restricted to the directions that change logit differences (a Φ with a
-      direction constant over words, or repeated rows, stays well defined).
+      direction constant over words, or repeated rows, stays well defined),
+      each scaled to unit spread, so the moments match to a relative 1e-12 in
+      every direction even when Φ's directions differ in scale. Within one
+      direction, embeddings that differ at 1e-10 of its spread cannot be
+      matched in float64.
       The step is taken in the eigenbasis of the Hessian Σ_w p_w(φ_w − m)(φ_w − m)ᵀ
       with each eigen-direction's curvature recomputed as a sum of
       non-negative terms, so directions whose curvature is far below the
@@ -94,18 +101,24 @@ def softmax_optimum(Phi, p_star, weights=None) -> SoftmaxOptimum:
     n = p_star.shape[0]
     w = np.full(n, 1.0 / n) if weights is None else val.weights(weights, "weights", n)
     u, sv, _ = np.linalg.svd(Phi - Phi.mean(axis=1, keepdims=True), full_matrices=False)
-    basis = u[:, sv > NULL_RTOL * sv[0]] if sv[0] > 0 else u[:, :0]  # (d, r)
-    E = basis.T @ Phi  # (r, V): the effective embeddings
+    keep = sv > NULL_RTOL * sv[0] if sv[0] > 0 else np.zeros_like(sv, dtype=bool)
+    basis = u[:, keep] / sv[keep]  # (d, r): each effective direction scaled to unit spread over words
+    E = basis.T @ Phi  # (r, V): the effective, whitened embeddings
     eta = np.zeros((n, basis.shape[1]))
+    if init is not None:
+        init = val.as_array(init, "init", ndim=2)
+        if init.shape != (n, Phi.shape[0]):
+            raise ValueError(f"init must have shape {(n, Phi.shape[0])}, got {init.shape}")
+        eta = init @ u[:, keep] * sv[keep]  # θ = η basisᵀ, so η = θ u diag(s) on the kept directions
     chunk = max(1, CHUNK_ENTRIES // max(1, E.size))
     for lo in range(0, n, chunk):
-        eta[lo : lo + chunk] = _newton(E, p_star[lo : lo + chunk])
+        eta[lo : lo + chunk] = _newton(E, p_star[lo : lo + chunk], eta[lo : lo + chunk])
     theta = eta @ basis.T
     logits = theta @ Phi
     probs = softmax(logits, axis=-1)
     losses = logsumexp(logits, axis=-1) - np.sum(theta * (p_star @ Phi.T), axis=-1)
     residual = np.linalg.norm((probs - p_star) @ Phi.T, axis=-1)
-    if not np.all(residual < 1e3 * OPTIMUM_GTOL * max(1.0, np.abs(Phi).max())):
+    if not np.all(residual <= 1e3 * OPTIMUM_GTOL * _scale(Phi)):
         raise ValueError(
             "softmax_optimum did not converge (max residual "
             f"{residual.max():.3g}); Φ P*[s] may lie on the boundary of the marginal polytope"
@@ -113,13 +126,20 @@ def softmax_optimum(Phi, p_star, weights=None) -> SoftmaxOptimum:
     return SoftmaxOptimum(theta, losses, float(np.sum(w * losses)), residual, probs)
 
 
-def _newton(E: np.ndarray, p_star: np.ndarray) -> np.ndarray:
-    """η (k, r) minimising logsumexp(ηᵀE) − ηᵀE P*[s] for each row of p_star (k, V); see `softmax_optimum`."""
+def _scale(Phi: np.ndarray) -> float:
+    """The scale of Φ for tolerances: its largest deviation from the mean embedding (1 for a constant Φ)."""
+    spread = float(np.max(np.abs(Phi - Phi.mean(axis=1, keepdims=True)))) if Phi.size else 0.0
+    return spread if spread > 0 else 1.0
+
+
+def _newton(E: np.ndarray, p_star: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    """η (k, r) minimising logsumexp(ηᵀE) − ηᵀE P*[s] per row of p_star (k, V), from `eta` (`softmax_optimum`)."""
     k, r = p_star.shape[0], E.shape[0]
-    eta = np.zeros((k, r))
+    eta = eta.copy()
     target = p_star @ E.T
     if r == 0:
         return eta
+    gtol = OPTIMUM_GTOL * _scale(E)
 
     def loss(th, tg):
         return logsumexp(th @ E, axis=-1) - np.sum(th * tg, axis=-1)
@@ -130,7 +150,7 @@ def _newton(E: np.ndarray, p_star: np.ndarray) -> np.ndarray:
         p = softmax(th @ E, axis=-1)
         C = E[None] - (p @ E.T)[:, :, None]  # (a, r, V): φ_w − m, centred per context
         grad = (C @ (p - ps)[:, :, None])[..., 0]  # Φ(p − p*) as a sum of centred terms
-        live = np.max(np.abs(grad), axis=1) >= OPTIMUM_GTOL
+        live = np.max(np.abs(grad), axis=1) >= gtol
         if not live.any():
             break
         active, th, tg, p, C, grad, ps = active[live], th[live], tg[live], p[live], C[live], grad[live], ps[live]
@@ -148,6 +168,106 @@ def _newton(E: np.ndarray, p_star: np.ndarray) -> np.ndarray:
             t = np.where(bad, t * 0.5, t)
         eta[active] = th - t[:, None] * step
     return eta
+
+
+class SoftmaxSplit(NamedTuple):
+    """ε of a softmax LM with fixed Φ, split at the best model with that Φ (see `softmax_split`)."""
+
+    eps: float  # ε(Q_F) = Σ p_L KL(P*‖Q_F)
+    eps_phi: float  # ε_Φ(F) = Σ p_L KL(p_θ*‖Q_F): suboptimality against the best model with this Φ
+    eps_phi_star: float  # ε*_Φ = Σ p_L KL(P*‖p_θ*): the price of the rank-d bottleneck
+
+
+def softmax_split(Phi, p_star, F, weights, optimum: SoftmaxOptimum | None = None) -> SoftmaxSplit:
+    r"""ε(Q_F) = ε_Φ(F) + ε*_Φ for a softmax LM Q_F = softmax(FΦ) (R5).
+
+    The Pythagorean identity KL(P*‖Q_F) = KL(P*‖p_θ*) + KL(p_θ*‖Q_F) holds
+    context by context because p_θ* and Q_F are in the same exponential family
+    and p_θ* matches P*'s conditional mean: log(p_θ*/Q_F) = (θ* − f)ᵀφ_w −
+    log(Z_θ*/Z_f) is linear in φ_w, so its expectations under P* and p_θ*
+    agree (R3). Hence ε_Φ(F) = ℓ_xent(F, Φ) − ℓ*(Φ) is the weighted KL from
+    the optimum p_θ* (arXiv:2010.03648, §5.2). The three terms are computed as
+    three separate exact KLs, from log-probabilities; the tests check that
+    they add up.
+
+    Args:
+      Phi: Φ, shape (d, V).  p_star: P*, shape (N, V).
+      F: context features f(s), shape (N, d).  weights: p_L, shape (N,).
+      optimum: `softmax_optimum(Phi, p_star)` if already computed.
+
+    Returns:
+      A `SoftmaxSplit` (eps, eps_phi, eps_phi_star).
+
+    Raises:
+      ValueError: bad shapes or rows, or the optimum does not converge.
+    """
+    from ._divergences import expected_kl_log
+
+    Phi = val.embeddings(Phi)
+    p_star = val.simplex_rows(p_star, "p_star", ndim=2)
+    F = val.as_array(F, "F", ndim=2)
+    if F.shape != (p_star.shape[0], Phi.shape[0]):
+        raise ValueError(f"F must have shape {(p_star.shape[0], Phi.shape[0])}, got {F.shape}")
+    opt = optimum if optimum is not None else softmax_optimum(Phi, p_star, weights)
+    with np.errstate(divide="ignore"):
+        log_p = np.log(p_star)
+    log_q = log_softmax(F @ Phi, axis=-1)
+    log_opt = log_softmax(opt.theta @ Phi, axis=-1)
+    return SoftmaxSplit(
+        expected_kl_log(log_p, log_q, weights),
+        expected_kl_log(log_opt, log_q, weights),
+        expected_kl_log(log_p, log_opt, weights),
+    )
+
+
+class GradientMap(NamedTuple):
+    """Least-squares linear map Φp_θ ≈ Aθ + c (see `fit_gradient_map`)."""
+
+    A: np.ndarray  # (d, d)
+    c: np.ndarray  # (d,)
+    residual: np.ndarray  # (n,): ‖Φp_θ − (Aθ + c)‖₂ per point
+    delta_max: float  # max of the residual over points with weight > 0
+    delta_mean: float  # weighted mean of the residual
+
+
+def fit_gradient_map(Phi, thetas, weights=None) -> GradientMap:
+    r"""Fit the conditional means linearly, Φp_θ ≈ Aθ + c, over the given θ's, and measure δ (R6).
+
+    Where log Z_θ is quadratic, ½θᵀAθ + θᵀc + const, its gradient Φp_θ is
+    exactly Aθ + c. Fitting the gradients directly (rather than log Z values,
+    `fit_quadratic_log_partition`) makes δ, the quantity the (R6) bound
+    pays, as small as a linear map allows on the range of f actually used.
+    The bound needs no symmetry of A: a probe λ on Φp_f(s) equals the probe
+    Aᵀλ (bias + λᵀc) on f(s) up to λᵀr(s) (arXiv:2010.03648, §5.2).
+
+    Args:
+      Phi: Φ, shape (d, V).
+      thetas: points θ (the f(s) of a model), shape (n, d), n >= d + 1.
+      weights: optional (n,) non-negative weights (e.g. p_T): the fit is
+        weighted and δ is taken over the points with weight > 0; uniform if None.
+
+    Returns:
+      A `GradientMap` (A, c, residual, delta_max, delta_mean).
+
+    Raises:
+      ValueError: bad shapes, too few points, or bad weights.
+    """
+    Phi = val.embeddings(Phi)
+    thetas = val.as_array(thetas, "thetas", ndim=2)
+    n, d = thetas.shape
+    if d != Phi.shape[0]:
+        raise ValueError(f"thetas must have d = {Phi.shape[0]} columns, got {d}")
+    w = np.full(n, 1.0 / n) if weights is None else val.weights(weights, "weights", n)
+    live = w > 0
+    if live.sum() < d + 1:
+        raise ValueError(f"need at least d + 1 = {d + 1} points with weight > 0 to fit a linear map, got {live.sum()}")
+    grads = softmax(thetas @ Phi, axis=-1) @ Phi.T  # Φ p_θ, (n, d)
+    design = np.hstack([thetas, np.ones((n, 1))])
+    sw = np.sqrt(w[live])[:, None]
+    coef, *_ = np.linalg.lstsq(design[live] * sw, grads[live] * sw, rcond=None)
+    A, c = coef[:d].T, coef[d]
+    residual = np.linalg.norm(grads - design @ coef, axis=-1)
+    return GradientMap(A, c, residual, float(residual[live].max()), float(np.sum(w[live] * residual[live])))
 
 
 class QuadraticFit(NamedTuple):

@@ -15,6 +15,7 @@ REGISTRY: dict[str, str] = {
     "sqrt_eps": ".sqrt_eps",
     "tightness": ".tightness",
     "transferability": ".transferability",
+    "random_errors": ".random_errors",
 }
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import find, given, settings
 from scipy.optimize import minimize
 
 import theory
@@ -122,3 +122,61 @@ def test_conditional_mean_forms():
 def test_validation(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def _r9_parts(w):
+    """(ℓ_T(Q, v, b), τ = ℓ_T(P*, v, b), ρ, ε, γ) of a drawn world, for the classifier (v, b) it carries."""
+    p_star, q, p_L, p_T, eta, v, b = (w[k] for k in ("p_star", "q", "p_L", "p_T", "eta", "v", "b"))
+    return (
+        theory.probe_loss(q, v, b, p_T, eta),
+        theory.probe_loss(p_star, v, b, p_T, eta),
+        theory.probe_residual(p_star, p_T, eta, v, b),
+        theory.expected_kl(p_star, q, p_L),
+        theory.transferability_ratio(p_L, p_T),
+    )
+
+
+@given(S.finite_world())
+def test_residual_bound_and_its_proof_chain(w):
+    p_star, q, p_L, p_T, eta, v, b, B = (w[k] for k in ("p_star", "q", "p_L", "p_T", "eta", "v", "b", "B"))
+    loss_q, tau, rho, eps, gamma = _r9_parts(w)
+    s = INEQUALITY_SLACK
+    m = p_star @ v + b
+    delta = (q - p_star) @ v
+    phi_prime = 1 / (1 + np.exp(-m)) - eta
+    per_q = eta * np.logaddexp(0, -(m + delta)) + (1 - eta) * np.logaddexp(0, m + delta)
+    per_p = eta * np.logaddexp(0, -m) + (1 - eta) * np.logaddexp(0, m)
+    assert np.all(per_q <= per_p + phi_prime * delta + delta**2 / 8 + s)  # φ'' <= 1/4 (Taylor)
+    assert np.sum(p_T * phi_prime * delta) <= rho * np.sqrt(np.sum(p_T * delta**2)) + s  # Cauchy–Schwarz
+    x = 2 * B**2 * eps / gamma
+    assert np.sum(p_T * delta**2) <= x + s  # γ, Hölder, Pinsker
+    assert loss_q <= theory.residual_bound(tau, rho, B, eps, gamma) + s
+    # the probe refitted on Q (independent SciPy fit) is at least as good as (v, b) on Q
+    assert fitted_box_probe_loss(q, p_T, eta, B, v, b) <= theory.residual_bound(tau, rho, B, eps, gamma) + s
+
+
+def test_first_order_term_alone_is_not_a_bound():
+    # Where the classifier is Bayes-optimal on P* (η = σ(m), so ρ = 0), any error costs a
+    # second-order amount that τ + ρ√X (= τ) misses; the X/8 term covers it.
+    def violated(w):
+        loss_q, tau, rho, eps, gamma = _r9_parts(w)
+        x = 2 * w["B"] ** 2 * eps / gamma
+        return loss_q > tau + rho * np.sqrt(x) + 1e-9
+
+    calibrated = S.finite_world().map(lambda w: {**w, "eta": 1 / (1 + np.exp(-(w["p_star"] @ w["v"] + w["b"])))})
+    w = find(calibrated, violated, settings=settings(database=None, max_examples=2000))
+    loss_q, tau, rho, eps, gamma = _r9_parts(w)
+    assert rho < 1e-12 and loss_q > tau  # the first-order form fails here ...
+    assert loss_q <= theory.residual_bound(tau, rho, w["B"], eps, gamma) + INEQUALITY_SLACK  # ... R9 does not
+
+
+def test_residual_bound_is_below_the_papers_for_small_x():
+    for rho in (0.0, 0.3, 0.5, 0.9):
+        for eps in (1e-6, 1e-4, 1e-3):
+            x = 2 * eps
+            r9 = theory.residual_bound(0.2, rho, 1.0, eps)
+            assert r9 == pytest.approx(0.2 + rho * np.sqrt(x) + x / 8, rel=1e-15)
+            assert r9 < theory.natural_task_bound(0.2, 1.0, eps)  # ρ + √X/8 < 1 here
+    assert theory.residual_bound(0.2, 0.5, 1.0, 1e-3, float("inf")) == 0.2
+    with pytest.raises(ValueError, match="rho must be in"):
+        theory.residual_bound(0.2, 1.5, 1.0, 1e-3)

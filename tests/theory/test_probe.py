@@ -48,3 +48,30 @@ def test_probe_loss_brute_force():
 def test_probe_loss_validation(args, match):
     with pytest.raises(ValueError, match=match):
         theory.probe_loss(*args)
+
+
+def test_probe_residual_brute_force():
+    rng = np.random.default_rng(1)
+    g = rng.normal(size=(9, 4))
+    v, b = rng.normal(size=4), -0.2
+    p_T = rng.dirichlet(np.ones(9))
+    eta = rng.uniform(size=9)
+    total = 0.0
+    for s in range(9):
+        total += p_T[s] * (1 / (1 + np.exp(-(g[s] @ v + b))) - eta[s]) ** 2
+    assert theory.probe_residual(g, p_T, eta, v, b) == pytest.approx(np.sqrt(total), rel=CLOSED_FORM_RTOL)
+    # calibrated labels: the probe is Bayes-optimal and its residual vanishes
+    eta_cal = 1 / (1 + np.exp(-(g @ v + b)))
+    assert theory.probe_residual(g, p_T, eta_cal, v, b) < 1e-15
+
+
+def test_trivial_loss_is_the_best_constant_predictor():
+    from scipy.optimize import minimize_scalar
+
+    rng = np.random.default_rng(2)
+    p_T = rng.dirichlet(np.ones(7))
+    eta = rng.uniform(size=7)
+    best = minimize_scalar(lambda b: theory.probe_loss(np.zeros((7, 1)), [0.0], b, p_T, eta), tol=1e-12).fun
+    assert theory.trivial_loss(p_T, eta) == pytest.approx(best, abs=1e-10)
+    assert theory.trivial_loss([0.5, 0.5], [1.0, 0.0]) == pytest.approx(np.log(2))
+    assert theory.trivial_loss([1.0], [1.0]) == 0.0

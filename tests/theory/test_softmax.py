@@ -18,7 +18,7 @@ def test_conditional_mean_matches_at_optimum(data):
     d = data.draw(st.integers(1, 3))
     v = data.draw(st.integers(d + 2, 7))
     n = data.draw(st.integers(1, 4))
-    phi = data.draw(hnp.arrays(np.float64, (d, v), elements=st.floats(-3.0, 3.0)))  # repeated entries allowed
+    phi = data.draw(hnp.arrays(np.float64, (d, v), elements=S.EMBEDDING))  # repeated entries allowed
     p_star = data.draw(S.simplex_rows(n, v, S.SHARP_LOGIT))  # probabilities down to ~1e-300
     opt = theory.softmax_optimum(phi, p_star)
     assert np.all(opt.residual < CONDITIONAL_MEAN_ATOL)
@@ -163,3 +163,52 @@ def test_softmax_optimum_boundary_case_approaches_infimum():
     opt = theory.softmax_optimum(phi, [[0.0, 0.0, 1.0]])
     assert opt.theta[0, 0] < -20 and opt.losses[0] == pytest.approx(0.0, abs=1e-9)
     assert opt.residual[0] < CONDITIONAL_MEAN_ATOL
+
+
+@given(st.data())
+def test_softmax_split_is_pythagorean(data):
+    d = data.draw(st.integers(1, 3))
+    v = data.draw(st.integers(d + 2, 7))
+    n = data.draw(st.integers(1, 4))
+    phi = data.draw(hnp.arrays(np.float64, (d, v), elements=S.EMBEDDING))
+    p_star = data.draw(S.simplex_rows(n, v))
+    F = data.draw(hnp.arrays(np.float64, (n, d), elements=st.floats(-5.0, 5.0)))
+    w = data.draw(S.weights(n, zeros=False))
+    split = theory.softmax_split(phi, p_star, F, w)
+    # three separately computed KLs: ε = ε_Φ + ε*_Φ
+    assert split.eps == pytest.approx(split.eps_phi + split.eps_phi_star, rel=1e-8, abs=1e-12)
+    # and ε_Φ is the cross-entropy gap to the best model with this Φ, computed independently
+    opt = theory.softmax_optimum(phi, p_star, w)
+    xent_f = np.sum(w * (logsumexp(F @ phi, axis=-1) - np.sum(F * (p_star @ phi.T), axis=-1)))
+    assert split.eps_phi == pytest.approx(xent_f - opt.ell_star, rel=1e-7, abs=1e-9)
+
+
+def test_softmax_split_of_a_well_specified_world_has_no_bottleneck_price():
+    rng = np.random.default_rng(8)
+    phi = rng.normal(size=(3, 9))
+    theta = rng.normal(size=(5, 3))
+    p_star = softmax(theta @ phi, axis=-1)
+    split = theory.softmax_split(phi, p_star, theta + 0.1, np.full(5, 0.2))
+    assert split.eps_phi_star < 1e-14 and split.eps_phi == pytest.approx(split.eps, rel=1e-9)
+
+
+def test_gradient_map_is_exact_on_linear_gradients_and_measures_delta():
+    rng = np.random.default_rng(9)
+    phi = np.array([[1.0, -1.0]])  # log Z_θ = log(2 cosh θ): nearly quadratic near 0
+    th = np.linspace(-1e-3, 1e-3, 9)[:, None]
+    fit = theory.fit_gradient_map(phi, th)
+    assert fit.delta_max < 1e-9 and fit.A[0, 0] == pytest.approx(1.0, rel=1e-5)
+    # a wide range of θ: the residual is what an independent least-squares fit leaves
+    phi = rng.normal(size=(2, 40))
+    th = rng.normal(size=(50, 2)) * 2
+    w = rng.dirichlet(np.ones(50))
+    fit = theory.fit_gradient_map(phi, th, w)
+    grads = softmax(th @ phi, axis=-1) @ phi.T
+    X = np.hstack([th, np.ones((50, 1))])
+    coef = np.linalg.solve(X.T @ (w[:, None] * X), X.T @ (w[:, None] * grads))
+    np.testing.assert_allclose(fit.A, coef[:2].T, atol=1e-10)
+    resid = np.linalg.norm(grads - X @ coef, axis=1)
+    assert fit.delta_max == pytest.approx(resid.max(), rel=1e-8)
+    assert fit.delta_mean == pytest.approx(np.sum(w * resid), rel=1e-8)
+    with pytest.raises(ValueError, match="at least d \\+ 1 = 3 points"):
+        theory.fit_gradient_map(phi, th[:2])
