@@ -84,26 +84,28 @@ def plot_signed(ax, x, y, style: dict, label: str, markersize: float = 5, **kw) 
         plot_hollow(ax, x[neg], -y[neg], style, f"{name}: {neg.sum()} negative (hollow, at |·|)", markersize)
 
 
-def plot_strips(ax, groups: dict[str, dict[str, np.ndarray]], levels: list[float], level_label: str) -> None:
-    """Strips of |values| on a log axis: one strip per group, families side by side, negatives circled.
+def plot_strips(ax, rows, families, level_label: str, value: str = "excess", level: str = "bound_excess") -> None:
+    """Strips of |value| on a log axis, one per target ε of the rows, families side by side, negatives circled.
 
-    groups: {strip label: {family: signed values}}; levels: one horizontal
-    reference line per strip (e.g. the bound's excess).
+    rows need the fields `target_eps`, `family`, `value` and `level`; one
+    horizontal line per strip marks the mean `level` (e.g. the bound's excess).
     """
-    for i, by_family in enumerate(groups.values()):
-        for j, (family, y) in enumerate(by_family.items()):
-            if not np.size(y):
+    targets = sorted({r.target_eps for r in rows})
+    for i, target in enumerate(targets):
+        at = [r for r in rows if r.target_eps == target]
+        for j, family in enumerate(families):
+            y = np.array([getattr(r, value) for r in at if r.family == family], dtype=float)
+            if not y.size:
                 continue
-            y = np.asarray(y, float)
-            x = i + (j - (len(by_family) - 1) / 2) * 0.12 + np.linspace(-0.04, 0.04, y.size)
+            x = i + (j - (len(families) - 1) / 2) * 0.12 + np.linspace(-0.04, 0.04, y.size)
             style = FAMILY_STYLE[family]
             ax.plot(x, np.abs(y), linestyle="none", markersize=5, alpha=0.8, label=family if i == 0 else None, **style)
-            neg = y < 0
-            if neg.any():
-                ax.plot(x[neg], -y[neg], "o", markersize=9, markerfacecolor="none", markeredgecolor="k")
-        ax.plot([i - 0.4, i + 0.4], [levels[i]] * 2, "k-", lw=2, label=level_label if i == 0 else None)
+            if (y < 0).any():
+                ax.plot(x[y < 0], -y[y < 0], "o", markersize=9, markerfacecolor="none", markeredgecolor="k")
+        mean = float(np.mean([getattr(r, level) for r in at]))
+        ax.plot([i - 0.4, i + 0.4], [mean] * 2, "k-", lw=2, label=level_label if i == 0 else None)
     ax.set_yscale("log")
-    ax.set_xticks(range(len(groups)), list(groups))
+    ax.set_xticks(range(len(targets)), [f"ε = {t:g}" for t in targets])
 
 
 def slope_label(fit: dict | None) -> str:

@@ -51,7 +51,7 @@ class Config(RunConfig):
     world: WorldConfig = WorldConfig(vocab_size=200, num_contexts=800, dim=8)
     task: TaskConfig = TaskConfig()
     eps_targets: tuple[float, ...] = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
-    directions: int = 6
+    directions: int = 12
     task_fractions: tuple[float, ...] = (1.0, 0.3, 0.1, 0.03)
     fraction_eps: float = 1e-5
     family: str = "random"
@@ -89,7 +89,12 @@ class RandomErrors(Experiment):
     Row = Row
     profiles = {
         "tiny": Config(
-            world=TINY_WORLD, eps_targets=(1e-6, 1e-4), directions=2, task_fractions=(1.0, 0.3), bootstrap=20
+            world=TINY_WORLD,
+            eps_targets=(1e-6, 1e-4),
+            directions=8,
+            task_fractions=(1.0, 0.5, 0.25, 0.1),
+            seeds=(0, 1, 2),
+            bootstrap=20,
         ),
         "quick": Config(seeds=(0, 1)),
         "standard": Config(world=WorldConfig(vocab_size=1000, num_contexts=4000, dim=16), seeds=(0, 1, 2)),
@@ -99,7 +104,8 @@ class RandomErrors(Experiment):
         f"|excess − first-order term| has log-log slope ≥ {SECOND_ORDER_SLOPE} in ε",
         "random_sign": f"(R8) mean-zero errors have excess of random sign: {SIGN_SHARE:.0%} to "
         f"{1 - SIGN_SHARE:.0%} of the LMs do better than on P*",
-        "shrinks_with_contexts": "(R8) |first-order term| ∝ N_T^(−1/2) (exponent −0.5 ± 0.15)",
+        "shrinks_with_contexts": "(R8) the RMS over random directions of the first-order term ∝ N_T^(−1/2) "
+        "(exponent −0.5 ± 0.15)",
     }
 
     def work_units(self, cfg: Config) -> int:
@@ -133,6 +139,10 @@ class RandomErrors(Experiment):
         def slope(x, y, s, salt):
             return loglog_slope(x, np.abs(y), s, np.random.default_rng([cfg.seeds[0], salt]), cfg.bootstrap)
 
+        # RMS of the first-order term over the random directions, per seed and task size: E[term²] ∝ 1/N_T
+        rms = [(n, seed, float(np.sqrt(np.mean(column(select(ctx, n_task=n, seed=seed), "first_order") ** 2))))
+               for n in sorted(set(column(ctx, "n_task"))) for seed in cfg.seeds]  # fmt: skip
+        n_task, rms_seed, rms_value = (np.array(c) for c in zip(*rms, strict=True))
         return dict(
             experiment=self.name,
             n_rows=len(rows),
@@ -141,7 +151,7 @@ class RandomErrors(Experiment):
             negative_share=float(np.mean(column(sweep, "excess") < 0)),
             excess_exponent=slope(eps, column(sweep, "excess"), seeds, 1),
             error_exponent=slope(eps, error, seeds, 2),
-            n_task_exponent=slope(column(ctx, "n_task"), column(ctx, "first_order"), column(ctx, "seed"), 3),
+            n_task_exponent=slope(n_task, rms_value, rms_seed, 3),
         )
 
     def claims(self, cfg: Config, summary: dict) -> list:

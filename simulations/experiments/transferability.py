@@ -17,12 +17,12 @@ import numpy as np
 import theory
 
 from .._config import check_choices, check_ranges
-from .._features import measure
+from .._features import measure, reference_probe
 from .._instance import make_instance
 from .._lm import placed_tilts
-from .._plotting import LEGEND_BELOW, finish_figure, new_figure, plot_hollow, slope_label
+from .._plotting import LEGEND_BELOW, finish_figure, new_figure, plot_hollow, plot_signed
 from .._rows import column, select
-from .._stats import slope_consistent, slopes_by
+from .._stats import format_slope, slope_consistent, slopes_by
 from .._task import TaskConfig
 from .._world import WorldConfig
 from ._base import TINY_WORLD, Experiment, RunConfig
@@ -80,27 +80,29 @@ class Row:
     excess: float  # refitted box probe, signed
     planted_excess: float  # planted classifier (v*, b*)
     B: float  # the task's box (the bound's B)
-    bound_ratio: float
-    bound_tight: float
-    slack_ratio: float
-    slack_tight: float
+    bound_ratio: float  # the paper's bound with γ_ratio
+    bound_tight: float  # ... with γ(Δ)
+    r9_ratio: float  # (R9) with γ_ratio
+    r9_tight: float  # (R9) with γ(Δ)
+    gap: float  # the refit's certificate
     seed: int
-    converged: bool
 
 
 def _row(inst, placement: str, gamma_target: float, lm) -> Row:
-    """Refitted and planted excess of one placed LM, its γ(Δ), and the bound with γ_ratio and with γ(Δ)."""
+    """Refitted and planted excess of one placed LM, its γ(Δ), and both bounds with γ_ratio and with γ(Δ)."""
     world, task = inst.world, inst.task
     (m,) = measure(inst, lm, "p_f")
+    ref = reference_probe(inst, "p_f")
+    rho = min(theory.probe_residual(world.p_star, task.p_T, task.eta, ref.v, ref.b), 1.0)
     planted = theory.probe_loss(lm.q, task.v, task.b, task.p_T, task.eta) - task.tau_planted
     gamma_tight = theory.transferability(world.p_L, task.p_T, lm.q - world.p_star)
-    b_ratio = theory.natural_task_bound(m.tau_ref, task.B, lm.eps, inst.gamma)
-    b_tight = theory.natural_task_bound(m.tau_ref, task.B, lm.eps, gamma_tight)
-    loss = m.fit.loss
-    return Row(
-        float(gamma_target), inst.gamma, gamma_tight, placement, lm.target_eps, lm.eps, loss, m.tau_ref, m.excess,
-        planted, task.B, b_ratio, b_tight, b_ratio - loss, b_tight - loss, inst.seed, bool(m.fit.converged),
-    )  # fmt: skip
+    bounds = [
+        f(m.tau_ref, *args, task.B, lm.eps, g)
+        for g in (inst.gamma, gamma_tight)
+        for f, args in ((theory.natural_task_bound, ()), (theory.residual_bound, (rho,)))
+    ]
+    return Row(float(gamma_target), inst.gamma, gamma_tight, placement, lm.target_eps, lm.eps, m.fit.loss, m.tau_ref,
+               m.excess, planted, task.B, bounds[0], bounds[2], bounds[1], bounds[3], m.fit.gap, inst.seed)  # fmt: skip
 
 
 class Transferability(Experiment):
@@ -118,9 +120,11 @@ class Transferability(Experiment):
         ),
     }
     claim_statements = {
-        "bound_holds": "(R2) bound holds with γ_ratio and with the tight γ(Δ)",
-        "outside_free": "errors outside the task's contexts leave its loss unchanged",
-        "concentrated_rate": "concentrated errors cost ∝ √(1/γ) for the planted classifier (γ exponent −0.5 ± 0.1)",
+        "bound_holds": "(R2/R9) the paper's bound and (R9) hold with γ_ratio and with the tight γ(Δ)",
+        "concentrated_rate": "errors concentrated on the slice cost ∝ √(1/γ) for the planted classifier "
+        "(γ exponent −0.5 ± 0.1)",
+        "spread_flat": "errors spread over all contexts cost the same whatever γ "
+        "(planted classifier, exponent 0 ± 0.1)",
     }
 
     def work_units(self, cfg: Config) -> int:
@@ -143,63 +147,49 @@ class Transferability(Experiment):
         return rows
 
     def summarize(self, cfg: Config, rows: list[Row]) -> dict:
-        tol, gamma_gap = cfg.violation_tol, {}
-        for placement in cfg.placements:
-            for target in cfg.eps_targets:
-                tight = column(select(rows, placement=placement, target_eps=target), "gamma_tight")
-                tight = tight / column(select(rows, placement=placement, target_eps=target), "gamma_ratio")
-                if tight.size:
-                    finite = tight[np.isfinite(tight)]
-                    gamma_gap[f"{placement}/{target:g}"] = dict(
-                        min=float(finite.min()) if finite.size else math.inf,
-                        max=float(finite.max()) if finite.size else math.inf,
-                        infinite=int(np.sum(np.isinf(tight))),
-                    )
-        # "outside" excesses are 0 up to rounding: no rate to fit
+        tol = cfg.violation_tol
+        lower = column(rows, "probe_loss") - column(rows, "gap")
+        viol = {
+            k: int(np.sum(lower > column(rows, k) + tol))
+            for k in ("bound_ratio", "bound_tight", "r9_ratio", "r9_tight")
+        }
+        # errors outside S_T leave Δ = 0 on the task's contexts (excess exactly 0, γ(Δ) = ∞): no rate to fit
         rated = select(rows, placement=("concentrated", "spread"))
         by = ("placement", "target_eps")
         slopes = slopes_by(rated, by, "gamma_ratio", "excess", cfg.seeds[0], cfg.bootstrap)
         planted = slopes_by(rated, by, "gamma_ratio", "planted_excess", cfg.seeds[0], cfg.bootstrap)
         slopes.update({f"{k}/planted": v for k, v in planted.items()})
-        outside = np.abs(column(select(rows, placement="outside"), "excess"))
+        tight = column(rows, "gamma_tight") / column(rows, "gamma_ratio")
         return dict(
             experiment=self.name,
             n_rows=len(rows),
-            violations_gamma_ratio=int(np.sum(column(rows, "slack_ratio") < -tol)),
-            violations_gamma_tight=int(np.sum(column(rows, "slack_tight") < -tol)),
-            not_converged=int(sum(not r.converged for r in rows)),
+            violations=viol,
+            unconverged=int(np.sum(column(rows, "gap") > tol)),
             slopes=slopes,
-            gamma_tight_over_ratio=gamma_gap,
-            outside_max_abs_excess=float(outside.max()) if outside.size else 0.0,
-        )
+            gamma_tight_over_ratio=dict(min=float(np.min(tight)), infinite=int(np.sum(np.isinf(tight)))),
+        )  # fmt: skip
 
     def claims(self, cfg: Config, summary: dict) -> list:
-        v1, v2 = summary["violations_gamma_ratio"], summary["violations_gamma_tight"]
-        out = [
+        v, out = summary["violations"], []
+        out.append(
             self.claim(
-                "bound_holds", v1 == v2 == 0, f"violations: {v1} (γ_ratio), {v2} (γ(Δ)) in {summary['n_rows']} rows"
-            ),
-            self.claim(
-                "outside_free",
-                summary["outside_max_abs_excess"] < 1e-9,
-                f"max |excess| {summary['outside_max_abs_excess']:.2e}",
-            ),
-        ]
-        measured, ok = [], True
-        for target in cfg.eps_targets:
-            s, refit = (
-                summary["slopes"].get(f"concentrated/{target:g}/planted"),
-                summary["slopes"].get(f"concentrated/{target:g}"),
+                "bound_holds",
+                sum(v.values()) == 0,
+                ", ".join(f"{k}: {n}" for k, n in v.items()) + f" violations in {summary['n_rows']} rows",
             )
-            if s:
-                ok = ok and slope_consistent(s, -0.5)
-                measured.append(
-                    f"ε = {target:g}: exponent {s['slope']:.3f} [{s['lo']:.3f}, {s['hi']:.3f}]; "
-                    f"refitted probe: {refit['slope']:.3f} [{refit['lo']:.3f}, {refit['hi']:.3f}]"
+        )
+        for cid, placement, expected in (("concentrated_rate", "concentrated", -0.5), ("spread_flat", "spread", 0.0)):
+            fits = {
+                k: f for k, f in summary["slopes"].items() if k.startswith(placement + "/") and k.endswith("/planted")
+            }
+            if fits:
+                refit = [summary["slopes"][k.removesuffix("/planted")] for k in fits]
+                measured = "; ".join(
+                    f"ε = {k.split('/')[1]}: {format_slope(f, 3)}; refitted probe: {_refit_note(r)}"
+                    for (k, f), r in zip(fits.items(), refit, strict=True)
                 )
-        if measured:
-            out.append(self.claim("concentrated_rate", ok, "; ".join(measured)))
-        return out
+                out.append(self.claim(cid, all(slope_consistent(f, expected) for f in fits.values()), measured))
+        return out  # fmt: skip
 
     def plot(self, rows: list[Row], summary: dict, stem) -> list:
         eps_values = sorted(set(column(rows, "target_eps")))
@@ -207,43 +197,43 @@ class Transferability(Experiment):
         for ax, target in zip(axes[0], eps_values, strict=False):
             _plot_excess(ax, select(rows, target_eps=target), summary, target)
         _plot_gamma(axes[0][-1], rows)
-        v1, v2 = summary["violations_gamma_ratio"], summary["violations_gamma_tight"]
+        verdicts, v = self.claims(None, summary), summary["violations"]
         title = (
-            "transferability: same ε, errors placed on / across / outside the task's contexts S_T, p_L(S_T) = γ\n"
-            f"bound violations: {v1} with γ_ratio, {v2} with tight γ(Δ);  "
-            f"max |excess| for errors outside S_T: {summary['outside_max_abs_excess']:.1e}"
+            "transferability: the same ε placed on / across / outside\nthe task's contexts S_T, with p_L(S_T) = γ\n"
+            f"violations (paper's bound and R9; γ_ratio and γ(Δ)): {sum(v.values())} of {summary['n_rows']} rows\n"
+            "errors outside S_T: excess exactly 0, not drawn\n" + ";  ".join(f"{c.id}: {c.verdict}" for c in verdicts)
         )
-        return finish_figure(fig, title, v1 == v2 == 0, stem)
+        return finish_figure(fig, title, all(c.passed for c in verdicts), stem)
+
+
+def _refit_note(fit: dict) -> str:
+    """The refitted probe's γ exponent, flagged when negative excesses make a log-log fit meaningless."""
+    if fit["negative"]:
+        return f"{fit['negative']} of {fit['n'] + fit['dropped']} excesses negative, no log-log rate"
+    return format_slope(fit, 3)
 
 
 def _plot_excess(ax, rows: list[Row], summary: dict, target: float) -> None:
-    for placement in PLACEMENTS:
+    for placement in ("concentrated", "spread"):
         sel = select(rows, placement=placement)
         if not sel:
             continue
-        g, y, style = column(sel, "gamma_ratio"), column(sel, "excess"), PLACEMENT_STYLE[placement]
-        label = f"{placement}: γ exponent {slope_label(summary['slopes'].get(f'{placement}/{target:g}'))[6:]}"
-        pos = y > 1e-12
-        if pos.any():
-            ax.loglog(g[pos], y[pos], linestyle="none", markersize=6, alpha=0.8, label=label, **style)
-        if (~pos).any():
-            plot_hollow(
-                ax, g[~pos], np.full((~pos).sum(), 1e-9), style, f"{placement}: |excess| ≤ 1e-12 (drawn at 1e-9)"
-            )
-        yp = column(sel, "planted_excess")
+        g, style = column(sel, "gamma_ratio"), PLACEMENT_STYLE[placement]
+        fit = summary["slopes"].get(f"{placement}/{target:g}", {})
+        label = f"{placement}, refitted: {_refit_note(fit) if fit else ''}"
+        plot_signed(ax, g, column(sel, "excess"), style, label, markersize=6, alpha=0.8)
         sp = summary["slopes"].get(f"{placement}/{target:g}/planted", {})
-        if (yp > 1e-12).any():
-            label = f"{placement}, planted (v*, b*): exponent {sp.get('slope', math.nan):.2f}"
-            plot_hollow(ax, g[yp > 1e-12], yp[yp > 1e-12], style, label, markersize=4, markerfacecolor="white")
+        label = f"{placement}, planted (v*, b*): exponent {sp.get('slope', math.nan):.2f}"
+        plot_hollow(ax, g, column(sel, "planted_excess"), style, label, markersize=4, markerfacecolor="white")
     gg = np.geomspace(column(rows, "gamma_ratio").min(), 1.0, 20)
     conc = column(select(rows, placement="concentrated", gamma_ratio=1.0), "planted_excess")
     if conc.size:
         ax.loglog(gg, np.mean(conc) / np.sqrt(gg), "k--", lw=1, label="√(1/γ) through the planted γ = 1 points")
     B = float(np.mean(column(rows, "B")))
     curve = [theory.natural_task_bound(0.0, B, target, x) for x in gg]
-    ax.loglog(gg, curve, "k-", lw=1.5, label=f"bound − τ with γ_ratio (B = {B:g})")
+    ax.loglog(gg, curve, "k-", lw=1.5, label=f"paper's bound − τ with γ_ratio (B = {B:g})")
     ax.set_xlabel("γ = p_L(S_T)  (= γ_ratio)")
-    ax.set_ylabel("excess loss (filled: refitted box probe; hollow: planted)")
+    ax.set_ylabel("excess (refitted: filled, negative hollow; planted: small white)")
     ax.set_title(f"ε = {target:g}")
     ax.legend(**LEGEND_BELOW)
 
@@ -252,20 +242,14 @@ def _plot_gamma(ax, rows: list[Row]) -> None:
     for placement in ("concentrated", "spread"):
         sel = [r for r in select(rows, placement=placement) if math.isfinite(r.gamma_tight)]
         if sel:
-            ax.loglog(
-                column(sel, "gamma_ratio"),
-                column(sel, "gamma_tight"),
-                linestyle="none",
-                markersize=6,
-                label=placement,
-                **PLACEMENT_STYLE[placement],
-            )
+            x, y = column(sel, "gamma_ratio"), column(sel, "gamma_tight")
+            ax.loglog(x, y, linestyle="none", markersize=6, label=placement, **PLACEMENT_STYLE[placement])
     gg = np.geomspace(column(rows, "gamma_ratio").min(), 1.0, 10)
     ax.loglog(gg, gg, "k-", lw=1, label="γ(Δ) = γ_ratio")
     n_inf = int(np.sum(np.isinf(column(rows, "gamma_tight"))))
     ax.set_xlabel("γ_ratio (task only)")
     ax.set_ylabel("tight γ(Δ) of each LM")
-    ax.set_title(f"γ(Δ) ≥ γ_ratio  (outside: γ(Δ) = ∞ for {n_inf} LMs)")
+    ax.set_title(f"γ(Δ) ≥ γ_ratio  (errors outside S_T: γ(Δ) = ∞, {n_inf} LMs)")
     ax.legend(**LEGEND_BELOW)
 
 

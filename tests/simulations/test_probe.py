@@ -64,7 +64,7 @@ def test_box_probe_matches_independent_solver(seed):
 def test_vocab_dim_probe_on_simplex_features(small):
     world, task = small.world, small.task
     fit = sim.fit_probe(world.p_star, task.p_T, task.eta, box=task.B, init=(task.v, task.b))
-    assert fit.converged and fit.loss <= task.tau_planted + 1e-12
+    assert fit.converged and fit.loss <= task.tau_planted + 1e-12 and fit.gap <= sim.GAP_TOL
 
 
 def test_probe_rejects_bad_input():
@@ -75,3 +75,48 @@ def test_probe_rejects_bad_input():
         sim.fit_probe(g, p_T, eta, box=0.0)
     with pytest.raises(ValueError, match="l2 must be >= 0"):
         sim.fit_probe(g, p_T, eta, l2=-1.0)
+
+
+def _loss(g, p_T, eta, v, b):
+    z = g @ v + b
+    return np.sum(p_T * (eta * np.logaddexp(0, -z) + (1 - eta) * np.logaddexp(0, z)))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_polytope_probe_matches_an_independent_solver_and_its_certificate_holds(seed):
+    rng = np.random.default_rng(seed)
+    d, V, N, B = 3, 12, 40, 1.0
+    phi = rng.normal(size=(d, V))
+    q = rng.dirichlet(np.full(V, 0.5), size=N)
+    p_T = rng.dirichlet(np.ones(N))
+    eta = 1 / (1 + np.exp(-(q @ phi.T @ (3 * rng.normal(size=d)))))
+    fit = sim.fit_polytope_probe(q, phi, p_T, eta, B)
+    assert fit.converged and np.abs(phi.T @ fit.v).max() <= B * (1 + 1e-9)  # in the class ‖Φᵀλ‖∞ <= B
+    G = q @ phi.T
+    ref = minimize(
+        lambda x: _loss(G, p_T, eta, x[:-1], x[-1]),
+        np.zeros(d + 1),
+        method="SLSQP",
+        constraints=[
+            dict(type="ineq", fun=lambda x: B - phi.T @ x[:-1]),
+            dict(type="ineq", fun=lambda x: B + phi.T @ x[:-1]),
+        ],
+        options=dict(ftol=1e-15, maxiter=2000),
+    )
+    assert fit.loss == pytest.approx(ref.fun, abs=PROBE_LOSS_ATOL)
+    assert fit.loss - fit.gap <= ref.fun + 1e-12  # the certificate bounds the distance to the optimum
+
+
+def test_box_certificate_bounds_the_distance_to_the_optimum_even_when_stopped_early():
+    g, p_T, eta = _problem(3)
+    best = sim.fit_probe(g, p_T, eta, box=0.5)
+    early = sim.fit_probe(g, p_T, eta, box=0.5, max_iter=1)  # 8 restarts of one iteration each
+    assert best.converged and best.gap <= sim.GAP_TOL
+    assert not early.converged and early.gap > 1e3 * sim.GAP_TOL
+    assert early.objective - best.objective <= early.gap + 1e-12  # valid when unconverged, too
+
+
+def test_unconstrained_class_has_no_certificate():
+    g, p_T, eta = _problem(4)
+    fit = sim.fit_probe(g, p_T, eta)
+    assert np.isnan(fit.gap)

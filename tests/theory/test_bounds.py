@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 from hypothesis import find, given, settings
+from hypothesis import strategies as st
 from scipy.optimize import minimize
+from scipy.special import logsumexp
 
 import theory
 from tests import strategies as S
@@ -92,14 +94,36 @@ def test_bound_monotone():
     assert theory.natural_task_bound(0.2, 1.0, 1e-3, 1.0) < base
 
 
-def test_conditional_mean_forms():
-    assert theory.conditional_mean_bound(0.1, 1.0, 1e-3) == theory.natural_task_bound(0.1, 1.0, 1e-3)
-    assert theory.conditional_mean_bound(0.1, 1.0, 1e-3, eps_phi_star=2e-3) == pytest.approx(
-        theory.natural_task_bound(0.1, 1.0, 3e-3)
+@given(st.integers(0, 2**32 - 1), st.floats(0.01, 2.0))
+def test_conditional_mean_and_quadratic_partition_bounds_hold(seed, scale):
+    # (R5): a softmax LM with fixed Φ, its conditional means probed by λ in ‖Φᵀλ‖∞ <= B; (R6): the same
+    # probe carried to f(s) through a linear fit of the conditional means, paying ‖λ‖₂ E_T‖r‖₂
+    rng = np.random.default_rng(seed)
+    d, V, N, B = 2, 7, 12, 1.0
+    phi = rng.normal(size=(d, V))
+    p_star = rng.dirichlet(np.ones(V), size=N)
+    w = np.full(N, 1 / N)
+    lam = rng.normal(size=d)
+    lam *= B / np.abs(phi.T @ lam).max()
+    eta = 1 / (1 + np.exp(-3 * (p_star @ phi.T @ lam)))
+    opt = theory.softmax_optimum(phi, p_star, w)
+    F = opt.theta + scale * rng.normal(size=opt.theta.shape)
+    q = np.exp(F @ phi - logsumexp(F @ phi, axis=1, keepdims=True))
+    split = theory.softmax_split(phi, p_star, F, w, optimum=opt)
+    tau = theory.probe_loss(p_star @ phi.T, lam, 0.0, w, eta)
+    loss_phi = theory.probe_loss(q @ phi.T, lam, 0.0, w, eta)
+    assert loss_phi <= theory.conditional_mean_bound(tau, B, split.eps_phi) + INEQUALITY_SLACK
+    assert (
+        theory.probe_loss(q, phi.T @ lam, 0.0, w, eta)
+        <= theory.conditional_mean_bound(
+            theory.probe_loss(p_star, phi.T @ lam, 0.0, w, eta), B, split.eps_phi, eps_phi_star=split.eps_phi_star
+        )
+        + INEQUALITY_SLACK
     )
-    assert theory.quadratic_partition_bound(0.1, 1.0, 1e-3, 2.0, 0.01) == pytest.approx(
-        theory.natural_task_bound(0.1, 1.0, 1e-3) + 0.02
-    )
+    gmap = theory.fit_gradient_map(phi, F, w)
+    loss_f = theory.probe_loss(F, gmap.A.T @ lam, float(lam @ gmap.c), w, eta)
+    bound = theory.quadratic_partition_bound(tau, B, split.eps_phi, np.linalg.norm(lam), gmap.delta_mean)
+    assert loss_f <= bound + INEQUALITY_SLACK
 
 
 @pytest.mark.parametrize(

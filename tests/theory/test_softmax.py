@@ -23,8 +23,10 @@ def test_conditional_mean_matches_at_optimum(data):
     opt = theory.softmax_optimum(phi, p_star)
     assert np.all(opt.residual < CONDITIONAL_MEAN_ATOL)
     np.testing.assert_allclose(opt.probs @ phi.T, p_star @ phi.T, atol=CONDITIONAL_MEAN_ATOL)
-    # d < V: the optimum does not recover P*, yet matches its conditional mean
-    assert np.all(theory.kl_divergence(p_star, opt.probs) >= 0)
+    # min ℓ_s = KL(P*‖p_θ*) + H(P*), computed independently of the solver's loss
+    with np.errstate(divide="ignore", invalid="ignore"):
+        entropy = -np.sum(np.where(p_star > 0, p_star * np.log(p_star), 0.0), axis=1)
+    np.testing.assert_allclose(opt.losses, theory.kl_divergence(p_star, opt.probs) + entropy, rtol=1e-9, atol=1e-9)
 
 
 def test_optimum_differs_from_p_star_when_d_below_v():
@@ -212,3 +214,16 @@ def test_gradient_map_is_exact_on_linear_gradients_and_measures_delta():
     assert fit.delta_mean == pytest.approx(np.sum(w * resid), rel=1e-8)
     with pytest.raises(ValueError, match="at least d \\+ 1 = 3 points"):
         theory.fit_gradient_map(phi, th[:2])
+
+
+def test_softmax_optimum_started_at_the_optimum_stays_there():
+    rng = np.random.default_rng(10)
+    phi = rng.normal(size=(3, 20))
+    theta = rng.normal(size=(6, 3))
+    p_star = softmax(theta @ phi, axis=-1)  # well specified: θ is the optimum
+    opt = theory.softmax_optimum(phi, p_star, init=theta)
+    np.testing.assert_allclose(opt.theta, theta, atol=1e-9)
+    cold = theory.softmax_optimum(phi, p_star)
+    np.testing.assert_allclose(cold.probs, opt.probs, atol=1e-12)
+    with pytest.raises(ValueError, match="init must have shape"):
+        theory.softmax_optimum(phi, p_star, init=theta[:2])

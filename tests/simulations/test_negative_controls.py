@@ -1,0 +1,86 @@
+"""Every claim of every experiment can fail: break its hypothesis and its check returns FAIL.
+
+Each test starts from a tiny run whose claims PASS (test_experiments.py) and
+breaks one hypothesis, either in the config (the experiment then measures a
+world where the claim is false) or in the rows (the bound recomputed with an
+overstated γ), and sees the claim's verdict turn to FAIL.
+"""
+
+import dataclasses
+import math
+
+import pytest
+
+import simulations as sim
+
+#: γ overstated by this factor shrinks every bound's ε-term by √100 = 10: the LMs measured then break it.
+OVERSTATED_GAMMA = 100.0
+
+
+def _verdicts(name, cfg, rows):
+    exp = sim.get_experiment(name)
+    return {c.id: c.verdict for c in exp.claims(cfg, exp.summarize(cfg, rows))}
+
+
+def _run(name, tmp_path, **changes):
+    """A tiny run with config fields replaced (nested: "task.alpha")."""
+    cfg = sim.get_experiment(name).profiles["tiny"]
+    sets = [f"{k.replace('__', '.')}={v}" for k, v in changes.items()]
+    cfg = sim.override(cfg, sets)
+    run = sim.run_experiment(name, cfg, tmp_path, progress=False)
+    return {c["id"]: c["verdict"] for c in run.summary["claims"]}
+
+
+def _shrunk(r, factor):
+    """A ProbeRow whose bounds' ε-terms are divided by `factor` (γ overstated by factor²)."""
+    return dataclasses.replace(
+        r, bound=r.tau + (r.bound - r.tau) / factor, r9_bound=r.tau + (r.r9_bound - r.tau) / factor
+    )
+
+
+@pytest.mark.parametrize("name", ["sqrt_eps", "tightness", "transferability"])
+def test_bound_holds_fails_with_an_overstated_gamma(name, tiny_runs):
+    run, _ = tiny_runs[name]
+    cfg, f = sim.get_experiment(name).profiles["tiny"], math.sqrt(OVERSTATED_GAMMA)
+    assert _verdicts(name, cfg, run.rows)["bound_holds"] == "PASS"
+    if name == "sqrt_eps":
+        rows = [_shrunk(r, f) if math.isfinite(r.bound) and r.feature != "f" else r for r in run.rows]
+    elif name == "tightness":
+        rows = [dataclasses.replace(r, bound_excess=r.bound_excess / f, r9_excess=r.r9_excess / f) for r in run.rows]
+    else:
+        rows = [
+            dataclasses.replace(
+                r, bound_ratio=r.tau + (r.bound_ratio - r.tau) / f, r9_ratio=r.tau + (r.r9_ratio - r.tau) / f
+            )
+            for r in run.rows
+        ]
+    assert _verdicts(name, cfg, rows)["bound_holds"] == "FAIL"
+
+
+def test_sqrt_rate_fails_when_the_planted_probe_is_bayes_optimal(tmp_path):
+    # α = 1: η = σ(v*ᵀP* + b*), the best probe is Bayes-optimal, and errors cost O(ε), not √ε
+    assert _run("sqrt_eps", tmp_path, task__alpha=1.0)["adversarial_sqrt_rate"] == "FAIL"
+
+
+def test_tightness_claims_fail_when_their_hypotheses_break(tmp_path):
+    # α = 1 for the worst-case rate; a box of 2 puts the family's group masses at ½ ± κ/2, far from ½,
+    # where Pinsker is loose (ratio √(1 − (2κ/B)²) ≈ 0.87 for κ = ½) and the family is no longer tight
+    verdicts = _run("tightness", tmp_path, task__alpha=1.0, family_B=2.0, family_kappas="0.5")
+    assert verdicts["worst_case_sqrt_rate"] == "FAIL" and verdicts["refit_family_tight"] == "FAIL"
+
+
+def test_transferability_rates_fail_when_their_hypotheses_break(tmp_path, tiny_runs):
+    assert _run("transferability", tmp_path, task__alpha=1.0)["concentrated_rate"] == "FAIL"
+    # errors that are not spread: the concentrated LMs' rows checked as if they were spread
+    run, _ = tiny_runs["transferability"]
+    cfg = sim.get_experiment("transferability").profiles["tiny"]
+    rows = [dataclasses.replace(r, placement="spread") for r in run.rows if r.placement == "concentrated"]
+    assert _verdicts("transferability", cfg, rows)["spread_flat"] == "FAIL"
+
+
+def test_random_error_claims_fail_when_their_hypotheses_break(tmp_path):
+    # the planted (v*, b*) is the wrong classifier for the refitted quantity: its first-order term mispredicts
+    assert _run("random_errors", tmp_path, predictor="planted")["first_order_predicts"] == "FAIL"
+    # errors against the labels are not mean-zero: no random sign, and no shrinking with N_T
+    verdicts = _run("random_errors", tmp_path, family="adversarial")
+    assert verdicts["random_sign"] == "FAIL" and verdicts["shrinks_with_contexts"] == "FAIL"
