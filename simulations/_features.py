@@ -102,7 +102,7 @@ def reference_probe(inst: Instance, feature: str, probe: str = "box", l2: float 
     """The class's probe fitted on the ε = 0 features (P*, or ΦP* for the LM's Φ `phi`), cached on the instance."""
     world, task = inst.world, inst.task
     phi = world.Phi if phi is None else phi
-    key = ("reference", feature, probe, l2, None if phi is world.Phi else phi.tobytes())
+    key = ("reference", feature, probe, l2 if probe == "l2" else 0.0, None if phi is world.Phi else phi.tobytes())
     if key not in inst.cache:
         if feature == "phi_p_f" and probe == "box":
             init = (task.lam, task.b) if task.lam is not None and phi is world.Phi else None
@@ -133,8 +133,13 @@ def eps_phi(inst: Instance, lm: LanguageModel) -> float:
     return theory.expected_kl_log(log_opt, log_softmax(lm.F @ lm.Phi, axis=-1), inst.world.p_L)
 
 
-def measure(inst: Instance, lm: LanguageModel, feature: str, probes=("box",), l2: float = 0.0) -> list[Measurement]:
+def measure(
+    inst: Instance, lm: LanguageModel, feature: str, probes=("box",), l2: float = 0.0, phi_box=None
+) -> list[Measurement]:
     """Fit each probe class on one feature kind of `lm` and attach the bounds of the module table.
+
+    `phi_box`: the LM's Φp_f box `Measurement` if already made (the f
+    features' comparator is built from it); measured here otherwise.
 
     Returns:
       One `Measurement` per probe class, or [] when the LM has no such
@@ -144,7 +149,7 @@ def measure(inst: Instance, lm: LanguageModel, feature: str, probes=("box",), l2
     if g is None:
         return []
     if feature == "f":
-        return _measure_f(inst, lm, g, probes, l2)
+        return _measure_f(inst, lm, g, probes, l2, phi_box or measure(inst, lm, "phi_p_f")[0])
     task, phi = inst.task, _phi(inst, lm)
     ref_phi = phi if feature == "phi_p_f" else None
     ref_box = reference_probe(inst, feature, "box", phi=ref_phi)
@@ -178,10 +183,9 @@ def _fit(inst, lm, feature, probe, l2, g, phi, init) -> ProbeFit:
     return fit_polytope_probe(lm.q, phi, task.p_T, task.eta, task.B, init=init)
 
 
-def _measure_f(inst: Instance, lm: LanguageModel, F: np.ndarray, probes, l2: float) -> list[Measurement]:
-    """f features: the (R6) comparator from the LM's own polytope probe and a linear fit of Φp_f on f."""
+def _measure_f(inst: Instance, lm: LanguageModel, F: np.ndarray, probes, l2: float, phi_m) -> list[Measurement]:
+    """f features: the (R6) comparator from the LM's own polytope probe `phi_m` and a linear fit of Φp_f on f."""
     task, phi = inst.task, _phi(inst, lm)
-    (phi_m,) = measure(inst, lm, "phi_p_f")
     lam, b = phi_m.fit.v, phi_m.fit.b
     gmap = theory.fit_gradient_map(phi, F, task.p_T)
     comparator = (gmap.A.T @ lam, b + float(lam @ gmap.c))
@@ -240,12 +244,16 @@ def probe_rows(inst: Instance, lm: LanguageModel, features, probes, l2: float = 
     rows = []
     finite = np.isfinite(lm.eps) and np.all(np.isfinite(lm.q))
     eps_check = theory.expected_kl(inst.world.p_star, lm.q, inst.world.p_L) if finite else math.nan
+    phi_box = None  # the Φp_f box measurement, reused by f
     for feature in features:
         classes = [p for p in probes if p != "l2" or feature in l2_features]
         if not finite:
             rows += [_flagged(inst, lm, feature, probe) for probe in classes]
             continue
-        for m in measure(inst, lm, feature, classes, l2):
+        ms = measure(inst, lm, feature, classes, l2, phi_box)
+        if feature == "phi_p_f" and "box" in classes:
+            phi_box = ms[classes.index("box")]
+        for m in ms:
             f = m.fit
             rows.append(
                 ProbeRow(

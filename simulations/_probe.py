@@ -33,9 +33,11 @@ GAP_TOL = 1e-8
 #: L-BFGS-B restarts from its own solution until the certificate holds, at most this often.
 MAX_RESTARTS = 8
 #: The barrier method stops when its duality gap m/t (m = 2V constraints) is below this.
-BARRIER_GAP = 1e-11
+BARRIER_GAP = 1e-10
 #: Ridge fits with at most this many features are finished by Newton steps (a k × k Hessian).
 NEWTON_MAX_DIM = 1000
+#: A warm-started barrier (from a nearby optimum, shrunk into the interior) starts at this t.
+WARM_T0 = 1e4
 #: Singular values of Φ below this fraction of the largest are its null space (no effect on any feature).
 RANK_RTOL = 1e-12
 
@@ -277,7 +279,7 @@ def fit_polytope_probe(q, Phi, p_T, eta, B, *, init=None) -> ProbeFit:
         mu0, b0 = basis.T @ np.asarray(init[0], dtype=np.float64), float(init[1])
         reach = np.abs(C @ mu0).max(initial=0.0)
         mu0 = mu0 * min(1.0, 0.9 * B / reach) if reach > 0 else mu0
-    mu, b, iters = _barrier(G, C, p_T, eta, B, mu0, b0)
+    mu, b, iters = _barrier(G, C, p_T, eta, B, mu0, b0, t0=1.0 if init is None else WARM_T0)
     lam = basis @ mu
     loss, g_mu, g_b = population_loss_and_grad(G, p_T, eta, mu, b)
     fw = g_mu @ mu - _lp_min(g_mu, C, B)
@@ -293,39 +295,42 @@ def _lp_min(c: np.ndarray, C: np.ndarray, B: float) -> float:
     return float(res.fun)
 
 
-def _barrier(G, C, p_T, eta, B, mu, b, growth: float = 20.0):
-    """Minimise ℓ_T(G, μ, b) over −B < Cμ < B by the log-barrier method; returns (μ, b, Newton steps)."""
-    m, t, steps = 2 * C.shape[0], 1.0, 0
-    x = np.append(mu, b)
+def _barrier(G, C, p_T, eta, B, mu, b, t0: float = 1.0, growth: float = 50.0):
+    """Minimise ℓ_T(G, μ, b) over −B < Cμ < B by the log-barrier method; returns (μ, b, Newton steps).
 
-    def barrier_obj(x, t):
+    Centres ℓ_T + w·(−Σ log(B − Cμ) − Σ log(B + Cμ)) for barrier weights
+    w = 1/t shrinking by `growth` (the objective stays O(1), so Armijo tests
+    are meaningful at every w), until the duality gap m·w of the central path
+    is below `BARRIER_GAP`. The certificate of the result is computed
+    separately (`fit_polytope_probe`).
+    """
+    m, weight, steps = 2 * C.shape[0], 1.0 / t0, 0
+    x = np.append(mu, b)
+    design = np.hstack([G, np.ones((G.shape[0], 1))])
+
+    def objective(x, weight):
         a = C @ x[:-1]
         if np.any(np.abs(a) >= B):
             return math.inf
-        loss = np.sum(p_T * theory.context_loss(G @ x[:-1] + x[-1], eta))
-        return t * loss - np.sum(np.log(B - a)) - np.sum(np.log(B + a))
+        loss = np.sum(p_T * theory.context_loss(design @ x, eta))
+        return loss - weight * (np.sum(np.log(B - a)) + np.sum(np.log(B + a)))
 
     while True:
         for _ in range(100):  # centring by damped Newton
-            a, z = C @ x[:-1], G @ x[:-1] + x[-1]
-            sig = expit(z)
-            r = p_T * (sig - eta)
-            w = p_T * sig * (1.0 - sig)
-            Ga = np.hstack([G, np.ones((G.shape[0], 1))])
-            grad = t * (Ga.T @ r)
-            grad[:-1] += C.T @ (1.0 / (B - a) - 1.0 / (B + a))
-            hess = t * (Ga.T @ (w[:, None] * Ga))
-            hess[:-1, :-1] += C.T @ ((1.0 / (B - a) ** 2 + 1.0 / (B + a) ** 2)[:, None] * C)
+            a = C @ x[:-1]
+            sig = expit(design @ x)
+            grad = design.T @ (p_T * (sig - eta))
+            grad[:-1] += weight * (C.T @ (1.0 / (B - a) - 1.0 / (B + a)))
+            hess = design.T @ ((p_T * sig * (1.0 - sig))[:, None] * design)
+            hess[:-1, :-1] += weight * (C.T @ ((1.0 / (B - a) ** 2 + 1.0 / (B + a) ** 2)[:, None] * C))
             step = -np.linalg.lstsq(hess, grad, rcond=None)[0]
-            decrement = -grad @ step  # λ², the Newton decrement squared
-            if decrement / 2 <= 1e-12:
+            decrement = -grad @ step  # λ², the Newton decrement squared, in units of the loss
+            if decrement / 2 <= 1e-15:
                 break
-            cur, s = barrier_obj(x, t), 1.0
-            # backtrack to stay feasible and decrease the objective (up to its rounding, ~1e-15 of its size:
-            # at large t the objective is ~t·ℓ and an exact Armijo test would reject every step)
-            while s > 1e-12 and barrier_obj(x + s * step, t) > cur - 0.25 * s * decrement + 1e-15 * abs(cur):
+            cur, s = objective(x, weight), 1.0
+            while s > 1e-12 and objective(x + s * step, weight) > cur - 0.25 * s * decrement + 1e-15 * abs(cur):
                 s *= 0.5
             x, steps = x + s * step, steps + 1
-        if m / t <= BARRIER_GAP:
+        if m * weight <= BARRIER_GAP:
             return x[:-1], float(x[-1]), steps
-        t *= growth
+        weight /= growth

@@ -24,7 +24,8 @@ from ._config import check_choice, check_range
 from ._keys import numpy_rng
 from ._world import World
 
-OBJECTIVES = ("exact", "corpus")
+#: Cross-entropy on the exact population or a sampled corpus; the Quad objective (R7) likewise.
+OBJECTIVES = ("exact", "corpus", "quad", "quad_corpus")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +94,22 @@ def corpus_xent(params: SoftmaxLM, contexts: jax.Array, words: jax.Array) -> jax
     return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits, -1), words[:, None], axis=-1))
 
 
+def population_quad(params: SoftmaxLM, p_star: jax.Array, p_L: jax.Array) -> jax.Array:
+    """The exact Quad loss Σ_s p_L(s)[−f(s)ᵀΦP*[s] + ½‖Φᵀf(s)‖²] (R7; arXiv:2010.03648 §5.3)."""
+    logits = params.F @ params.Phi
+    return jnp.sum(p_L * (-jnp.sum(logits * p_star, axis=-1) + 0.5 * jnp.sum(logits * logits, axis=-1)))
+
+
+def corpus_quad(params: SoftmaxLM, contexts: jax.Array, words: jax.Array) -> jax.Array:
+    """Mean of −f(s)ᵀφ_w + ½‖Φᵀf(s)‖² over (context, next word) pairs: unbiased for the Quad loss."""
+    f = params.F[contexts]
+    logits = f @ params.Phi
+    return jnp.mean(-jnp.take_along_axis(logits, words[:, None], axis=-1)[:, 0] + 0.5 * jnp.sum(logits * logits, -1))
+
+
+_LOSSES = {"exact": population_xent, "corpus": corpus_xent, "quad": population_quad, "quad_corpus": corpus_quad}
+
+
 def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
     schedule = optax.exponential_decay(cfg.learning_rate, cfg.steps, cfg.final_lr_fraction)
     return optax.adam(schedule)
@@ -123,13 +140,12 @@ def train_steps(params, opt_state, start, count, data, *, cfg: TrainConfig, obje
     `cfg` and `objective` static, as `run_steps` does.
     """
     optimizer = make_optimizer(cfg)
-    if objective == "exact":
-        loss_and_grad = _value_and_grad(population_xent, cfg.learn_phi)
+    loss_and_grad = _value_and_grad(_LOSSES[objective], cfg.learn_phi)
+    if objective in ("exact", "quad"):
 
         def grads(params, i):
             return loss_and_grad(params, *data)[1]
     else:
-        loss_and_grad = _value_and_grad(corpus_xent, cfg.learn_phi)
         contexts, words, batch_keys = data
         batch = min(cfg.batch_size, cfg.corpus_size)
 
@@ -190,7 +206,8 @@ def train(
 
     objective "exact": full-batch population cross-entropy (every step sees
     the exact objective); "corpus": minibatches from a sampled corpus of
-    `corpus_size` tokens (the LM then cannot reach ε = 0). `runner` runs the
+    `corpus_size` tokens (the LM then cannot reach ε = 0); "quad" and
+    "quad_corpus": the Quad objective (R7), exact or on the corpus. `runner` runs the
     steps between two checkpoints: the jitted `train_steps` (a test passes a
     trace-counting jit of it).
     """
@@ -198,7 +215,7 @@ def train(
     params = init_lm(key_init, world, cfg)
     optimizer = make_optimizer(cfg)
     opt_state = optimizer.init(params)
-    if objective == "exact":
+    if objective in ("exact", "quad"):
         data = (jnp.asarray(world.p_star, dtype=jnp.float32), jnp.asarray(world.p_L, dtype=jnp.float32))
     else:
         contexts, words = sample_corpus(key_data, world, cfg.corpus_size)

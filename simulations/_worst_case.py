@@ -315,7 +315,7 @@ def search_general(world: World, task: Task, budgets, start: list[WorstCase], ro
     return best
 
 
-def worst_lms(world: World, task: Task, budgets, rounds: int, general_steps: int):
+def worst_lms(world: World, task: Task, budgets, rounds: int, general_rounds: int, general_steps: int):
     """The worst LMs found at each budget: (for the planted classifier, for the refitted probe).
 
     The planted classifier's by the allocation search (`search_fixed`); the
@@ -326,7 +326,7 @@ def worst_lms(world: World, task: Task, budgets, rounds: int, general_steps: int
     planted = search_fixed(world, task, (task.v, task.b), budgets)
     refit, _ = search_refit(world, task, budgets, rounds=rounds, planted=planted)
     if general_steps:
-        refit = search_general(world, task, budgets, refit, rounds=rounds, steps=general_steps)
+        refit = search_general(world, task, budgets, refit, rounds=general_rounds, steps=general_steps)
     return planted, refit
 
 

@@ -16,6 +16,8 @@ REGISTRY: dict[str, str] = {
     "tightness": ".tightness",
     "transferability": ".transferability",
     "random_errors": ".random_errors",
+    "conditional_mean": ".conditional_mean",
+    "quad": ".quad",
 }
 
 

@@ -97,7 +97,7 @@ class RandomErrors(Experiment):
             bootstrap=20,
         ),
         "quick": Config(seeds=(0, 1)),
-        "standard": Config(world=WorldConfig(vocab_size=1000, num_contexts=4000, dim=16), seeds=(0, 1, 2)),
+        "standard": Config(world=WorldConfig(vocab_size=500, num_contexts=2000, dim=16), seeds=(0, 1, 2)),
     }
     claim_statements = {
         "first_order_predicts": "(R8) the refitted excess is E_T[(σ(m̂) − η)·v̂ᵀΔ] up to second order: "

@@ -80,8 +80,8 @@ class SqrtEps(Experiment):
             bootstrap=200,
         ),
         "standard": Config(
-            world=WorldConfig(vocab_size=2000, num_contexts=4000, dim=32),
-            lm=TrainConfig(steps=300, checkpoints=6, corpus_size=400_000, batch_size=2048),
+            world=WorldConfig(vocab_size=1000, num_contexts=3000, dim=32),
+            lm=TrainConfig(steps=300, checkpoints=6, corpus_size=300_000, batch_size=2048),
             eps_targets=(1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1),
             l2_features=("phi_p_f", "f"),
             seeds=(0, 1, 2),

@@ -47,8 +47,9 @@ class Config(RunConfig):
     LMs at one ε: n_random random directions, n_mixed mixtures with the
     adversarial one, the error directions of train_seeds LMs trained from other
     initialisations and of LMs trained on corpora of corpus_sizes).  rounds:
-    alternations of the max–min searches; general_steps: projected-ascent steps
-    of the search over general logit perturbations.  family_B, family_kappas,
+    alternations of the max–min searches; general_rounds and general_steps:
+    alternations and projected-ascent steps of the search over general logit
+    perturbations (run on the curves' budgets only).  family_B, family_kappas,
     family_eps: the refitted family (`refit_family`): its box, margins 2κ and ε
     grid.  chain_k: length of the analytic fixed-classifier chain.
     """
@@ -63,7 +64,8 @@ class Config(RunConfig):
     train_seeds: int = 2
     corpus_sizes: tuple[int, ...] = (5_000, 50_000)
     rounds: int = 2
-    general_steps: int = 60
+    general_rounds: int = 1
+    general_steps: int = 30
     family_B: float = 32.0
     family_kappas: tuple[float, ...] = (0.5, 0.1)
     family_eps: tuple[float, ...] = (1e-9, 1e-8, 1e-7, 1e-6, 1e-5)
@@ -73,7 +75,7 @@ class Config(RunConfig):
         super().__post_init__()
         for name in ("eps_targets", "strip_eps", "family_eps"):
             check_ranges(name, getattr(self, name), 0.0, 1.0, lo_open=True)
-        for name in ("n_random", "n_mixed", "train_seeds", "general_steps"):
+        for name in ("n_random", "n_mixed", "train_seeds", "general_rounds", "general_steps"):
             check_range(name, getattr(self, name), 0, integer=True)
         check_ranges("corpus_sizes", self.corpus_sizes, 1, integer=True)
         check_range("rounds", self.rounds, 1, integer=True)
@@ -122,7 +124,7 @@ class Tightness(Experiment):
         ),  # fmt: skip
         "quick": Config(world=WorldConfig(vocab_size=150, num_contexts=300, dim=6)),
         "standard": Config(
-            world=WorldConfig(vocab_size=1000, num_contexts=2000, dim=16),
+            world=WorldConfig(vocab_size=600, num_contexts=1200, dim=16),
             lm=TrainConfig(steps=300, checkpoints=6, corpus_size=100_000, batch_size=1024),
             eps_targets=(1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1),
             strip_eps=(1e-5, 1e-3, 1e-1),
@@ -160,7 +162,7 @@ class Tightness(Experiment):
         directions += trained_directions(inst, cfg.lm, cfg.train_seeds, cfg.corpus_sizes)
         tick()
         rows += [r for lm in lms_at_eps(inst, directions, cfg.strip_eps) for r in _measure(inst, "strip", lm)]
-        rows += [r for r in _worst_cases(inst, cfg.strip_eps, cfg, "strip") if r.classifier == "refit"]
+        rows += [r for r in _worst_cases(inst, cfg.strip_eps, cfg, "strip", general=False) if r.classifier == "refit"]
         tick()
         if seed == cfg.seeds[0]:  # the family does not depend on the seed
             for kappa in cfg.family_kappas:
@@ -279,9 +281,10 @@ def _measure(inst: Instance, panel: str, lm: LanguageModel, source: str = "") ->
     return rows  # fmt: skip
 
 
-def _worst_cases(inst: Instance, budgets, cfg: Config, panel: str) -> list[Row]:
+def _worst_cases(inst: Instance, budgets, cfg: Config, panel: str, general: bool = True) -> list[Row]:
     """Rows of the worst LMs found (`worst_lms`), each measured with the classifier it was searched against."""
-    planted, refit = wc.worst_lms(inst.world, inst.task, np.asarray(budgets), cfg.rounds, cfg.general_steps)
+    steps = cfg.general_steps if general else 0
+    planted, refit = wc.worst_lms(inst.world, inst.task, np.asarray(budgets), cfg.rounds, cfg.general_rounds, steps)
     rows = []
     for target, p, r in zip(budgets, planted, refit, strict=True):
         lm_p, lm_r = (

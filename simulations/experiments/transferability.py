@@ -113,7 +113,7 @@ class Transferability(Experiment):
         "tiny": Config(world=TINY_WORLD, gammas=(1.0, 0.3, 0.1), bootstrap=20),
         "quick": Config(seeds=(0, 1)),
         "standard": Config(
-            world=WorldConfig(vocab_size=1000, num_contexts=2000, dim=16),
+            world=WorldConfig(vocab_size=600, num_contexts=1200, dim=16),
             eps_targets=(1e-4, 1e-2),
             seeds=(0, 1, 2),
             bootstrap=1000,

@@ -84,3 +84,31 @@ def test_random_error_claims_fail_when_their_hypotheses_break(tmp_path):
     # errors against the labels are not mean-zero: no random sign, and no shrinking with N_T
     verdicts = _run("random_errors", tmp_path, family="adversarial")
     assert verdicts["random_sign"] == "FAIL" and verdicts["shrinks_with_contexts"] == "FAIL"
+
+
+def test_conditional_mean_claims_fail_when_their_hypotheses_break(tiny_runs):
+    run, _ = tiny_runs["conditional_mean"]
+    cfg = sim.get_experiment("conditional_mean").profiles["tiny"]
+    assert set(_verdicts("conditional_mean", cfg, run.rows).values()) == {"PASS"}
+    # (R4) only sees the row space of Φ: the ℓ1 distance ‖p_f − P*‖₁ = 2 TV does not vanish with ε_Φ
+    rows = [dataclasses.replace(r, mean_gap=2 * r.tv) for r in run.rows]
+    assert _verdicts("conditional_mean", cfg, rows)["conditional_means_converge"] == "FAIL"
+    # trained (not adversarial) LMs use a few % of the bound: γ overstated 10⁴-fold breaks it
+    rows = [_shrunk(r, 100.0) if math.isfinite(r.bound) else r for r in run.rows]
+    assert _verdicts("conditional_mean", cfg, rows)["bound_holds"] == "FAIL"
+    # a task natural w.r.t. Φ in place of the word groups: Φp_f reaches the planted classifier
+    rows = [dataclasses.replace(r, task="word_groups") for r in run.rows if r.task == "row_space"]
+    assert _verdicts("conditional_mean", cfg, rows)["not_natural_wrt_phi"] == "FAIL"
+
+
+def test_quad_claims_fail_when_their_hypotheses_break(tiny_runs):
+    run, _ = tiny_runs["quad"]
+    cfg = sim.get_experiment("quad").profiles["tiny"]
+    assert set(_verdicts("quad", cfg, run.rows).values()) == {"PASS"}
+    # a τ that the LMs do not attain: the bound with ε_quad taken as 0 (every Quad LM its own optimum)
+    rows = [dataclasses.replace(r, bound=r.tau) for r in run.rows]
+    assert _verdicts("quad", cfg, rows)["r7_holds"] == "FAIL"
+    # cross-entropy's learned Φ is not the linear autoencoder's: checked as if it were Quad's, the claim fails
+    rows = [dataclasses.replace(r, family="quad_learned") for r in run.rows if r.family == "xent_learned"]
+    rows += [r for r in run.rows if r.family == "quad"]
+    assert _verdicts("quad", cfg, rows)["learned_phi_spans_pca"] == "FAIL"

@@ -1,0 +1,282 @@
+"""Experiment `conditional_mean`: softmax LMs with d < V, whose conditional means are right while p_f is not.
+
+Claims (docs/design.md (R3), (R5); arXiv:2010.03648 §5.2): in worlds the
+model cannot represent (hidden dimensions, ε*_Φ > 0), training with the
+world's Φ drives Φp_f(s) to ΦP*[s] while p_f(s) stays at the bottleneck's
+distance from P*; every probe of the theorem's classes stays under its
+(R5)/(R9) bounds (ε_Φ for Φp_f, ε = ε_Φ + ε*_Φ for p_f); and a task that is
+natural but not w.r.t. Φ (word groups) is solved from p_f but not from Φp_f.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+from scipy.linalg import subspace_angles
+
+import theory
+
+from .._config import check_choices, check_ranges
+from .._features import ProbeRow, bound_check, eps_phi, probe_rows, softmax_optimum
+from .._instance import make_instance
+from .._lm import trained_lms
+from .._plotting import LEGEND_BELOW, finish_figure, new_figure, plot_signed
+from .._rows import column, select, values
+from .._task import TaskConfig
+from .._train import TrainConfig
+from .._world import WorldConfig
+from ._base import TINY_LM, Experiment, RunConfig
+
+TRAININGS = ("exact", "corpus", "learned")
+STYLES = {
+    "exact": dict(color="#2ca02c", marker="s"),
+    "corpus": dict(color="#9467bd", marker="D"),
+    "learned": dict(color="#ff7f0e", marker="^"),
+}
+#: The bottleneck floor holds when the last checkpoint's TV(p_f, P*) is at least this fraction of the optimum's.
+FLOOR_SHARE = 0.9
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(RunConfig):
+    """Sizes and seeds of `conditional_mean`.
+
+    world: the model's d = world.dim (+ the bias row); extra_dims: the hidden
+    dimensions of each world (0 = well specified; more = a larger ε*_Φ).
+    task: the box B and label sharpness of both tasks (row_space: natural
+    w.r.t. Φ; word_groups: natural, not w.r.t. Φ).  lm: training of the
+    softmax LMs; trainings: exact (Φ fixed to the world's), corpus (Φ fixed,
+    sampled corpus), learned (Φ learned, exact objective).
+    """
+
+    world: WorldConfig = WorldConfig(vocab_size=300, num_contexts=600, dim=8)
+    extra_dims: tuple[int, ...] = (0, 4, 16)
+    task: TaskConfig = TaskConfig(B=8.0, alpha=2.0)
+    lm: TrainConfig = TrainConfig(steps=300, checkpoints=6, corpus_size=30_000, batch_size=512)
+    trainings: tuple[str, ...] = TRAININGS
+    bootstrap: int = 200
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_ranges("extra_dims", self.extra_dims, 0, integer=True)
+        check_choices("trainings", self.trainings, TRAININGS)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Row(ProbeRow):
+    """A `ProbeRow` (one probe on one feature of one trained LM) with the task and the LM's split of ε."""
+
+    extra_dims: int
+    training: str
+    task: str  # the task's structure: row_space or word_groups
+    eps_phi: float  # ε_Φ(F) against the best model with the LM's Φ (NaN for a learned Φ)
+    eps_phi_star: float  # ε*_Φ of the world's Φ
+    mean_gap: float  # √(Σ p_L ‖Φ(p_f(s) − P*[s])‖²) with the world's Φ
+    mean_gap_bound: float  # (R4) summed over Φ's rows: √(2 Σ_i ‖Φ_i‖∞² ε_Φ)
+    tv: float  # Σ p_L TV(p_f(s), P*[s])
+    tv_floor: float  # Σ p_L TV(p_θ*(s), P*[s]): the best model with the world's Φ
+    angle: float  # largest principal angle (degrees) between the LM's and the world's row spaces of Φ
+    tau_p_f: float  # τ of the p_f box class on this task
+    tau_planted: float  # the planted classifier's loss on P*
+
+
+class ConditionalMean(Experiment):
+    name = "conditional_mean"
+    title = "d < V: Φp_f → ΦP* while p_f stays at the bottleneck; (R5) on two tasks, fixed and learned Φ"
+    Row = Row
+    profiles = {
+        "tiny": Config(
+            world=WorldConfig(vocab_size=30, num_contexts=80, dim=3),
+            extra_dims=(0, 4),
+            lm=dataclasses.replace(TINY_LM, steps=100, checkpoints=3),
+            trainings=("exact", "learned"),
+            bootstrap=20,
+        ),
+        "quick": Config(seeds=(0, 1)),
+        "standard": Config(
+            world=WorldConfig(vocab_size=500, num_contexts=1000, dim=12),
+            extra_dims=(0, 4, 12, 24),
+            lm=TrainConfig(steps=400, checkpoints=6, corpus_size=60_000, batch_size=1024),
+            seeds=(0, 1),
+        ),
+    }
+    claim_statements = {
+        "conditional_means_converge": "(R3/R4) fixed Φ: ‖Φ(p_f − P*)‖ ≤ √(2Σᵢ‖Φᵢ‖∞²ε_Φ) for every LM and falls "
+        f"10-fold by the last checkpoint, while TV(p_f, P*) stays ≥ {FLOOR_SHARE:.0%} of the bottleneck's floor",
+        "bound_holds": "(R5/R9) no probe of the theorem's classes above its bounds (ε_Φ for Φp_f, ε for p_f)",
+        "not_natural_wrt_phi": "(R5) word-group task (v* outside Φ's row space), well-specified world: trained LMs' "
+        "p_f probes beat the planted classifier's τ, their Φp_f probes do not, nor does Φp_f's best on ΦP*",
+    }
+
+    def work_units(self, cfg: Config) -> int:
+        return len(cfg.extra_dims) * len(cfg.trainings)
+
+    def run_seed(self, cfg: Config, seed: int, tick) -> list:
+        rows = []
+        for extra in cfg.extra_dims:
+            world_cfg = dataclasses.replace(cfg.world, extra_dims=extra)
+            tasks = [make_instance(seed, world_cfg, dataclasses.replace(cfg.task, structure="row_space"))]
+            tasks.append(tasks[0].with_task(dataclasses.replace(cfg.task, structure="word_groups")))
+            opt = softmax_optimum(tasks[0])
+            tasks[1].cache["optimum"] = opt
+            w = tasks[0].world
+            floor = float(np.sum(w.p_L * theory.total_variation(w.p_star, opt.probs)))
+            eps_star = theory.expected_kl(w.p_star, opt.probs, w.p_L)
+            for training in cfg.trainings:
+                lm_cfg = dataclasses.replace(cfg.lm, learn_phi=training == "learned")
+                lms = trained_lms(tasks[0], lm_cfg, "corpus" if training == "corpus" else "exact", family=training)
+                for lm in lms:
+                    lm_part = _lm_fields(w, lm, extra, training, floor, eps_star, eps_phi(tasks[0], lm))
+                    for inst in tasks:
+                        tau_p = probe_rows(inst, lm, ("p_f",), ("box",))
+                        for r in tau_p + probe_rows(inst, lm, ("phi_p_f",), ("box",)):
+                            task = "row_space" if inst.task.lam is not None else "word_groups"
+                            rows.append(
+                                Row(
+                                    **dataclasses.asdict(r),
+                                    **lm_part,
+                                    task=task,
+                                    tau_p_f=tau_p[0].tau,
+                                    tau_planted=inst.task.tau_planted,
+                                )
+                            )
+                tick()
+        return rows
+
+    def summarize(self, cfg: Config, rows: list) -> dict:
+        fixed = [r for r in select(rows, training=("exact", "corpus"), feature="phi_p_f", task="row_space")]
+        exact = {}
+        for r in select(fixed, training="exact"):  # first and last checkpoint of each (seed, world)
+            first, last = exact.get((r.seed, r.extra_dims), (r, r))
+            exact[r.seed, r.extra_dims] = (min(first, r, key=lambda x: x.step), max(last, r, key=lambda x: x.step))
+        final = [r for r in select(rows, training="exact", task="word_groups", extra_dims=0) if r.step == cfg.lm.steps]
+        return dict(
+            experiment=self.name,
+            n_rows=len(rows),
+            **bound_check(rows, cfg.violation_tol),
+            r4_violations=sum(1 for r in fixed if r.mean_gap > r.mean_gap_bound * (1 + 1e-9) + 1e-12),
+            mean_gap_drop=min((a.mean_gap / b.mean_gap for a, b in exact.values()), default=math.nan),
+            floor_ratio=min((b.tv / b.tv_floor for _, b in exact.values() if b.tv_floor > 0), default=math.nan),
+            eps_phi_star={
+                f"{k}": float(np.mean(column(select(rows, extra_dims=k), "eps_phi_star"))) for k in cfg.extra_dims
+            },
+            word_groups_vs_planted={
+                f: [
+                    float(x)
+                    for x in column(select(final, feature=f), "probe_loss")
+                    - column(select(final, feature=f), "tau_planted")
+                ]
+                for f in ("p_f", "phi_p_f")
+            },
+            tau_phi_vs_planted={
+                k: min(
+                    (r.tau - r.tau_planted for r in select(rows, task=k, feature="phi_p_f", extra_dims=0)),
+                    default=math.nan,
+                )
+                for k in ("row_space", "word_groups")
+            },
+            tau_gap={
+                k: float(np.mean([r.tau - r.tau_p_f for r in select(rows, task=k, feature="phi_p_f")] or [math.nan]))
+                for k in ("row_space", "word_groups")
+            },
+            learned_angle_deg={
+                f"{k}": float(np.max(column(select(rows, training="learned", extra_dims=k), "angle")))
+                for k in values(select(rows, training="learned"), "extra_dims")
+            },
+        )
+
+    def claims(self, cfg: Config, summary: dict) -> list:
+        s = summary
+        ok = s["r4_violations"] == 0 and s["mean_gap_drop"] >= 10 and s["floor_ratio"] >= FLOOR_SHARE
+        out = [
+            self.claim(
+                "conditional_means_converge",
+                ok,
+                f"{s['r4_violations']} rows above (R4); ‖Φ(p_f − P*)‖ falls "
+                f"{s['mean_gap_drop']:.1f}-fold or more; last TV / floor ≥ {s['floor_ratio']:.3f}",
+            )
+        ]
+        v = s["violations"] + s["r9_violations"] + s["unresolved"]
+        out.append(
+            self.claim(
+                "bound_holds", v == 0 and s["n_checked"] > 0, f"{v} violations or unresolved in {s['n_checked']} rows"
+            )
+        )
+        wg = s["word_groups_vs_planted"]
+        if wg["p_f"] and wg["phi_p_f"] and math.isfinite(s["tau_phi_vs_planted"]["word_groups"]):
+            ok = max(wg["p_f"]) < 0 < min(wg["phi_p_f"]) and s["tau_phi_vs_planted"]["word_groups"] > 0
+            measured = (
+                f"last checkpoint, loss − τ_planted: p_f ≤ {max(wg['p_f']):.3g}, Φp_f ≥ {min(wg['phi_p_f']):.3g}; "
+                f"τ_Φ − τ_planted ≥ {s['tau_phi_vs_planted']['word_groups']:.3g}"
+            )
+            out.append(self.claim("not_natural_wrt_phi", ok, measured))
+        return out
+
+    def plot(self, rows: list, summary: dict, stem) -> list:
+        fig, axes = new_figure(3, height=4.8)
+        ax = axes[0][0]
+        fixed = select(rows, training="exact", feature="phi_p_f", task="row_space")
+        for i, k in enumerate(sorted(set(column(fixed, "extra_dims")))):
+            sel = select(fixed, extra_dims=k)
+            x, color = column(sel, "eps_phi"), f"C{i}"
+            ax.loglog(x, column(sel, "mean_gap"), "o", color=color, label=f"‖Φ(p_f − P*)‖, {k} hidden dims")
+            ax.loglog(x, column(sel, "mean_gap_bound"), "_", color=color, markersize=8, label="its (R4) bound")
+            ax.loglog(
+                x, column(sel, "tv"), "s", mfc="none", color=color, label=f"TV(p_f, P*); floor {sel[0].tv_floor:.3f}"
+            )
+        ax.set_xlabel("ε_Φ(F): suboptimality against the best model with Φ")
+        ax.set_ylabel("distance to P* (p_L-weighted)")
+        ax.set_title("(R3) the conditional means converge, p_f does not")
+        ax.legend(**LEGEND_BELOW)
+        for ax, task in zip(axes[0][1:], ("row_space", "word_groups"), strict=True):
+            for feature, marker in (("p_f", "s"), ("phi_p_f", "o")):
+                for training in values(rows, "training"):
+                    sel = select(rows, task=task, feature=feature, training=training)
+                    y = column(sel, "probe_loss") - column(sel, "tau_planted")
+                    style = dict(STYLES[training], marker=marker)
+                    plot_signed(ax, column(sel, "eps_bound"), y, style, f"{feature}, {training}", markersize=5)
+            gap = summary["tau_phi_vs_planted"].get(task, math.nan)
+            ax.axhline(
+                abs(gap), color="k", ls=":", label=f"|τ_Φ − τ_planted| = {abs(gap):.3g} ({'+' if gap > 0 else '−'})"
+            )
+            ax.set_xlabel("ε the bound uses (ε_Φ for Φp_f, ε for p_f)")
+            ax.set_ylabel("probe loss − τ_planted (hollow: below)")
+            names = {
+                "row_space": "task natural w.r.t. Φ (v* = Φᵀλ)",
+                "word_groups": "natural, not w.r.t. Φ (word groups)",
+            }
+            ax.set_title(names[task])
+            ax.legend(**LEGEND_BELOW)
+        verdicts = self.claims(None, summary)
+        angles = ", ".join(f"{k} hidden: {a:.1f}°" for k, a in summary["learned_angle_deg"].items())
+        stars = ", ".join(
+            f"{k} hidden: {e:.3g}" for k, e in sorted(summary["eps_phi_star"].items(), key=lambda x: int(x[0]))
+        )
+        title = (
+            "conditional_mean: softmax LMs with d < V (Saunshi et al. 2021, §5.2)\n"
+            f"ε*_Φ by world: {stars}\nlearned Φ, largest principal angle to the world's row space: {angles or 'none'}\n"
+            + ";  ".join(f"{c.id}: {c.verdict}" for c in verdicts)
+        )
+        return finish_figure(fig, title, all(c.passed for c in verdicts), stem)
+
+
+def _lm_fields(world, lm, extra: int, training: str, floor: float, eps_star: float, e_phi: float) -> dict:
+    """The LM-level fields of a row: ε split, distances to P*, principal angle of Φ."""
+    diff = (lm.q - world.p_star) @ world.Phi.T
+    angle = float(np.degrees(np.max(subspace_angles(lm.Phi.T, world.Phi.T))))
+    return dict(
+        extra_dims=extra,
+        training=training,
+        eps_phi=e_phi,
+        eps_phi_star=eps_star,
+        mean_gap=float(np.sqrt(np.sum(world.p_L * np.sum(diff * diff, axis=1)))),
+        mean_gap_bound=math.sqrt(2 * np.sum(np.max(np.abs(world.Phi), axis=1) ** 2) * e_phi),
+        tv=float(np.sum(world.p_L * theory.total_variation(world.p_star, lm.q))),
+        tv_floor=floor,
+        angle=angle,
+    )
+
+
+EXPERIMENT = ConditionalMean()
