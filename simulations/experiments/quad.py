@@ -198,7 +198,7 @@ class Quad(Experiment):
         verdicts = self.claims(None, summary)
         exc = ", ".join(f"{f}: {e:.3g}" for f, e in summary["final_probe_excess"].items())
         title = (
-            "quad: the Quad objective (R7) next to cross-entropy, same d, optimiser and steps (Saunshi et al. 2021, §5.3)\n"
+            "quad: the Quad objective (R7) next to cross-entropy, same d, optimiser and steps (Saunshi et al. 2021)\n"
             f"final loss of the probe on f(s) − τ_Φ: {exc}\n" + ";  ".join(f"{c.id}: {c.verdict}" for c in verdicts)
         )
         return finish_figure(fig, title, all(c.passed for c in verdicts), stem)
