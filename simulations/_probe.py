@@ -288,11 +288,22 @@ def fit_polytope_probe(q, Phi, p_T, eta, B, *, init=None) -> ProbeFit:
 
 
 def _lp_min(c: np.ndarray, C: np.ndarray, B: float) -> float:
-    """min c·μ over −B <= Cμ <= B (HiGHS)."""
-    res = linprog(c, A_ub=np.vstack([C, -C]), b_ub=np.full(2 * C.shape[0], B), bounds=(None, None), method="highs")
+    """A certified lower bound on min c·μ over −B <= Cμ <= B (C of full column rank).
+
+    HiGHS solves the linear program to its tolerances (~1e-9); its dual
+    multipliers u >= 0 then give, for every feasible μ,
+    c·μ >= −Bᵀu − ‖c + Aᵀu‖₂ max‖μ‖₂ (A = [C; −C]), and
+    max‖μ‖₂ <= √(2V)·B/σ_min(C). So the bound holds whatever the solver's
+    rounding, and is within the dual residual of the optimum.
+    """
+    A = np.vstack([C, -C])
+    res = linprog(c, A_ub=A, b_ub=np.full(A.shape[0], B), bounds=(None, None), method="highs")
     if res.status != 0:
         return -math.inf  # no certificate rather than a wrong one
-    return float(res.fun)
+    u = np.maximum(-res.ineqlin.marginals, 0.0)
+    residual = float(np.linalg.norm(c + A.T @ u))
+    radius = math.sqrt(A.shape[0]) * B / float(np.linalg.svd(C, compute_uv=False)[-1])
+    return -B * float(u.sum()) - residual * radius
 
 
 def _barrier(G, C, p_T, eta, B, mu, b, t0: float = 1.0, growth: float = 50.0):

@@ -104,7 +104,10 @@ def test_polytope_probe_matches_an_independent_solver_and_its_certificate_holds(
         options=dict(ftol=1e-15, maxiter=2000),
     )
     assert fit.loss == pytest.approx(ref.fun, abs=PROBE_LOSS_ATOL)
-    assert fit.loss - fit.gap <= ref.fun + 1e-12  # the certificate bounds the distance to the optimum
+    # the certificate bounds the distance to the optimum; SLSQP may step outside the polytope by a hair, and
+    # scaling it back inside moves each margin, hence the 1-Lipschitz loss, by at most that much
+    outside = max(np.abs(phi.T @ ref.x[:-1]).max() - B, 0.0)
+    assert fit.loss - fit.gap <= ref.fun + outside + 1e-13
 
 
 def test_box_certificate_bounds_the_distance_to_the_optimum_even_when_stopped_early():
