@@ -86,11 +86,11 @@ def test_version_and_python_dash_m():
 
 
 def test_a_failed_claim_exits_1_and_reuse_is_reported(tmp_path):
-    # α = 1 makes the planted probe Bayes-optimal, so the adversarial excess is O(ε), not √ε: the claim FAILs
-    argv = ["run", "sqrt_eps", *TINY, "--set", "task.alpha=1", "--results", str(tmp_path)]
+    # α = 1 makes the planted probe Bayes-optimal: concentrated errors cost ∝ ε/γ, not √(ε/γ), and the claim FAILs
+    argv = ["run", "transferability", *TINY, "--set", "task.alpha=1", "--results", str(tmp_path)]
     out = _cli(*argv)
-    assert out.returncode == 1 and "adversarial_sqrt_rate" in out.stderr and "FAIL" in out.stdout
-    assert "computed 2 seed(s)" in out.stdout
+    assert out.returncode == 1 and "concentrated_rate" in out.stderr and "FAIL" in out.stdout
+    assert "computed 1 seed(s)" in out.stdout
     again = _cli(*argv)
     assert again.returncode == 1 and "reused finished results" in again.stdout
 

@@ -54,7 +54,9 @@ def _kill_at(tmp: pathlib.Path, sig: int, when: float) -> int:
     return proc.returncode
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, pytest.param(signal.SIGKILL, marks=pytest.mark.slow)], ids=["SIGINT", "SIGKILL"]
+)
 def test_killed_at_a_random_point_then_resumed(tmp_path, reference, sig):
     outputs, seconds = reference
     when = random.Random(f"{sig}-{seconds:.0f}").uniform(0.2, seconds)
@@ -73,7 +75,9 @@ def test_killed_repeatedly_at_random_points(tmp_path, reference, trial):
     _resume_and_compare(tmp_path, outputs)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+@pytest.mark.parametrize(
+    "sig", [pytest.param(signal.SIGINT, marks=pytest.mark.slow), signal.SIGKILL], ids=["SIGINT", "SIGKILL"]
+)
 def test_killed_while_drawing_leaves_no_partial_figure(tmp_path, reference, sig):
     outputs, _ = reference
     proc = _start(tmp_path)
