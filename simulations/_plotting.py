@@ -30,6 +30,13 @@ FAMILY_STYLE = {
     "worst_case": dict(color="#000000", marker="*"),
     "worst_case_planted": dict(color="#7f7f7f", marker="x"),
     "mixed": dict(color="#ff7f0e", marker="^"),
+    "exact": dict(color="#2ca02c", marker="s"),
+    "learned": dict(color="#ff7f0e", marker="^"),
+    "quad": dict(color="#1f77b4", marker="o"),
+    "quad_learned": dict(color="#17becf", marker="^"),
+    "quad_corpus": dict(color="#9467bd", marker="D"),
+    "xent": dict(color="#2ca02c", marker="s"),
+    "xent_learned": dict(color="#ff7f0e", marker="v"),
 }
 LEGEND_BELOW = dict(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=7, frameon=False)
 

@@ -22,7 +22,7 @@ from .._config import check_choices, check_ranges
 from .._features import ProbeRow, bound_check, eps_phi, probe_rows, softmax_optimum
 from .._instance import make_instance
 from .._lm import trained_lms
-from .._plotting import LEGEND_BELOW, finish_figure, new_figure, plot_signed
+from .._plotting import FAMILY_STYLE, LEGEND_BELOW, finish_figure, new_figure, plot_signed
 from .._rows import column, select, values
 from .._task import TaskConfig
 from .._train import TrainConfig
@@ -30,11 +30,6 @@ from .._world import WorldConfig
 from ._base import TINY_LM, Experiment, RunConfig
 
 TRAININGS = ("exact", "corpus", "learned")
-STYLES = {
-    "exact": dict(color="#2ca02c", marker="s"),
-    "corpus": dict(color="#9467bd", marker="D"),
-    "learned": dict(color="#ff7f0e", marker="^"),
-}
 #: The bottleneck floor holds when the last checkpoint's TV(p_f, P*) is at least this fraction of the optimum's.
 FLOOR_SHARE = 0.9
 
@@ -235,7 +230,7 @@ class ConditionalMean(Experiment):
                 for training in values(rows, "training"):
                     sel = select(rows, task=task, feature=feature, training=training)
                     y = column(sel, "probe_loss") - column(sel, "tau_planted")
-                    style = dict(STYLES[training], marker=marker)
+                    style = dict(FAMILY_STYLE[training], marker=marker)
                     plot_signed(ax, column(sel, "eps_bound"), y, style, f"{feature}, {training}", markersize=5)
             gap = summary["tau_phi_vs_planted"].get(task, math.nan)
             ax.axhline(

@@ -25,7 +25,7 @@ from .._config import check_choices
 from .._features import measure, reference_probe
 from .._instance import make_instance
 from .._lm import LanguageModel
-from .._plotting import LEGEND_BELOW, finish_figure, new_figure, plot_signed
+from .._plotting import FAMILY_STYLE, LEGEND_BELOW, finish_figure, new_figure, plot_signed
 from .._probe import fit_probe
 from .._rows import column, select, values
 from .._task import TaskConfig
@@ -34,13 +34,6 @@ from .._world import WorldConfig
 from ._base import TINY_LM, TINY_WORLD, Experiment, RunConfig
 
 FAMILIES = ("quad", "quad_learned", "quad_corpus", "xent", "xent_learned")
-STYLES = {
-    "quad": dict(color="#1f77b4", marker="o"),
-    "quad_learned": dict(color="#17becf", marker="^"),
-    "quad_corpus": dict(color="#9467bd", marker="D"),
-    "xent": dict(color="#2ca02c", marker="s"),
-    "xent_learned": dict(color="#ff7f0e", marker="v"),
-}
 #: A learned Φ spans the top eigenspace when its row space captures at least this share of the best rank-d energy.
 PCA_SHARE = 0.9
 
@@ -160,41 +153,28 @@ class Quad(Experiment):
 
     def plot(self, rows: list[Row], summary: dict, stem) -> list:
         fig, axes = new_figure(3, height=4.8)
-        ax = axes[0][0]
+        panels = (
+            ("ε_quad (Quad LMs) or ε (cross-entropy LMs)", "probe on f(s): loss − τ_Φ   (bars: its bound, R7 or R6)",
+             "downstream excess of the LM's own features f(s)"),
+            ("optimiser step", "share of the best rank-d energy of P* in Φ's row space", "what a learned Φ spans"),
+            ("training seconds (this machine)", "loss of the probe on f(s)", "features at equal compute"),
+        )  # fmt: skip
         for family in values(rows, "family"):
-            sel = select(rows, family=family)
+            sel, style = select(rows, family=family), FAMILY_STYLE[family]
             x = column(sel, "eps_quad") if family.startswith("quad") else column(sel, "eps")
-            plot_signed(ax, x, column(sel, "probe_loss") - column(sel, "tau"), STYLES[family], family)
-            ax.loglog(x, column(sel, "bound") - column(sel, "tau"), "_", color=STYLES[family]["color"], markersize=8)
-        ax.set_xlabel("ε_quad (Quad LMs) or ε (cross-entropy LMs)")
-        ax.set_ylabel("probe on f(s): loss − τ_Φ   (bars: its bound, R7 or R6)")
-        ax.set_title("downstream excess of the LM's own features f(s)")
-        ax.legend(**LEGEND_BELOW)
-        ax = axes[0][1]
-        for family in values(rows, "family"):
+            plot_signed(axes[0][0], x, column(sel, "probe_loss") - column(sel, "tau"), style, family)
+            axes[0][0].loglog(x, column(sel, "bound") - column(sel, "tau"), "_", color=style["color"], markersize=8)
             if family.endswith("learned"):
-                sel = select(rows, family=family)
-                ax.semilogy(
-                    column(sel, "step"), column(sel, "pca_angle"), linestyle="none", label=family, **STYLES[family]
+                axes[0][1].plot(
+                    column(sel, "step"), column(sel, "pca_capture"), linestyle="none", label=family, **style
                 )
-        ax.set_xlabel("optimiser step")
-        ax.set_ylabel("largest principal angle to top-d eigenspace of E[P*P*ᵀ] (°)")
-        ax.set_title("what a learned Φ spans")
-        ax.legend(**LEGEND_BELOW)
-        ax = axes[0][2]
-        for family in values(rows, "family"):
-            sel = select(rows, family=family)
-            ax.semilogy(
-                column(sel, "seconds"),
-                np.maximum(column(sel, "probe_loss") - column(sel, "tau"), 1e-9),
-                linestyle="none",
-                label=family,
-                **STYLES[family],
-            )
-        ax.set_xlabel("training seconds (this machine)")
-        ax.set_ylabel("probe on f(s): loss − τ_Φ")
-        ax.set_title("features at equal compute")
-        ax.legend(**LEGEND_BELOW)
+            axes[0][2].plot(column(sel, "seconds"), column(sel, "probe_loss"), linestyle="none", label=family, **style)
+        axes[0][1].axhline(PCA_SHARE, color="k", ls=":", label=f"{PCA_SHARE:.0%} of the Eckart–Young optimum")
+        for ax, (xlabel, ylabel, title) in zip(axes[0], panels, strict=True):
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel)
+            ax.set_title(title)
+            ax.legend(**LEGEND_BELOW)
         verdicts = self.claims(None, summary)
         exc = ", ".join(f"{f}: {e:.3g}" for f, e in summary["final_probe_excess"].items())
         title = (
