@@ -112,7 +112,25 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--B", type=_pos_float, required=True, help="ℓ∞ bound on the probe weights (> 0)")
     b.add_argument("--eps", type=_nonneg_float, required=True, help="ε, the LM's excess cross-entropy (>= 0)")
     b.add_argument("--gamma", type=_gamma, default=1.0, help="transferability γ in (0, inf] (default 1)")
+
+    pt = sub.add_parser("partition", help="how close log Z is to quadratic for embeddings from a file (R6)")
+    pt.add_argument("--embeddings", required=True, metavar="FILE", help="V × d matrix (.npy or .safetensors)")
+    pt.add_argument("--key", default=None, help="tensor name in a .safetensors file (needed if it holds several)")
+    pt.add_argument("--transpose", action="store_true", help="the file stores d × V (one column per word)")
+    pt.add_argument("--thetas", default=None, metavar="FILE", help="n × d context vectors θ (.npy); default: sample")
+    pt.add_argument("--spreads", type=_spreads, default=None, help="logit spreads of sampled θ's (default 0.5,1,2,4)")
+    pt.add_argument("--n", type=_int_in(2, 10**6, "n"), default=None, help="sampled θ's per spread "
+                    "(default max(2(d+1), 64))")  # fmt: skip
+    pt.add_argument("--seed", type=_seed, default=0, help="seed of the θ sample (default 0)")
+    pt.add_argument("--figure", default=None, metavar="STEM", help="also draw STEM.png and STEM.pdf")
     return p
+
+
+def _spreads(text: str) -> tuple[float, ...]:
+    out = tuple(_pos_float(t) for t in text.split(",") if t.strip())
+    if not out:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive numbers, got {text!r}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args) -> int:
     if args.command == "bound":
         return _bound(args)
+    if args.command == "partition":
+        return _partition(args)
     from .experiments import experiment_names, get_experiment
 
     if args.command == "list":
@@ -214,6 +234,41 @@ def _bound(args) -> int:
         "(the logistic loss is >= log 2 on every mistake, so error <= loss / log 2, capped at 1)"
     )
     return 0
+
+
+def _partition(args) -> int:
+    import time
+
+    from . import partition
+
+    start = time.perf_counter()
+    phi = partition.load_embeddings(args.embeddings, args.key, args.transpose)
+    thetas = None if args.thetas is None else partition.load_matrix(args.thetas)
+    spreads = args.spreads or partition.SPREADS
+    if args.figure:
+        _check_figure_stem(args.figure)
+    print(f"{args.embeddings}: V = {phi.shape[1]:,} words, d = {phi.shape[0]}" + (
+        "  (V < d: if rows are dimensions, pass --transpose)" if phi.shape[1] < phi.shape[0] else ""))  # fmt: skip
+    reports = partition.partition_report(phi, thetas, spreads, args.n, args.seed)
+    print(partition.format_report(reports))
+    print(
+        "δ: ‖Φp_θ − (Aθ + c)‖₂ of the least-squares gradient map (the (R6) δ); rel δ: δ mean / mean ‖Φp_θ − μ‖₂;\n"
+        "quad / Gauss err: mean |log Z − form| / mean |log Z − log V − θᵀμ| for the quadratic the gradient map\n"
+        "integrates to and for log V + θᵀμ + ½θᵀΣθ;  Gauss δ: mean ‖Φp_θ − (μ + Σθ)‖₂"
+    )
+    if args.figure:
+        title = f"log Z of {args.embeddings}: V = {phi.shape[1]:,}, d = {phi.shape[0]}"
+        print(f"figure: {', '.join(map(str, partition.plot_report(reports, title, args.figure)))}")
+    print(f"({time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+def _check_figure_stem(stem: str) -> None:
+    from pathlib import Path
+
+    from ._runner import check_output_folder
+
+    check_output_folder(Path(stem).parent if str(Path(stem).parent) else ".")
 
 
 def _exit() -> None:  # pragma: no cover - the console script

@@ -20,6 +20,7 @@ from ._quad import quad_loss, quad_minimizer
 from ._softmax import (
     GaussianLogPartition,
     GradientMap,
+    PartitionFit,
     QuadraticFit,
     SoftmaxOptimum,
     SoftmaxSplit,
@@ -27,6 +28,7 @@ from ._softmax import (
     fit_quadratic_log_partition,
     gaussian_log_partition,
     log_partition,
+    partition_fit,
     softmax_optimum,
     softmax_split,
 )
@@ -37,6 +39,7 @@ __all__ = [
     "SIMPLEX_ATOL",
     "GaussianLogPartition",
     "GradientMap",
+    "PartitionFit",
     "QuadraticFit",
     "SoftmaxOptimum",
     "SoftmaxSplit",
@@ -50,6 +53,7 @@ __all__ = [
     "kl_divergence",
     "log_partition",
     "logistic_loss",
+    "partition_fit",
     "natural_task_bound",
     "pinsker_bound",
     "probe_loss",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -16,6 +17,8 @@ OPTIMUM_MAX_ITERS = 500
 #: Directions of θ that change no logit difference (singular values of the word-centred Φ
 #: below this fraction of the largest) are dropped: they leave p_θ unchanged.
 NULL_RTOL = 1e-12
+#: `partition_fit` refuses logits beyond this magnitude (their spread would overflow float64).
+MAX_LOGIT = 1e100
 #: Contexts are solved in chunks holding at most this many float64 entries of (chunk, d, V).
 CHUNK_ENTRIES = 2**24
 
@@ -369,3 +372,130 @@ def gaussian_log_partition(Phi, thetas=None) -> GaussianLogPartition:
             raise ValueError(f"thetas must have last dimension d = {Phi.shape[0]}, got {th.shape}")
         approx = np.log(Phi.shape[1]) + th @ mu + 0.5 * np.einsum("...i,ij,...j->...", th, sigma, th)
     return GaussianLogPartition(mu, sigma, approx)
+
+
+class PartitionFit(NamedTuple):
+    """How close log Z_θ is to quadratic on a set of θ's (see `partition_fit`)."""
+
+    A: np.ndarray  # (d, d): the gradient map Φp_θ ≈ Aθ + c
+    c: np.ndarray  # (d,)
+    residual: np.ndarray  # (n,): ‖Φp_θ − (Aθ + c)‖₂ per point
+    delta_max: float  # δ of (R6): max residual over points with weight > 0
+    delta_mean: float  # weighted mean residual (δ_T when the weights are p_T)
+    grad_scale: float  # weighted mean ‖Φp_θ − μ‖₂: how far the conditional means move from θ = 0
+    rel_delta: float  # delta_mean / grad_scale
+    quad_rel_err: float  # weighted mean |log Z − quadratic| / weighted mean |log Z − log V − θᵀμ|
+    gauss_rel_err: float  # the same for the Gaussian form log V + θᵀμ + ½θᵀΣθ
+    gauss_delta_mean: float  # weighted mean ‖Φp_θ − (μ + Σθ)‖₂: δ of the Gaussian form's gradient
+    logit_std: float  # weighted mean over θ of the spread std_w(θᵀφ_w) of its logits
+
+
+def _ratio(num: float, den: float) -> float:
+    """num / den, with 0/0 = 0 (all θ at the origin: nothing to approximate)."""
+    if den > 0:
+        return num / den
+    return 0.0 if num == 0 else math.inf
+
+
+def partition_fit(Phi, thetas, weights=None, bias=None, chunk_entries: int = CHUNK_ENTRIES) -> PartitionFit:
+    r"""How close the log-partition log Z_θ is to quadratic on the given θ's (R6).
+
+    Three measurements on the same points, each relative to the part of
+    log Z that a quadratic must explain (its curvature part
+    log Z_θ − log Z_0 − θᵀμ, μ = ∇log Z at θ = 0; without a bias log Z_0 =
+    log V and μ is the mean embedding):
+
+    - the gradient map Φp_θ ≈ Aθ + c fitted by weighted least squares (as in
+      `fit_gradient_map`), with δ (max and weighted mean residual) and δ
+      relative to how far the conditional means move, `grad_scale`;
+    - the quadratic that map integrates to, ½θᵀ sym(A) θ + cᵀθ + k (k by
+      weighted least squares): its mean absolute error on log Z;
+    - the Gaussian form log Z_0 + θᵀμ + ½θᵀΣθ (Σ the covariance of the
+      embeddings under p_0 = softmax(bias), uniform without a bias: the form
+      of `gaussian_log_partition`), with no fitting: its error on log Z and
+      on the gradient.
+
+    Needs only n ≥ d + 1 points (a direct quadratic fit of log Z values,
+    `fit_quadratic_log_partition`, needs (d+1)(d+2)/2), and works in chunks of
+    θ's, so a GPT-2-sized Φ (768 × 50,257) costs a few hundred MB
+    (arXiv:2010.03648, §5.2, the quadratic log-partition assumption, and its
+    check on a trained LM's embeddings).
+
+    Args:
+      Phi: Φ, shape (d, V).
+      thetas: the points θ (f(s) of a model, or a sample), shape (n, d).
+      weights: optional (n,) probability weights (e.g. p_T; zero weights
+        drop a point); uniform if None.
+      bias: optional (V,) fixed word bias b_w, log Z_θ = log Σ_w exp(θᵀφ_w + b_w)
+        (the worlds' Zipf row, paired with a θ coordinate fixed at 1).
+      chunk_entries: at most this many float64 entries of θᵀΦ at once, >= 1.
+
+    Returns:
+      A `PartitionFit`.
+
+    Raises:
+      ValueError: bad shapes or entries, weighted θ's that do not determine
+        the map (the design [θ, 1] has rank < d + 1), θ's so large that the
+        logits overflow, bad weights or chunk size.
+    """
+    Phi = val.embeddings(Phi)
+    thetas = val.as_array(thetas, "thetas", ndim=2)
+    n, d = thetas.shape
+    if d != Phi.shape[0]:
+        raise ValueError(f"thetas must have d = {Phi.shape[0]} columns, got {d}")
+    w = np.full(n, 1.0 / n) if weights is None else val.weights(weights, "weights", n)
+    live = w > 0
+    if live.sum() < d + 1:
+        raise ValueError(f"need at least d + 1 = {d + 1} points with weight > 0 to fit a linear map, got {live.sum()}")
+    if isinstance(chunk_entries, bool) or not isinstance(chunk_entries, int | np.integer) or chunk_entries < 1:
+        raise ValueError(f"chunk_entries must be an integer >= 1, got {chunk_entries!r}")
+    V = Phi.shape[1]
+    b = np.zeros(V) if bias is None else val.as_array(bias, "bias", ndim=1)
+    if b.shape[0] != V:
+        raise ValueError(f"bias must have length V = {V}, got {b.shape[0]}")
+    design = np.hstack([thetas, np.ones((n, 1))])
+    scale = np.abs(design[live]).max(axis=0)
+    rank = np.linalg.matrix_rank(design[live] / np.where(scale > 0, scale, 1.0))  # columns scaled: no overflow
+    if rank < d + 1:
+        raise ValueError(
+            f"the weighted θ's span {rank} of the d + 1 = {d + 1} directions of [θ, 1]: the map Φp_θ ≈ Aθ + c is "
+            "not determined (repeated θ's, or a coordinate that is constant: pass it as a bias)"
+        )
+    log_z, grads, spread = np.empty(n), np.empty((n, d)), np.empty(n)
+    step = max(1, int(chunk_entries) // V)
+    for i in range(0, n, step):
+        with np.errstate(over="ignore", invalid="ignore"):
+            logits = thetas[i : i + step] @ Phi + b
+        if not np.all(np.abs(logits) <= MAX_LOGIT):  # also catches inf and NaN
+            raise ValueError(f"the logits θᵀφ_w exceed {MAX_LOGIT:g} (overflow): the θ's (or Φ) are too large")
+        log_z[i : i + step] = logsumexp(logits, axis=1)
+        grads[i : i + step] = np.exp(logits - log_z[i : i + step, None]) @ Phi.T
+        spread[i : i + step] = (logits - b).std(axis=1)
+    sw = np.sqrt(w[live])[:, None]
+    coef, *_ = np.linalg.lstsq(design[live] * sw, grads[live] * sw, rcond=None)
+    A, c = coef[:d].T, coef[d]
+    residual = np.linalg.norm(grads - design @ coef, axis=1)
+    delta_mean = float(w @ residual)
+    log_z0 = float(logsumexp(b))
+    p0 = np.exp(b - log_z0)
+    mu = Phi @ p0
+    centred = Phi - mu[:, None]
+    sigma = (centred * p0) @ centred.T
+    grad_scale = float(w @ np.linalg.norm(grads - mu, axis=1))
+    curvature = float(w @ np.abs(log_z - log_z0 - thetas @ mu))
+    q = 0.5 * np.einsum("ni,ij,nj->n", thetas, 0.5 * (A + A.T), thetas) + thetas @ c
+    k = float(w @ (log_z - q))
+    gauss = log_z0 + thetas @ mu + 0.5 * np.einsum("ni,ij,nj->n", thetas, sigma, thetas)
+    return PartitionFit(
+        A,
+        c,
+        residual,
+        float(residual[live].max()),
+        delta_mean,
+        grad_scale,
+        _ratio(delta_mean, grad_scale),
+        _ratio(float(w @ np.abs(log_z - q - k)), curvature),
+        _ratio(float(w @ np.abs(log_z - gauss)), curvature),
+        float(w @ np.linalg.norm(grads - mu - thetas @ sigma, axis=1)),
+        float(w @ spread),
+    )

@@ -18,6 +18,7 @@ REGISTRY: dict[str, str] = {
     "random_errors": ".random_errors",
     "conditional_mean": ".conditional_mean",
     "quad": ".quad",
+    "log_partition": ".log_partition",
 }
 
 

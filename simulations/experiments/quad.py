@@ -94,9 +94,11 @@ class Quad(Experiment):
         ),
     }
     claim_statements = {
-        "r7_holds": "(R7) every Quad LM's probe on f(s) stays under τ + √(2‖v‖₂²ε_quad/γ)",
-        "learned_phi_spans_pca": "(R7) a learned Quad Φ spans the top-d eigenspace of E_{p_L}[P*P*ᵀ]: it captures "
-        f"≥ {PCA_SHARE:.0%} of the best rank-d energy of P* by the last checkpoint",
+        "r7_holds": "(R7) every Quad LM's comparator probe on f(s) (weights ΦΦᵀλ̂, the probe the bound is about) "
+        "stays under τ + √(2‖v‖₂²ε_quad/γ)",
+        "learned_phi_spans_pca": "(R7) a learned Quad Φ captures "
+        f"≥ {PCA_SHARE:.0%} of the best rank-d energy of P* (the Eckart–Young optimum of Quad over Φ) by the last "
+        "checkpoint; its principal angles to the top-d eigenspace are reported, not claimed",
     }
 
     def work_units(self, cfg: Config) -> int:
@@ -123,7 +125,7 @@ class Quad(Experiment):
 
     def summarize(self, cfg: Config, rows: list[Row]) -> dict:
         quad = [r for r in rows if r.family.startswith("quad")]
-        violations = sum(1 for r in quad if r.probe_loss > r.bound + cfg.violation_tol)
+        violations = sum(1 for r in quad if r.comparator_loss > r.bound + cfg.violation_tol)
         final = {f: [r for r in select(rows, family=f) if r.step == cfg.lm.steps] for f in cfg.families}
         return dict(
             experiment=self.name,

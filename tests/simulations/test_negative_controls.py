@@ -112,3 +112,19 @@ def test_quad_claims_fail_when_their_hypotheses_break(tiny_runs):
     rows = [dataclasses.replace(r, family="quad_learned") for r in run.rows if r.family == "xent_learned"]
     rows += [r for r in run.rows if r.family == "quad"]
     assert _verdicts("quad", cfg, rows)["learned_phi_spans_pca"] == "FAIL"
+
+
+def test_log_partition_claims_fail_when_their_hypotheses_break(tmp_path, tiny_runs):
+    run, _ = tiny_runs["log_partition"]
+    cfg = sim.get_experiment("log_partition").profiles["tiny"]
+    assert set(_verdicts("log_partition", cfg, run.rows).values()) == {"PASS"}
+    light = dict(lm_families="trained", theta_scales="0.5")
+    # eight distinct words repeated: the words' empirical law stops converging, so the Gaussian form's error stays
+    verdicts = _run("log_partition", tmp_path / "a", distinct=8, families="isotropic,student_t", **light)
+    assert verdicts["gaussian_sqrt_v"] == "FAIL"
+    # near-Gaussian tails (Student-t with 1000 degrees of freedom): the Gaussian form does converge
+    verdicts = _run("log_partition", tmp_path / "b", df=1000.0, families="student_t", **light)
+    assert verdicts["heavy_tails_no_gaussian"] == "FAIL"
+    # heavy tails: a few extreme words dominate Z at every spread, so δ does not grow with it
+    verdicts = _run("log_partition", tmp_path / "c", local_families="student_t", families="student_t", **light)
+    assert verdicts["quadratic_is_local"] == "FAIL"

@@ -1,0 +1,349 @@
+"""Experiment `log_partition`: when is log Z_θ = log Σ_w exp(θᵀφ_w) close to quadratic?
+
+Claims (docs/design.md (R6); arXiv:2010.03648 §5.2, the quadratic
+log-partition assumption): for light-tailed embeddings the Gaussian form
+log V + θᵀμ + ½θᵀΣθ errs by ∝ 1/√V (the sample mean of exp(θᵀφ) over V
+words); for heavy-tailed (Student-t) embeddings it does not converge at all;
+and the quadratic is local: its relative error grows with the spread of the
+logits. Beside the samples, the (R6) bound on the f(s) features of trained
+softmax LMs, with δ_T measured on the range of f actually used, and whether
+that bound says anything (is below the best constant predictor's loss).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+import theory
+
+from .._config import check_choices, check_range, check_ranges
+from .._embeddings import SAMPLED_FAMILIES, sample_embeddings, sample_thetas
+from .._features import measure
+from .._instance import make_instance
+from .._keys import numpy_rng
+from .._lm import trained_lms
+from .._plotting import FAMILY_STYLE, LEGEND_BELOW, finish_figure, new_figure, slope_label
+from .._rows import column, select, values
+from .._stats import format_slope, slope_consistent, slopes_by
+from .._task import TaskConfig
+from .._train import TrainConfig
+from .._world import WorldConfig, make_world
+from ._base import TINY_LM, TINY_WORLD, Experiment, RunConfig
+
+FAMILIES = (*SAMPLED_FAMILIES, "zipf", "learned")
+LM_FAMILIES = ("trained", "learned")
+STYLE = {
+    "isotropic": dict(color="#1f77b4", marker="o"),
+    "anisotropic": dict(color="#17becf", marker="s"),
+    "student_t": dict(color="#d62728", marker="v"),
+    "zipf": dict(color="#9467bd", marker="D"),
+    "learned": FAMILY_STYLE["learned"],
+    "trained": FAMILY_STYLE["trained"],
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(RunConfig):
+    """Sizes and seeds of `log_partition`.
+
+    families: embedding families sampled at every V (isotropic, anisotropic,
+      student_t, zipf: the world's Φ with its Zipf bias row) and learned (the
+      Φ of an LM trained with learn_phi on the world at the last of
+      `theta_scales`, at the world's V only).
+    vocab_sizes, dim: V grid and d of the sampled families.
+    spreads: target spread std_w(θᵀφ_w) of the sampled θ's logits.
+    n_thetas: θ's per (family, V, spread), >= d + 2 for every Φ sampled
+      (dim, and world.dim + 1 for the learned Φ with its bias row).
+    rate_spread: the spread at which the V-rate claims are read.
+    df: Student-t degrees of freedom (> 2).  distinct: if > 0, sampled
+      families have only this many distinct words (a negative control).
+    local_families: the families the locality claim is read on (light tails).
+    lm_families: trained (Φ fixed to the world's) and learned (Φ trained);
+      their checkpoints' f(s) on `world` at each of `theta_scales` (the
+      world's logit scale), with `task` (B = 8, α = 1: room between τ and the
+      constant predictor's loss at every scale).
+    """
+
+    families: tuple[str, ...] = FAMILIES
+    vocab_sizes: tuple[int, ...] = (100, 1000, 10_000)
+    dim: int = 8
+    spreads: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
+    n_thetas: int = 64
+    rate_spread: float = 1.0
+    df: float = 3.0
+    distinct: int = 0
+    local_families: tuple[str, ...] = ("isotropic", "anisotropic")
+    world: WorldConfig = WorldConfig()
+    task: TaskConfig = TaskConfig(B=8.0, alpha=1.0)
+    lm: TrainConfig = TrainConfig(steps=200, checkpoints=4)
+    lm_families: tuple[str, ...] = LM_FAMILIES
+    theta_scales: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_choices("families", self.families, FAMILIES)
+        check_choices("local_families", self.local_families, SAMPLED_FAMILIES)
+        check_choices("lm_families", self.lm_families, LM_FAMILIES)
+        check_ranges("vocab_sizes", self.vocab_sizes, 2, 10**6, integer=True)
+        check_range("dim", self.dim, 1, 1000, integer=True)
+        check_ranges("spreads", self.spreads, 0.0, 50.0, lo_open=True)
+        check_range("n_thetas", self.n_thetas, max(self.dim, self.world.dim + 1) + 2, integer=True)
+        if self.rate_spread not in self.spreads:
+            raise ValueError(f"rate_spread must be one of spreads {self.spreads}, got {self.rate_spread}")
+        check_range("df", self.df, 2.0, lo_open=True)
+        check_range("distinct", self.distinct, 0, integer=True)
+        check_ranges("theta_scales", self.theta_scales, 0.0, 20.0, lo_open=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One set of θ's: a sample at one logit spread ("sample"), or the f(s) of one LM weighted by p_T ("lm")."""
+
+    kind: str
+    family: str
+    vocab_size: int
+    spread: float  # target std_w(θᵀφ_w) of a sample (NaN for lm rows)
+    logit_std: float  # measured mean spread of the θ's logits
+    delta_max: float  # (R6) δ: max ‖Φp_θ − (Aθ + c)‖₂
+    delta_mean: float  # mean residual (δ_T for lm rows)
+    rel_delta: float  # delta_mean / mean ‖Φp_θ − μ‖₂
+    quad_rel_err: float  # quadratic from the gradient fit: error on log Z / its curvature part
+    gauss_rel_err: float  # Gaussian form: error on log Z / its curvature part
+    gauss_delta: float  # mean ‖Φp_θ − (μ + Σθ)‖₂
+    theta_scale: float  # lm rows: the world's logit scale (NaN for samples)
+    step: int  # lm rows: the checkpoint's step
+    eps: float  # lm rows: ε of the LM
+    tau: float  # lm rows: τ_Φ, the polytope class's best on ΦP* (R5)
+    f_loss: float  # lm rows: the probe on f(s), started at the (R6) comparator
+    phi_bound: float  # lm rows: (R5) bound on Φp_f
+    bound: float  # lm rows: (R6) = phi_bound + ‖λ̂‖₂ δ_T
+    trivial: float  # lm rows: the best constant predictor's loss
+    vacuous: bool  # lm rows: bound >= trivial
+    seed: int
+
+
+def _nan_lm_fields() -> dict:
+    return dict(theta_scale=math.nan, step=0, eps=math.nan, tau=math.nan, f_loss=math.nan, phi_bound=math.nan,
+                bound=math.nan, trivial=math.nan, vacuous=False)  # fmt: skip
+
+
+def _fit_fields(fit: theory.PartitionFit) -> dict:
+    names = ("logit_std", "delta_max", "delta_mean", "rel_delta", "quad_rel_err", "gauss_rel_err")
+    return {n: getattr(fit, n) for n in names} | {"gauss_delta": fit.gauss_delta_mean}
+
+
+class LogPartition(Experiment):
+    name = "log_partition"
+    title = "how close log Z_θ is to quadratic (R6), by embedding family, V and ‖θ‖; the f(s) bound on trained LMs"
+    Row = Row
+    profiles = {
+        "tiny": Config(
+            vocab_sizes=(50, 500, 5000),
+            dim=3,
+            spreads=(0.5, 1.0, 2.0),
+            n_thetas=24,
+            world=TINY_WORLD,
+            lm=TINY_LM,
+            seeds=(0, 1),
+            bootstrap=20,
+        ),
+        "quick": Config(seeds=(0, 1)),
+        "standard": Config(
+            vocab_sizes=(100, 1000, 10_000, 100_000),
+            dim=16,
+            n_thetas=128,
+            world=WorldConfig(vocab_size=500, num_contexts=1000, dim=16),
+            lm=TrainConfig(steps=400, checkpoints=5),
+            seeds=(0, 1, 2),
+        ),
+    }
+    claim_statements = {
+        "gaussian_sqrt_v": "(R6) light tails (isotropic Gaussian Φ): the Gaussian form's error on log Z falls as "
+        "1/√V (slope −0.5 ± 0.1)",
+        "heavy_tails_no_gaussian": "(R6) heavy tails (Student-t, df = 3): the Gaussian form's error does not fall "
+        "as V grows over the V grid (slope's interval above −0.25)",
+        "quadratic_is_local": "(R6) the quadratic is local: the gradient fit's relative δ grows with the logits' "
+        "spread (slope's interval above 0, light-tailed families, largest V)",
+    }
+
+    def work_units(self, cfg: Config) -> int:
+        sampled = sum(1 for f in cfg.families if f != "learned")
+        return sampled * len(cfg.vocab_sizes) + len(cfg.lm_families) * len(cfg.theta_scales)
+
+    def run_seed(self, cfg: Config, seed: int, tick) -> list[Row]:
+        inst = make_instance(seed, cfg.world, cfg.task)
+        rng = numpy_rng(inst.keys["stats"])
+        rows = []
+        for family in cfg.families:
+            if family == "learned":
+                continue
+            for V in cfg.vocab_sizes:
+                bias = None
+                if family == "zipf":  # the world's Φ: Gaussian rows and the Zipf bias row (its θ coordinate is 1)
+                    wcfg = WorldConfig(vocab_size=V, num_contexts=1, dim=cfg.dim, word_zipf=max(cfg.world.word_zipf, 1))
+                    world_phi = make_world(inst.keys["world"], wcfg).Phi
+                    phi, bias = world_phi[:-1], world_phi[-1]
+                else:
+                    phi = sample_embeddings(rng, family, V, cfg.dim, df=cfg.df, distinct=cfg.distinct)
+                rows += _sample_rows(rng, cfg, family, phi, seed, bias)
+                tick()
+        for family in cfg.lm_families:
+            for scale in cfg.theta_scales:
+                sub = make_instance(seed, dataclasses.replace(cfg.world, theta_scale=scale), cfg.task)
+                lms = trained_lms(sub, dataclasses.replace(cfg.lm, learn_phi=family == "learned"), family=family)
+                rows += [_lm_row(sub, lm, scale) for lm in lms if math.isfinite(lm.eps)]
+                if family == "learned" and "learned" in cfg.families and scale == cfg.theta_scales[-1]:
+                    rows += _sample_rows(rng, cfg, "learned", lms[-1].Phi, seed)
+                tick()
+        return rows
+
+    def summarize(self, cfg: Config, rows: list[Row]) -> dict:
+        samples = select(rows, kind="sample")
+        at_rate = [r for r in samples if r.spread == cfg.rate_spread and r.family != "learned"]
+        largest = [r for r in samples if r.vocab_size == max(cfg.vocab_sizes)]
+        lm = select(rows, kind="lm")
+        by = lambda sel, y, x: slopes_by(sel, ("family",), x, y, cfg.seeds[0], cfg.bootstrap)  # noqa: E731
+        return dict(
+            experiment=self.name,
+            n_rows=len(rows),
+            rate_spread=cfg.rate_spread,
+            spreads=list(cfg.spreads),
+            vocab_sizes=list(cfg.vocab_sizes),
+            local_families=list(cfg.local_families),
+            gauss_slope_v=by(at_rate, "gauss_rel_err", "vocab_size"),
+            quad_slope_v=by(at_rate, "quad_rel_err", "vocab_size"),
+            delta_slope_spread=by(largest, "rel_delta", "logit_std"),
+            at_largest_v={
+                f: {
+                    s: float(np.mean([r.rel_delta for r in select(largest, family=f) if r.spread == s]))
+                    for s in cfg.spreads
+                    if any(r.spread == s for r in select(largest, family=f))
+                }
+                for f in values(largest, "family")
+            },  # fmt: skip
+            lm_informative={
+                f"{f}/{s:g}": [sum(1 for r in sel if not r.vacuous), len(sel)]
+                for f in cfg.lm_families
+                for s in cfg.theta_scales
+                if (sel := [r for r in select(lm, family=f) if r.theta_scale == s])
+            },
+            lm_rel_delta={
+                f"{f}/{s:g}": float(np.mean([r.rel_delta for r in sel]))
+                for f in cfg.lm_families
+                for s in cfg.theta_scales
+                if (sel := [r for r in select(lm, family=f) if r.theta_scale == s])
+            },
+            lm_violations=sum(1 for r in lm if r.f_loss > r.bound + cfg.violation_tol),
+        )
+
+    def claims(self, cfg: Config, summary: dict) -> list:
+        out = []
+        iso = summary["gauss_slope_v"].get("isotropic")
+        if iso:
+            out.append(self.claim("gaussian_sqrt_v", slope_consistent(iso, -0.5), format_slope(iso)))
+        heavy = summary["gauss_slope_v"].get("student_t")
+        if heavy:
+            out.append(self.claim("heavy_tails_no_gaussian", heavy["lo"] > -0.25, format_slope(heavy)))
+        slopes = summary["delta_slope_spread"]
+        local = {f: slopes[f] for f in summary["local_families"] if f in slopes}
+        if local:
+            measured = "; ".join(f"{f}: {format_slope(s)}" for f, s in local.items())
+            out.append(self.claim("quadratic_is_local", all(s["lo"] > 0 for s in local.values()), measured))
+        return out
+
+    def plot(self, rows: list[Row], summary: dict, stem) -> list:
+        fig, axes = new_figure(4, height=4.6)
+        samples = select(rows, kind="sample")
+        rate_spread, largest = summary["rate_spread"], max(summary["vocab_sizes"])
+        for family in values(samples, "family"):
+            sel, style = select(samples, family=family), STYLE[family]
+            at = [r for r in sel if r.spread == rate_spread]
+            g = summary["gauss_slope_v"].get(family)
+            axes[0][0].loglog(column(at, "vocab_size"), column(at, "gauss_rel_err"), linestyle="none", alpha=0.8,
+                              label=f"{family}: {slope_label(g)}" if g else family, **style)  # fmt: skip
+            axes[0][1].loglog(column(at, "vocab_size"), column(at, "rel_delta"), linestyle="none", alpha=0.8,
+                              label=family, **style)  # fmt: skip
+            big = [r for r in sel if r.vocab_size == largest] or sel  # learned: at the world's V only
+            s = summary["delta_slope_spread"].get(family)
+            axes[0][2].loglog(column(big, "logit_std"), column(big, "rel_delta"), linestyle="none", alpha=0.8,
+                              label=f"{family}: {slope_label(s)}" if s else family, **style)  # fmt: skip
+        v0 = min(summary["vocab_sizes"])
+        iso = [r.gauss_rel_err for r in select(samples, family="isotropic", vocab_size=v0) if r.spread == rate_spread]
+        if iso:  # the 1/√V rate drawn through the isotropic family's mean at the smallest V
+            v = np.geomspace(v0, largest, 20)
+            axes[0][0].loglog(v, np.mean(iso) * np.sqrt(v0 / v), "k:", label="∝ 1/√V")
+        _lm_panel(axes[0][3], select(rows, kind="lm"))
+        panels = (
+            ("V (words)", "mean |log Z − form| / mean |log Z − log V − θᵀμ|",
+             f"Gaussian form log V + θᵀμ + ½θᵀΣθ (spread {rate_spread:g})"),
+            ("V (words)", "mean ‖Φp_θ − (Aθ + c)‖₂ / mean ‖Φp_θ − μ‖₂",
+             f"(R6) gradient fit, relative δ (spread {rate_spread:g})"),
+            ("spread of the logits std_w(θᵀφ_w)", "relative δ of the gradient fit",
+             f"the quadratic is local (V = {largest:,}; learned: world's V)"),
+        )  # fmt: skip
+        axes[0][2].set_xticks(summary["spreads"])
+        for ax in axes[0][2:]:
+            ax.xaxis.set_minor_formatter("")
+            ax.xaxis.set_major_formatter("{x:g}")
+        for ax, (xlabel, ylabel, title) in zip(axes[0], panels, strict=False):
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel)
+            ax.set_title(title)
+            ax.legend(**LEGEND_BELOW)
+        verdicts = self.claims(None, summary)
+        good, total = (sum(v[i] for v in summary["lm_informative"].values()) for i in (0, 1))
+        title = (
+            "log_partition: how close log Z_θ = log Σ_w exp(θᵀφ_w) is to quadratic (R6), per embedding family\n"
+            f"trained LMs: the (R6) bound on f(s) is informative (below the constant predictor's loss) at {good} of "
+            f"{total} checkpoints{'' if good else ' (VACUOUS EVERYWHERE)'};  f-probes above it: "
+            f"{summary['lm_violations']}\n" + ";  ".join(f"{c.id}: {c.verdict}" for c in verdicts)
+        )
+        return finish_figure(fig, title, all(c.passed for c in verdicts), stem)
+
+
+def _sample_rows(rng, cfg: Config, family: str, phi: np.ndarray, seed: int, bias=None) -> list[Row]:
+    rows = []
+    for spread in cfg.spreads:
+        fit = theory.partition_fit(phi, sample_thetas(rng, phi, spread, cfg.n_thetas), bias=bias)
+        rows.append(Row("sample", family, phi.shape[1], spread, **_fit_fields(fit), **_nan_lm_fields(), seed=seed))
+    return rows
+
+
+def _lm_row(inst, lm, scale: float) -> Row:
+    """The (R6) bound on one LM's f(s), with log Z measured on the range of f weighted by p_T."""
+    task = inst.task
+    phi_m = measure(inst, lm, "phi_p_f")[0]
+    f_m = measure(inst, lm, "f", phi_box=phi_m)[0]
+    fit = theory.partition_fit(lm.Phi, lm.F, task.p_T)
+    trivial = theory.trivial_loss(task.p_T, task.eta)
+    return Row("lm", lm.family, lm.Phi.shape[1], math.nan, **_fit_fields(fit), theta_scale=scale, step=lm.step,
+               eps=lm.eps, tau=phi_m.tau, f_loss=f_m.fit.loss, phi_bound=phi_m.bound, bound=f_m.bound, trivial=trivial,
+               vacuous=f_m.vacuous, seed=int(inst.seed))  # fmt: skip
+
+
+def _lm_panel(ax, rows: list[Row]) -> None:
+    """Per LM family and world logit scale, at the last checkpoint (mean over seeds): the room the (R5) bound
+    on Φp_f leaves below the constant predictor's loss, against what (R6) adds for f, ‖λ̂‖₂δ_T. The f bound
+    says something only where the penalty is below the room."""
+    last = max((r.step for r in rows), default=0)
+    for family in values(rows, "family"):
+        sel = [r for r in select(rows, family=family) if r.step == last]
+        scales = sorted(values(sel, "theta_scale"))
+        room = [np.mean([r.trivial - r.phi_bound for r in sel if r.theta_scale == s]) for s in scales]
+        penalty = [np.mean([r.bound - r.phi_bound for r in sel if r.theta_scale == s]) for s in scales]
+        style = STYLE[family]
+        ax.plot(scales, room, "-", label=f"{family}: room = constant predictor − (R5) bound", **style)
+        ax.plot(scales, penalty, "--", markerfacecolor="none", label=f"{family}: (R6) penalty ‖λ̂‖₂δ_T", **style)
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xticks(sorted(values(rows, "theta_scale")))
+    ax.set_xlabel("world logit scale (std of θ*(s) entries)")
+    ax.set_ylabel(f"loss (nats), last checkpoint (step {last})")
+    ax.set_title("(R6) on f(s): informative where penalty < room")
+    ax.legend(**LEGEND_BELOW)
+
+
+EXPERIMENT = LogPartition()

@@ -1,0 +1,162 @@
+"""How close log Z is to quadratic for embeddings read from a file (`natural-tasks partition`).
+
+A researcher brings a published model's output embeddings (a V × d matrix in
+`.npy` or `.safetensors`); this module reads them without pickle or torch,
+samples θ's at several logit spreads (or reads them), and measures with
+`theory.partition_fit` the (R6) δ of the gradient fit and the errors of the
+quadratic and Gaussian forms (arXiv:2010.03648, §5.2 and its check of the
+quadratic log-partition assumption on a trained LM's embeddings).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+import theory
+
+from ._embeddings import sample_thetas
+
+#: Default logit spreads std_w(θᵀφ_w) of the sampled θ's.
+SPREADS = (0.5, 1.0, 2.0, 4.0)
+
+
+def load_matrix(path: str | Path, key: str | None = None) -> np.ndarray:
+    """The 2-D numeric matrix stored in a `.npy` file (read with allow_pickle=False, memory-mapped) or under
+    `key` in a `.safetensors` file (NumPy API; `key` may be omitted when the file holds one 2-D tensor).
+
+    Raises:
+      ValueError: unknown suffix, unreadable or truncated file, pickled or non-numeric data, a missing key,
+        not 2-D, or NaN/infinite entries (one line naming the file).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not a file")
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        if key is not None:
+            raise ValueError(f"{path}: --key applies to .safetensors files only")
+        try:
+            with warnings.catch_warnings():  # a damaged header's size overflows with a warning first
+                warnings.simplefilter("ignore", RuntimeWarning)
+                arr = np.load(path, allow_pickle=False, mmap_mode="r")
+        except ValueError as err:
+            pickled = "Object arrays" in str(err) or "Python objects" in str(err)
+            why = "holds pickled Python objects (refused: loading them can run code)" if pickled else err
+            raise ValueError(f"{path}: not a readable .npy array: {why}") from None
+        except (OSError, EOFError, OverflowError, MemoryError) as err:
+            raise ValueError(f"{path}: not a readable .npy file ({err})") from None
+    elif suffix == ".safetensors":
+        arr = _load_safetensors(path, key)
+    else:
+        raise ValueError(f"{path}: unknown format {suffix or '(no suffix)'!r}; use .npy or .safetensors")
+    if arr.ndim != 2:
+        raise ValueError(f"{path}: expected a 2-D matrix, got shape {arr.shape}")
+    if arr.dtype.kind not in "fiu":
+        raise ValueError(f"{path}: expected real numbers, got dtype {arr.dtype}")
+    if min(arr.shape) < 1:
+        raise ValueError(f"{path}: empty matrix of shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{path}: contains NaN or infinite entries")
+    return arr
+
+
+def _load_safetensors(path: Path, key: str | None) -> np.ndarray:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="np") as f:
+            keys = list(f.keys())
+            if key is None:
+                two_d = [k for k in keys if len(f.get_slice(k).get_shape()) == 2]
+                if len(two_d) != 1:
+                    listed = ", ".join(two_d[:8]) + (" ..." if len(two_d) > 8 else "")
+                    raise ValueError(
+                        f"{path}: holds {len(two_d)} 2-D tensors ({listed or 'none'}); pick one with --key"
+                    )
+                key = two_d[0]
+            if key not in keys:
+                raise ValueError(f"{path}: no tensor named {key!r} (has: {', '.join(keys[:8])})")
+            return f.get_tensor(key)
+    except ValueError:
+        raise
+    except Exception as err:  # safetensors raises its own SafetensorError (and TypeError for odd dtypes)
+        why = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if "bfloat16" in why:
+            why += "; NumPy has no bfloat16: save the tensor as float32"
+        raise ValueError(f"{path}: not a readable .safetensors file ({why})") from None
+
+
+def load_embeddings(path, key: str | None = None, transpose: bool = False) -> np.ndarray:
+    """Φ as a float64 d × V matrix from a file storing V × d (one row per word, as published LMs store
+    their output embeddings), or d × V with `transpose`."""
+    arr = load_matrix(path, key)
+    phi = np.ascontiguousarray(arr if transpose else arr.T, dtype=np.float64)
+    if phi.shape[1] < 2:
+        raise ValueError(f"{path}: need at least 2 words, got V = {phi.shape[1]} (rows are words unless --transpose)")
+    return phi
+
+
+@dataclasses.dataclass(frozen=True)
+class PartitionReport:
+    """One line of the `natural-tasks partition` table."""
+
+    points: str  # "spread 1" for a sample, or the θ file's name
+    n: int
+    fit: theory.PartitionFit
+
+
+def partition_report(phi: np.ndarray, thetas=None, spreads=SPREADS, n: int | None = None, seed: int = 0):
+    """`PartitionReport`s: one per spread of sampled θ's (isotropic directions, `n` each, default
+    max(2(d + 1), 64)), or one for the given θ's (n × d)."""
+    d = phi.shape[0]
+    if thetas is not None:
+        thetas = np.asarray(thetas, dtype=np.float64)
+        if thetas.ndim != 2 or thetas.shape[1] != d:
+            raise ValueError(f"thetas must be n × d = n × {d}, got shape {thetas.shape}")
+        return [PartitionReport("given θ's", thetas.shape[0], theory.partition_fit(phi, thetas))]
+    n = max(2 * (d + 1), 64) if n is None else n
+    if n < d + 1:
+        raise ValueError(f"n must be at least d + 1 = {d + 1} to fit the gradient map, got {n}")
+    rng = np.random.default_rng(seed)
+    out = []
+    for spread in spreads:
+        fit = theory.partition_fit(phi, sample_thetas(rng, phi, spread, n))
+        out.append(PartitionReport(f"spread {spread:g}", n, fit))
+    return out
+
+
+def format_report(reports: list[PartitionReport]) -> str:
+    """A plain-text table of the reports (relative errors against the curvature part of log Z)."""
+    head = ("θ's", "n", "logit std", "δ max", "δ mean", "rel δ", "quad err", "Gauss err", "Gauss δ")
+    rows = [
+        (r.points, f"{r.n}", f"{r.fit.logit_std:.3g}", f"{r.fit.delta_max:.3g}", f"{r.fit.delta_mean:.3g}",
+         f"{r.fit.rel_delta:.3g}", f"{r.fit.quad_rel_err:.3g}", f"{r.fit.gauss_rel_err:.3g}",
+         f"{r.fit.gauss_delta_mean:.3g}")
+        for r in reports
+    ]  # fmt: skip
+    widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
+    line = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
+    return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def plot_report(reports: list[PartitionReport], title: str, stem) -> list:
+    """rel δ and both forms' errors against the logit spread (log-log)."""
+    from ._plotting import finish_figure, new_figure
+
+    fig, axes = new_figure(1, width=6.0, height=4.2)
+    ax = axes[0][0]
+    x = [r.fit.logit_std for r in reports]
+    for name, label, marker in (("rel_delta", "relative δ of the gradient fit", "o"),
+                                ("quad_rel_err", "quadratic form: error on log Z", "s"),
+                                ("gauss_rel_err", "Gaussian form: error on log Z", "v")):  # fmt: skip
+        ax.loglog(x, [getattr(r.fit, name) for r in reports], marker=marker, label=label)
+    ax.set_xlabel("spread of the logits std_w(θᵀφ_w)")
+    ax.set_ylabel("relative error (vs the curvature part)")
+    ax.legend(fontsize=8)
+    return finish_figure(fig, title, True, stem)
