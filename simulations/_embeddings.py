@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+import theory
+
 from ._config import check_range
 
 #: Drawn here; "zipf" (the world's Φ with its bias row) and "learned" (a trained LM's Φ) come from worlds.
@@ -45,14 +47,22 @@ def sample_embeddings(
     return np.tile(phi, (1, -(-V // n)))[:, :V] if distinct else phi
 
 
-def sample_thetas(rng: np.random.Generator, Phi: np.ndarray, spread: float, n: int) -> np.ndarray:
-    """n θ's in isotropic random directions, each scaled so std_w(θᵀφ_w) = `spread` exactly."""
+def sample_thetas(
+    rng: np.random.Generator, Phi: np.ndarray, spread: float, n: int, sigma: np.ndarray | None = None
+) -> np.ndarray:
+    """n θ's in isotropic random directions, each scaled so std_w(θᵀφ_w) = `spread` exactly.
+
+    sigma: the covariance of the embeddings over the words (`theory.embedding_moments`; computed here if
+    None): a θ's logit spread is √(θᵀΣθ), so no n × V product is needed.
+    """
     check_range("spread", spread, 0.0, lo_open=True)
+    if sigma is None:
+        sigma = theory.embedding_moments(Phi).sigma
     u = rng.normal(size=(n, Phi.shape[0]))
     with np.errstate(over="ignore", invalid="ignore"):
-        std = np.std(u @ Phi, axis=1, keepdims=True)
+        std = np.sqrt(np.sum((u @ sigma) * u, axis=1, keepdims=True))
     if not np.all(np.isfinite(std)):
         raise ValueError("the embeddings are too large: the spread of their logits overflows float64 (overflow)")
-    if not np.all(std > 0):
+    if not np.all(std > 1e-9 * np.abs(Phi).max() * np.linalg.norm(u, axis=1, keepdims=True)):
         raise ValueError("the embeddings do not vary along a sampled direction (all words alike?): no spread to set")
     return spread * u / std

@@ -124,9 +124,10 @@ def partition_report(phi: np.ndarray, thetas=None, spreads=SPREADS, n: int | Non
     if n < d + 1:
         raise ValueError(f"n must be at least d + 1 = {d + 1} to fit the gradient map, got {n}")
     rng = np.random.default_rng(seed)
+    moments = theory.embedding_moments(phi)
     out = []
     for spread in spreads:
-        fit = theory.partition_fit(phi, sample_thetas(rng, phi, spread, n))
+        fit = theory.partition_fit(phi, sample_thetas(rng, phi, spread, n, moments.sigma), moments=moments)
         out.append(PartitionReport(f"spread {spread:g}", n, fit))
     return out
 

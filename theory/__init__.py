@@ -18,12 +18,14 @@ from ._divergences import expected_kl, expected_kl_log, kl_divergence, pinsker_b
 from ._probe import context_loss, logistic_loss, probe_loss, probe_residual, trivial_loss
 from ._quad import quad_loss, quad_minimizer
 from ._softmax import (
+    EmbeddingMoments,
     GaussianLogPartition,
     GradientMap,
     PartitionFit,
     QuadraticFit,
     SoftmaxOptimum,
     SoftmaxSplit,
+    embedding_moments,
     fit_gradient_map,
     fit_quadratic_log_partition,
     gaussian_log_partition,
@@ -37,6 +39,7 @@ from ._validate import SIMPLEX_ATOL
 
 __all__ = [
     "SIMPLEX_ATOL",
+    "EmbeddingMoments",
     "GaussianLogPartition",
     "GradientMap",
     "PartitionFit",
@@ -45,6 +48,7 @@ __all__ = [
     "SoftmaxSplit",
     "conditional_mean_bound",
     "context_loss",
+    "embedding_moments",
     "expected_kl",
     "expected_kl_log",
     "fit_gradient_map",

@@ -397,7 +397,56 @@ def _ratio(num: float, den: float) -> float:
     return 0.0 if num == 0 else math.inf
 
 
-def partition_fit(Phi, thetas, weights=None, bias=None, chunk_entries: int = CHUNK_ENTRIES) -> PartitionFit:
+class EmbeddingMoments(NamedTuple):
+    """log Z, gradient and Hessian of log Z_θ at θ = 0 (see `embedding_moments`)."""
+
+    log_z0: float  # log Σ_w exp(b_w) (log V without a bias)
+    mu: np.ndarray  # (d,): Σ_w p_0(w) φ_w, p_0 = softmax(b)
+    sigma: np.ndarray  # (d, d): covariance of the φ_w under p_0
+
+
+def embedding_moments(Phi, bias=None) -> EmbeddingMoments:
+    r"""The second-order Taylor data of log Z_θ = log Σ_w exp(θᵀφ_w + b_w) at θ = 0 (R6).
+
+    log Z_θ = log Z_0 + θᵀμ + ½θᵀΣθ + O(‖θ‖³) with μ and Σ the mean and
+    covariance of the embeddings under p_0 = softmax(b) (uniform without a
+    bias): the Gaussian form of `gaussian_log_partition`. The spread of a θ's
+    logits over the words, std_{p_0}(θᵀφ_w), is √(θᵀΣθ).
+
+    Args:
+      Phi: Φ, shape (d, V).
+      bias: optional (V,) fixed word bias b.
+
+    Returns:
+      An `EmbeddingMoments` (log_z0, mu, sigma).
+
+    Raises:
+      ValueError: bad shapes or entries, or a covariance that overflows.
+    """
+    Phi = val.embeddings(Phi)
+    V = Phi.shape[1]
+    b = np.zeros(V) if bias is None else val.as_array(bias, "bias", ndim=1)
+    if b.shape[0] != V:
+        raise ValueError(f"bias must have length V = {V}, got {b.shape[0]}")
+    log_z0 = float(logsumexp(b))
+    p0 = np.exp(b - log_z0)
+    mu = Phi @ p0
+    centred = Phi - mu[:, None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        sigma = (centred * p0) @ centred.T
+    if not np.all(np.isfinite(sigma)):
+        raise ValueError("the embeddings are too large: their covariance overflows float64 (overflow)")
+    return EmbeddingMoments(log_z0, mu, sigma)
+
+
+def _quadratic_forms(x: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """xᵢᵀ M xᵢ for each row (a matmul: einsum's default path is slow at d in the hundreds)."""
+    return np.sum((x @ M) * x, axis=1)
+
+
+def partition_fit(
+    Phi, thetas, weights=None, bias=None, chunk_entries: int = CHUNK_ENTRIES, moments: EmbeddingMoments | None = None
+) -> PartitionFit:
     r"""How close the log-partition log Z_θ is to quadratic on the given θ's (R6).
 
     Three measurements on the same points, each relative to the part of
@@ -429,6 +478,8 @@ def partition_fit(Phi, thetas, weights=None, bias=None, chunk_entries: int = CHU
       bias: optional (V,) fixed word bias b_w, log Z_θ = log Σ_w exp(θᵀφ_w + b_w)
         (the worlds' Zipf row, paired with a θ coordinate fixed at 1).
       chunk_entries: at most this many float64 entries of θᵀΦ at once, >= 1.
+      moments: `embedding_moments(Phi, bias)` if already computed (it costs
+        a d × V × d product; pass it when fitting several sets of θ's).
 
     Returns:
       A `PartitionFit`.
@@ -468,24 +519,24 @@ def partition_fit(Phi, thetas, weights=None, bias=None, chunk_entries: int = CHU
             logits = thetas[i : i + step] @ Phi + b
         if not np.all(np.abs(logits) <= MAX_LOGIT):  # also catches inf and NaN
             raise ValueError(f"the logits θᵀφ_w exceed {MAX_LOGIT:g} (overflow): the θ's (or Φ) are too large")
-        log_z[i : i + step] = logsumexp(logits, axis=1)
-        grads[i : i + step] = np.exp(logits - log_z[i : i + step, None]) @ Phi.T
         spread[i : i + step] = (logits - b).std(axis=1)
+        top = logits.max(axis=1, keepdims=True)  # one exp pass serves log Z and p_θ (SciPy's logsumexp
+        np.subtract(logits, top, out=logits)  # costs as much as the matmul at GPT-2 size)
+        np.exp(logits, out=logits)
+        total = logits.sum(axis=1, keepdims=True)
+        log_z[i : i + step] = (top + np.log(total))[:, 0]
+        grads[i : i + step] = (logits @ Phi.T) / total
     sw = np.sqrt(w[live])[:, None]
     coef, *_ = np.linalg.lstsq(design[live] * sw, grads[live] * sw, rcond=None)
     A, c = coef[:d].T, coef[d]
     residual = np.linalg.norm(grads - design @ coef, axis=1)
     delta_mean = float(w @ residual)
-    log_z0 = float(logsumexp(b))
-    p0 = np.exp(b - log_z0)
-    mu = Phi @ p0
-    centred = Phi - mu[:, None]
-    sigma = (centred * p0) @ centred.T
+    log_z0, mu, sigma = moments if moments is not None else embedding_moments(Phi, b)
     grad_scale = float(w @ np.linalg.norm(grads - mu, axis=1))
     curvature = float(w @ np.abs(log_z - log_z0 - thetas @ mu))
-    q = 0.5 * np.einsum("ni,ij,nj->n", thetas, 0.5 * (A + A.T), thetas) + thetas @ c
+    q = 0.5 * _quadratic_forms(thetas, 0.5 * (A + A.T)) + thetas @ c
     k = float(w @ (log_z - q))
-    gauss = log_z0 + thetas @ mu + 0.5 * np.einsum("ni,ij,nj->n", thetas, sigma, thetas)
+    gauss = log_z0 + thetas @ mu + 0.5 * _quadratic_forms(thetas, sigma)
     return PartitionFit(
         A,
         c,

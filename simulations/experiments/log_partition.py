@@ -306,8 +306,10 @@ class LogPartition(Experiment):
 
 def _sample_rows(rng, cfg: Config, family: str, phi: np.ndarray, seed: int, bias=None) -> list[Row]:
     rows = []
-    for spread in cfg.spreads:
-        fit = theory.partition_fit(phi, sample_thetas(rng, phi, spread, cfg.n_thetas), bias=bias)
+    moments, uniform = theory.embedding_moments(phi, bias), theory.embedding_moments(phi)
+    for spread in cfg.spreads:  # spreads of the logits over the words, uniformly weighted
+        thetas = sample_thetas(rng, phi, spread, cfg.n_thetas, uniform.sigma)
+        fit = theory.partition_fit(phi, thetas, bias=bias, moments=moments)
         rows.append(Row("sample", family, phi.shape[1], spread, **_fit_fields(fit), **_nan_lm_fields(), seed=seed))
     return rows
 

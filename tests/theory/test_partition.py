@@ -30,7 +30,7 @@ def test_gradient_fit_matches_sklearn_on_finite_difference_gradients(data):
     v = data.draw(st.integers(2, 8))
     n = data.draw(st.integers(d + 2, 12))
     phi = data.draw(hnp.arrays(np.float64, (d, v), elements=S.EMBEDDING))
-    thetas = data.draw(hnp.arrays(np.float64, (n, d), elements=st.floats(-2, 2)))
+    thetas = data.draw(hnp.arrays(np.float64, (n, d), elements=st.integers(-2000, 2000).map(lambda k: k / 1000)))
     w = np.array(data.draw(st.lists(st.floats(0.1, 1.0), min_size=n, max_size=n)))
     w = w / w.sum()
     if np.linalg.matrix_rank(np.hstack([thetas, np.ones((n, 1))])) < d + 1:
