@@ -238,26 +238,30 @@ def _bound(args) -> int:
 
 def _partition(args) -> int:
     import time
+    from pathlib import Path
 
     from . import partition
 
     start = time.perf_counter()
     phi = partition.load_embeddings(args.embeddings, args.key, args.transpose)
     thetas = None if args.thetas is None else partition.load_matrix(args.thetas)
-    spreads = args.spreads or partition.SPREADS
     if args.figure:
         _check_figure_stem(args.figure)
-    print(f"{args.embeddings}: V = {phi.shape[1]:,} words, d = {phi.shape[0]}" + (
-        "  (V < d: if rows are dimensions, pass --transpose)" if phi.shape[1] < phi.shape[0] else ""))  # fmt: skip
-    reports = partition.partition_report(phi, thetas, spreads, args.n, args.seed)
+    reports = partition.partition_report(
+        phi, thetas, args.spreads or partition.SPREADS, args.n, args.seed, progress=sys.stderr.isatty()
+    )  # every check is done before anything is printed: a bad input gives one line and nothing else
+    print(f"{args.embeddings}: V = {phi.shape[1]:,} words, d = {phi.shape[0]}")
     print(partition.format_report(reports))
     print(
-        "δ: ‖Φp_θ − (Aθ + c)‖₂ of the least-squares gradient map (the (R6) δ); rel δ: δ mean / mean ‖Φp_θ − μ‖₂;\n"
-        "quad / Gauss err: mean |log Z − form| / mean |log Z − log V − θᵀμ| for the quadratic the gradient map\n"
-        "integrates to and for log V + θᵀμ + ½θᵀΣθ;  Gauss δ: mean ‖Φp_θ − (μ + Σθ)‖₂"
+        "μ, Σ: mean and covariance of the embeddings φ_w over the words; A, c: the least-squares linear map\n"
+        "Φp_θ ≈ Aθ + c fitted to the conditional means Φp_θ = ∇log Z_θ on these θ's (log Z is quadratic\n"
+        "exactly where such a map is exact).  δ: ‖Φp_θ − (Aθ + c)‖₂, the (R6) δ (max and mean over the θ's);\n"
+        "rel δ: δ mean / mean ‖Φp_θ − μ‖₂; quad / Gauss err: mean |log Z − form| / mean |log Z − log V − θᵀμ| for\n"
+        "the quadratic the map integrates to and for log V + θᵀμ + ½θᵀΣθ;  Gauss δ: mean ‖Φp_θ − (μ + Σθ)‖₂.\n"
+        "Relative errors near 0 mean quadratic; near 1, a quadratic explains nothing of log Z's curvature."
     )
     if args.figure:
-        title = f"log Z of {args.embeddings}: V = {phi.shape[1]:,}, d = {phi.shape[0]}"
+        title = f"log Z of {Path(args.embeddings).name}: V = {phi.shape[1]:,}, d = {phi.shape[0]}"
         print(f"figure: {', '.join(map(str, partition.plot_report(reports, title, args.figure)))}")
     print(f"({time.perf_counter() - start:.1f} s)")
     return 0

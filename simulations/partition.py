@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 import theory
 
@@ -96,10 +97,13 @@ def load_embeddings(path, key: str | None = None, transpose: bool = False) -> np
     """Φ as a float64 d × V matrix from a file storing V × d (one row per word, as published LMs store
     their output embeddings), or d × V with `transpose`."""
     arr = load_matrix(path, key)
-    phi = np.ascontiguousarray(arr if transpose else arr.T, dtype=np.float64)
-    if phi.shape[1] < 2:
-        raise ValueError(f"{path}: need at least 2 words, got V = {phi.shape[1]} (rows are words unless --transpose)")
-    return phi
+    d, V = arr.shape[::-1] if not transpose else arr.shape
+    if V < 2:
+        raise ValueError(f"{path}: need at least 2 words, got V = {V} (rows are words unless --transpose)")
+    if V <= d:
+        hint = "drop --transpose" if transpose else "pass --transpose"
+        raise ValueError(f"{path}: V = {V} words <= d = {d} dimensions: is the matrix transposed? ({hint})")
+    return np.ascontiguousarray(arr if transpose else arr.T, dtype=np.float64)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,7 +115,9 @@ class PartitionReport:
     fit: theory.PartitionFit
 
 
-def partition_report(phi: np.ndarray, thetas=None, spreads=SPREADS, n: int | None = None, seed: int = 0):
+def partition_report(
+    phi: np.ndarray, thetas=None, spreads=SPREADS, n: int | None = None, seed: int = 0, progress: bool = False
+):
     """`PartitionReport`s: one per spread of sampled θ's (isotropic directions, `n` each, default
     max(2(d + 1), 64)), or one for the given θ's (n × d)."""
     d = phi.shape[0]
@@ -126,7 +132,7 @@ def partition_report(phi: np.ndarray, thetas=None, spreads=SPREADS, n: int | Non
     rng = np.random.default_rng(seed)
     moments = theory.embedding_moments(phi)
     out = []
-    for spread in spreads:
+    for spread in tqdm(spreads, desc="spreads", disable=not progress, leave=False):
         fit = theory.partition_fit(phi, sample_thetas(rng, phi, spread, n, moments.sigma), moments=moments)
         out.append(PartitionReport(f"spread {spread:g}", n, fit))
     return out
@@ -158,6 +164,8 @@ def plot_report(reports: list[PartitionReport], title: str, stem) -> list:
                                 ("gauss_rel_err", "Gaussian form: error on log Z", "v")):  # fmt: skip
         ax.loglog(x, [getattr(r.fit, name) for r in reports], marker=marker, label=label)
     ax.set_xlabel("spread of the logits std_w(θᵀφ_w)")
-    ax.set_ylabel("relative error (vs the curvature part)")
+    ax.set_ylabel("relative error (see the table's footer)")
+    ax.set_xticks(x, [f"{v:.3g}" for v in x])
+    ax.xaxis.set_minor_formatter("")
     ax.legend(fontsize=8)
     return finish_figure(fig, title, True, stem)

@@ -298,7 +298,7 @@ class LogPartition(Experiment):
         title = (
             "log_partition: how close log Z_θ = log Σ_w exp(θᵀφ_w) is to quadratic (R6), per embedding family\n"
             f"trained LMs: the (R6) bound on f(s) is informative (below the constant predictor's loss) at {good} of "
-            f"{total} checkpoints{'' if good else ' (VACUOUS EVERYWHERE)'};  f-probes above it: "
+            f"{total} checkpoints{'' if good else ' (VACUOUS EVERYWHERE)'};  f-probes above their (R6) bound: "
             f"{summary['lm_violations']}\n" + ";  ".join(f"{c.id}: {c.verdict}" for c in verdicts)
         )
         return finish_figure(fig, title, all(c.passed for c in verdicts), stem)
@@ -343,7 +343,7 @@ def _lm_panel(ax, rows: list[Row]) -> None:
     ax.set_xscale("log")
     ax.set_xticks(sorted(values(rows, "theta_scale")))
     ax.set_xlabel("world logit scale (std of θ*(s) entries)")
-    ax.set_ylabel(f"loss (nats), last checkpoint (step {last})")
+    ax.set_ylabel(f"difference of losses (nats), last checkpoint (step {last})")
     ax.set_title("(R6) on f(s): informative where penalty < room")
     ax.legend(**LEGEND_BELOW)
 
