@@ -58,14 +58,14 @@ def check_memory(name: str, cfg) -> None:
     once (`Experiment.arrays_nv`) times 8·N·V bytes.
     """
     exp = get_experiment(name)
-    world = cfg.world
-    need = exp.arrays_nv(cfg) * _NV * world.vocab_size * world.num_contexts
+    field, V, N = exp.world_size(cfg)
+    need = exp.arrays_nv(cfg) * _NV * V * N
     have = available_memory()
     if need > have:
         raise ValueError(
-            f"{name} with world.vocab_size={world.vocab_size} and world.num_contexts={world.num_contexts} needs about "
+            f"{name} with {field}.vocab_size={V} and {N} contexts needs about "
             f"{need / 2**30:.3g} GiB ({exp.arrays_nv(cfg)} arrays of N x V float64), but {have / 2**30:.3g} GiB "
-            "are available; lower world.vocab_size or world.num_contexts"
+            f"are available; lower {field}.vocab_size or {field}.num_contexts"
         )
 
 

@@ -113,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--eps", type=_nonneg_float, required=True, help="ε, the LM's excess cross-entropy (>= 0)")
     b.add_argument("--gamma", type=_gamma, default=1.0, help="transferability γ in (0, inf] (default 1)")
 
+    dm = sub.add_parser("demo", help="the theory on one context of a named-word world, in tables (for a class)")
+    dm.add_argument("--seed", type=_seed, default=0, help="world seed (default 0)")
+    dm.add_argument("--eps", type=_demo_eps, default=0.01, help="ε of the language model, in (0, 10] (default 0.01)")
+
     pt = sub.add_parser("partition", help="how close log Z is to quadratic for embeddings from a file (R6)")
     pt.add_argument("--embeddings", required=True, metavar="FILE", help="V × d matrix (.npy or .safetensors)")
     pt.add_argument("--key", default=None, help="tensor name in a .safetensors file (needed if it holds several)")
@@ -124,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--seed", type=_seed, default=0, help="seed of the θ sample (default 0)")
     pt.add_argument("--figure", default=None, metavar="STEM", help="also draw STEM.png and STEM.pdf")
     return p
+
+
+def _demo_eps(text: str) -> float:
+    val = _number(text)
+    if not 0.0 < val <= 10.0:
+        raise argparse.ArgumentTypeError(f"eps must be in (0, 10], got {text!r}")
+    return val
 
 
 def _spreads(text: str) -> tuple[float, ...]:
@@ -158,6 +169,11 @@ def _dispatch(args) -> int:
         return _bound(args)
     if args.command == "partition":
         return _partition(args)
+    if args.command == "demo":
+        from .demo import run_demo
+
+        print(run_demo(args.seed, args.eps))
+        return 0
     from .experiments import experiment_names, get_experiment
 
     if args.command == "list":
@@ -182,6 +198,8 @@ def _dispatch(args) -> int:
     for name, cfg in runs:
         run = _runner.run_experiment(name, cfg, args.results, args.force, not args.no_progress)
         print(_status_line(name, run))
+        if text := get_experiment(name).report(run.summary):
+            print(text)
         if figures:
             print(f"  figures: {', '.join(map(str, _runner.draw(name, run.rows, run.summary, figures)))}")
         done.append((name, run.summary))

@@ -15,6 +15,7 @@ from ._bounds import (
     residual_bound,
 )
 from ._divergences import expected_kl, expected_kl_log, kl_divergence, pinsker_bound, total_variation
+from ._multiclass import multiclass_context_loss, multiclass_probe_loss, multiclass_task_bound
 from ._probe import context_loss, logistic_loss, probe_loss, probe_residual, trivial_loss
 from ._quad import quad_loss, quad_minimizer
 from ._softmax import (
@@ -57,6 +58,9 @@ __all__ = [
     "kl_divergence",
     "log_partition",
     "logistic_loss",
+    "multiclass_context_loss",
+    "multiclass_probe_loss",
+    "multiclass_task_bound",
     "partition_fit",
     "natural_task_bound",
     "pinsker_bound",

@@ -19,6 +19,7 @@ REGISTRY: dict[str, str] = {
     "conditional_mean": ".conditional_mean",
     "quad": ".quad",
     "log_partition": ".log_partition",
+    "completion": ".completion",
 }
 
 

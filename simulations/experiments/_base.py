@@ -74,6 +74,14 @@ class Experiment(abc.ABC):
         available memory before it allocates anything."""
         return 12
 
+    def world_size(self, cfg) -> tuple[str, int, int]:
+        """(config field, V, N) of the largest world one seed builds, for the memory check."""
+        return "world", cfg.world.vocab_size, cfg.world.num_contexts
+
+    def report(self, summary: dict) -> str:
+        """Text the command line prints after the run (a table of the results); empty by default."""
+        return ""
+
     @abc.abstractmethod
     def run_seed(self, cfg, seed: int, tick: Callable[[], None]) -> list:
         """All rows (instances of `Row`) of one seed; deterministic given (cfg, seed)."""

@@ -52,6 +52,9 @@ BAD_INPUT = [
     (["--threads", "0", "list"], "thread count must be in"),
     (["reproduce", "--only", "nope"], "unknown experiment"),
     (["reproduce", "--profile", "huge"], "invalid choice"),
+    (["demo", "--eps", "0"], "eps must be in (0, 10]"),
+    (["demo", "--eps", "nan"], "eps must be in (0, 10]"),
+    (["demo", "--seed", "x"], "expected an integer seed"),
 ]
 
 
@@ -100,3 +103,10 @@ def test_small_profiles_never_draw_over_the_committed_figures(tmp_path):
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "build" / "figures-tiny" / "transferability.png").exists()
     assert not (tmp_path / "figures").exists()
+
+
+def test_demo_walks_through_one_context():
+    out = _cli("demo", "--seed", "1", "--eps", "1e-3")
+    assert out.returncode == 0, out.stderr
+    for words in ("Top next words", "P*, with prompt", "bound τ+2B√(2ε/γ)", "zero-shot acc", "constant predictor"):
+        assert words in out.stdout

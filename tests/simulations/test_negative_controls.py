@@ -128,3 +128,17 @@ def test_log_partition_claims_fail_when_their_hypotheses_break(tmp_path, tiny_ru
     # heavy tails: a few extreme words dominate Z at every spread, so δ does not grow with it
     verdicts = _run("log_partition", tmp_path / "c", local_families="student_t", families="student_t", **light)
     assert verdicts["quadratic_is_local"] == "FAIL"
+
+
+def test_completion_claims_fail_when_their_hypotheses_break(tmp_path, tiny_runs):
+    run, _ = tiny_runs["completion"]
+    cfg = sim.get_experiment("completion").profiles["tiny"]
+    assert set(_verdicts("completion", cfg, run.rows).values()) == {"PASS"}
+    # an inert prompt (the prompted copy moves mass exactly as the context does): no gain, in τ or zero-shot
+    inert = dict(lexicon__prompt_slot=-1.0, lexicon__prompt_sentiment=1.0, lexicon__prompt_topic=2.5)
+    verdicts = _run("completion", tmp_path, **inert)
+    assert verdicts["prompt_makes_natural"] == "FAIL" and verdicts["zero_shot_needs_prompt"] == "FAIL"
+    # γ overstated 10⁴-fold: the LMs' excess breaks the shrunken bound
+    rows = [dataclasses.replace(r, bound=r.tau + (r.bound - r.tau) / 100.0) if r.kind == "probe" else r
+            for r in run.rows]  # fmt: skip
+    assert _verdicts("completion", cfg, rows)["bound_holds"] == "FAIL"

@@ -1,0 +1,112 @@
+"""(R10) the multi-class natural-task bound: each proof step, the whole bound, and why its constant is 2B."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from scipy.special import logsumexp, softmax
+from sklearn.metrics import log_loss
+
+import theory
+from tests import strategies as S
+from tests.tolerances import INEQUALITY_SLACK
+
+SCORE = st.floats(-30.0, 30.0, allow_nan=False)
+
+
+def test_context_loss_matches_sklearn_on_hard_labels():
+    rng = np.random.default_rng(0)
+    z, y = rng.normal(size=(50, 4)) * 3, rng.integers(0, 4, 50)
+    eta = np.eye(4)[y]
+    ours = theory.multiclass_context_loss(z, eta)
+    assert ours.mean() == pytest.approx(log_loss(y, softmax(z, axis=1), labels=range(4)), rel=1e-12)
+
+
+@given(st.data())
+def test_context_loss_on_soft_labels_by_logsumexp(data):
+    n, k = data.draw(st.integers(1, 4)), data.draw(st.integers(2, 5))
+    z = data.draw(hnp.arrays(np.float64, (n, k), elements=SCORE))
+    eta = data.draw(S.simplex_rows(n, k))
+    expected = np.array([logsumexp(z[i]) - eta[i] @ z[i] for i in range(n)])
+    np.testing.assert_allclose(theory.multiclass_context_loss(z, eta), expected, rtol=1e-10, atol=1e-12)
+
+
+@given(st.data())
+def test_lipschitz_in_the_range_of_the_score_change(data):
+    k = data.draw(st.integers(2, 5))
+    z = data.draw(hnp.arrays(np.float64, (1, k), elements=SCORE))
+    z2 = data.draw(hnp.arrays(np.float64, (1, k), elements=SCORE))
+    eta = data.draw(S.simplex_rows(1, k))
+    change = abs(theory.multiclass_context_loss(z, eta)[0] - theory.multiclass_context_loss(z2, eta)[0])
+    assert change <= np.ptp(z - z2) * (1 + INEQUALITY_SLACK) + INEQUALITY_SLACK
+
+
+@given(st.data())
+def test_holder_step_range_of_w_times_delta(data):
+    k, v = data.draw(st.integers(2, 4)), data.draw(st.integers(2, 6))
+    B = data.draw(st.floats(0.1, 5.0))
+    W = data.draw(hnp.arrays(np.float64, (k, v), elements=st.floats(-1.0, 1.0))) * B
+    p, q = data.draw(S.simplex_rows(2, v))
+    assert np.ptp(W @ (p - q)) <= 2 * B * np.abs(p - q).sum() * (1 + INEQUALITY_SLACK) + INEQUALITY_SLACK
+
+
+@given(st.data())
+def test_bound_holds_on_random_worlds(data):
+    n, v, k = data.draw(st.integers(1, 5)), data.draw(st.integers(2, 6)), data.draw(st.integers(2, 4))
+    p_star, q = data.draw(S.simplex_rows(n, v)), data.draw(S.simplex_rows(n, v))
+    p_L, p_T = data.draw(S.nested_weights(n))
+    eta = data.draw(S.simplex_rows(n, k))
+    B = data.draw(st.floats(0.1, 5.0))
+    W = data.draw(hnp.arrays(np.float64, (k, v), elements=st.floats(-1.0, 1.0))) * B
+    b = data.draw(hnp.arrays(np.float64, k, elements=st.floats(-3.0, 3.0)))
+    live = p_T > 0
+    gamma = float(np.min(p_L[live] / p_T[live]))
+    eps = theory.expected_kl(p_star, q, p_L)
+    tau = theory.multiclass_probe_loss(p_star, W, b, p_T, eta)
+    loss = theory.multiclass_probe_loss(q, W, b, p_T, eta)
+    assert loss <= theory.multiclass_task_bound(tau, B, eps, gamma) + INEQUALITY_SLACK
+
+
+def _two_word_counterexample(delta: float):
+    """Two classes, two words: W = B·[[1, −1], [−1, 1]], labels all on class 0 while the bias predicts class 1
+    (so the loss moves at slope ≈ 1 in the score difference), P* = (½, ½), Q moved by δ."""
+    B = 1.0
+    W = B * np.array([[1.0, -1.0], [-1.0, 1.0]])
+    p_star, q = np.array([[0.5, 0.5]]), np.array([[0.5 - delta, 0.5 + delta]])
+    eta, p_T = np.array([[1.0, 0.0]]), np.array([1.0])
+    b = np.array([-5.0, 5.0])
+    tau = theory.multiclass_probe_loss(p_star, W, b, p_T, eta)
+    loss = theory.multiclass_probe_loss(q, W, b, p_T, eta)
+    return loss, tau, theory.expected_kl(p_star, q, p_T), B
+
+
+def test_the_binary_constant_is_too_small_for_k_classes():
+    # the score difference moves by 4Bδ while ‖P* − Q‖₁ = 2δ: the constant must be 2B, not B
+    loss, tau, eps, B = _two_word_counterexample(0.05)
+    assert loss > theory.natural_task_bound(tau, B, eps)  # τ + √(2B²ε): violated
+    assert loss <= theory.multiclass_task_bound(tau, B, eps)  # τ + 2B√(2ε): holds
+    assert (loss - tau) / (theory.multiclass_task_bound(tau, B, eps) - tau) > 0.9  # and nearly tight
+
+
+def test_k2_with_half_weights_is_the_binary_bound():
+    assert theory.multiclass_task_bound(0.2, 0.5, 1e-3, 0.5) == pytest.approx(
+        theory.natural_task_bound(0.2, 1.0, 1e-3, 0.5)
+    )
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: theory.multiclass_context_loss(np.ones((2, 3)), np.ones((2, 2)) / 2), "one column per class"),
+        (lambda: theory.multiclass_context_loss(np.ones((2, 3)), [[1.0, 0, 0], [0.5, 0.6, 0]]), "sum to 1"),
+        (
+            lambda: theory.multiclass_probe_loss(np.ones((2, 3)), np.ones((2, 2)), np.ones(2), [0.5, 0.5], np.eye(2)),
+            "K × D = K × 3",
+        ),  # fmt: skip
+        (lambda: theory.multiclass_task_bound(0.1, 1.0, -1e-3), "eps"),
+    ],
+)
+def test_validation(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

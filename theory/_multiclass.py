@@ -1,0 +1,104 @@
+"""Multi-class natural tasks: the softmax cross-entropy probe and its bound (docs/design.md (R10))."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import log_softmax
+
+from . import _validate as val
+
+
+def _labels(eta, n: int | None = None, k: int | None = None) -> np.ndarray:
+    arr = val.simplex_rows(eta, "eta", ndim=2)
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"eta must have one row per context ({n}), got {arr.shape[0]}")
+    if k is not None and arr.shape[1] != k:
+        raise ValueError(f"eta must have one column per class ({k}), got {arr.shape[1]}")
+    return arr
+
+
+def multiclass_context_loss(scores, eta) -> np.ndarray:
+    r"""Expected softmax cross-entropy at each context: −Σ_k η_k(s) log softmax(z(s))_k.
+
+    z(s) = W g(s) + b are the K class scores of a linear probe on features
+    g(s) and η(s) the label distribution over the K classes (the multi-class
+    form of the paper's logistic loss, arXiv:2010.03648, §3 and its
+    multi-class experiments).
+
+    Args:
+      scores: (N, K) class scores.
+      eta: (N, K) label distributions (rows sum to 1).
+
+    Returns:
+      (N,) losses, computed with log_softmax (no overflow).
+
+    Raises:
+      ValueError: shapes disagree, non-finite scores, or rows of eta that are
+        not distributions.
+    """
+    z = val.as_array(scores, "scores", ndim=2)
+    eta = _labels(eta, *z.shape)
+    return -np.sum(eta * log_softmax(z, axis=1), axis=1)
+
+
+def multiclass_probe_loss(features, W, b, p_T, eta) -> float:
+    r"""ℓ_T(W, b) = Σ_s p_T(s) · (−Σ_k η_k(s) log softmax(W g(s) + b)_k).
+
+    Args:
+      features: (N, D) features g(s).  W: (K, D).  b: (K,).
+      p_T: (N,) task weights (a distribution).  eta: (N, K) labels.
+
+    Returns:
+      The population loss.
+
+    Raises:
+      ValueError: bad shapes or entries.
+    """
+    g = val.as_array(features, "features", ndim=2)
+    W = val.as_array(W, "W", ndim=2)
+    b = val.as_array(b, "b", ndim=1)
+    if W.shape[1] != g.shape[1] or b.shape[0] != W.shape[0]:
+        raise ValueError(f"W must be K × D = K × {g.shape[1]} and b of length K, got {W.shape} and {b.shape}")
+    p_T = val.weights(p_T, "p_T", g.shape[0])
+    return float(p_T @ multiclass_context_loss(g @ W.T + b, eta))
+
+
+def multiclass_task_bound(tau, B, eps, gamma=1.0) -> float:
+    r"""Multi-class natural-task bound (R10): ℓ_T(Q) ≤ τ + 2B·√(2ε/γ).
+
+    A K-class task is (τ, B)-natural if some W with |W_kw| ≤ B and bias b
+    has softmax cross-entropy τ on the true distributions, z(s) = W P*[s] + b.
+
+    Proof sketch (the steps of (R2) with one constant changed):
+
+    1. Lipschitz: the cross-entropy ℓ(z) = −Σ η_k log softmax(z)_k does not
+       change when a constant is added to every score, and its gradient
+       softmax(z) − η has entries summing to 0 with positive part at most 1,
+       so |ℓ(z) − ℓ(z')| ≤ max_k (z − z')_k − min_k (z − z')_k (the range of
+       z − z').
+    2. Hölder with Σ_w (p − q)_w = 0: for u = W_k − W_l, whose entries lie in
+       [−2B, 2B], |uᵀ(p − q)| ≤ ½·range(u)·‖p − q‖₁ ≤ 2B‖p − q‖₁; the range of
+       z − z' = W(p − q) is a max of such |uᵀ(p − q)|, so it is ≤ 2B‖p − q‖₁.
+    3. Jensen, γ and Pinsker as in (R2): E_T‖p − q‖₁ ≤ √(E_T‖p − q‖₁²) ≤
+       √(2 E_T KL(p‖q)) ≤ √(2ε/γ).
+
+    So the Lipschitz constant with respect to ‖p − q‖₁ is 2B. For K = 2 it
+    reproduces (R2): a binary probe v with |v_w| ≤ B is the two-class probe
+    W = (v/2, −v/2), whose entries are bounded by B/2, and 2·(B/2)·√(2ε/γ) =
+    √(2B²ε/γ) (arXiv:2010.03648, §4 and §5.1).
+
+    Args:
+      tau: τ >= 0.  B: the ℓ∞ bound on W's entries, > 0.  eps: ε >= 0.
+      gamma: γ in (0, +inf].
+
+    Returns:
+      τ + 2B√(2ε/γ).
+
+    Raises:
+      ValueError: any argument out of range.
+    """
+    tau = val.nonnegative(tau, "tau")
+    B = val.positive(B, "B")
+    eps = val.nonnegative(eps, "eps")
+    gamma = val.transferability(gamma)
+    return tau + 2.0 * B * float(np.sqrt(2.0 * eps / gamma))
