@@ -65,6 +65,15 @@ def finish_figure(fig, title: str, ok: bool, stem: str | Path) -> list[Path]:
     return save_figure(fig, stem)
 
 
+def label_panels(axes, panels) -> None:
+    """Set (xlabel, ylabel, title) of each panel, with the legend below it."""
+    for ax, (xlabel, ylabel, title) in zip(axes, panels, strict=False):
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend(**LEGEND_BELOW)
+
+
 def plot_hollow(ax, x, y, style: dict, label: str | None, markersize: float = 6, **kw) -> None:
     """Points drawn as hollow markers of a family's style (negative or floored values)."""
     ax.loglog(

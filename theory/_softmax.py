@@ -223,6 +223,28 @@ def softmax_split(Phi, p_star, F, weights, optimum: SoftmaxOptimum | None = None
     )
 
 
+def _weighted_points(Phi, thetas, weights):
+    """Checked (Φ, θ's, weights, live mask) for fitting a linear map Φp_θ ≈ Aθ + c (needs d + 1 live points)."""
+    Phi = val.embeddings(Phi)
+    thetas = val.as_array(thetas, "thetas", ndim=2)
+    n, d = thetas.shape
+    if d != Phi.shape[0]:
+        raise ValueError(f"thetas must have d = {Phi.shape[0]} columns, got {d}")
+    w = np.full(n, 1.0 / n) if weights is None else val.weights(weights, "weights", n)
+    live = w > 0
+    if live.sum() < d + 1:
+        raise ValueError(f"need at least d + 1 = {d + 1} points with weight > 0 to fit a linear map, got {live.sum()}")
+    return Phi, thetas, w, live
+
+
+def _linear_map(design: np.ndarray, grads: np.ndarray, w: np.ndarray, live: np.ndarray):
+    """Weighted least squares grads ≈ design @ coef over the live points: (A, c, residual norms at every point)."""
+    sw = np.sqrt(w[live])[:, None]
+    coef, *_ = np.linalg.lstsq(design[live] * sw, grads[live] * sw, rcond=None)
+    d = design.shape[1] - 1
+    return coef[:d].T, coef[d], np.linalg.norm(grads - design @ coef, axis=1)
+
+
 class GradientMap(NamedTuple):
     """Least-squares linear map Φp_θ ≈ Aθ + c (see `fit_gradient_map`)."""
 
@@ -255,21 +277,11 @@ def fit_gradient_map(Phi, thetas, weights=None) -> GradientMap:
     Raises:
       ValueError: bad shapes, too few points, or bad weights.
     """
-    Phi = val.embeddings(Phi)
-    thetas = val.as_array(thetas, "thetas", ndim=2)
+    Phi, thetas, w, live = _weighted_points(Phi, thetas, weights)
     n, d = thetas.shape
-    if d != Phi.shape[0]:
-        raise ValueError(f"thetas must have d = {Phi.shape[0]} columns, got {d}")
-    w = np.full(n, 1.0 / n) if weights is None else val.weights(weights, "weights", n)
-    live = w > 0
-    if live.sum() < d + 1:
-        raise ValueError(f"need at least d + 1 = {d + 1} points with weight > 0 to fit a linear map, got {live.sum()}")
     grads = softmax(thetas @ Phi, axis=-1) @ Phi.T  # Φ p_θ, (n, d)
     design = np.hstack([thetas, np.ones((n, 1))])
-    sw = np.sqrt(w[live])[:, None]
-    coef, *_ = np.linalg.lstsq(design[live] * sw, grads[live] * sw, rcond=None)
-    A, c = coef[:d].T, coef[d]
-    residual = np.linalg.norm(grads - design @ coef, axis=-1)
+    A, c, residual = _linear_map(design, grads, w, live)
     return GradientMap(A, c, residual, float(residual[live].max()), float(np.sum(w[live] * residual[live])))
 
 
@@ -489,15 +501,8 @@ def partition_fit(
         the map (the design [θ, 1] has rank < d + 1), θ's so large that the
         logits overflow, bad weights or chunk size.
     """
-    Phi = val.embeddings(Phi)
-    thetas = val.as_array(thetas, "thetas", ndim=2)
+    Phi, thetas, w, live = _weighted_points(Phi, thetas, weights)
     n, d = thetas.shape
-    if d != Phi.shape[0]:
-        raise ValueError(f"thetas must have d = {Phi.shape[0]} columns, got {d}")
-    w = np.full(n, 1.0 / n) if weights is None else val.weights(weights, "weights", n)
-    live = w > 0
-    if live.sum() < d + 1:
-        raise ValueError(f"need at least d + 1 = {d + 1} points with weight > 0 to fit a linear map, got {live.sum()}")
     if isinstance(chunk_entries, bool) or not isinstance(chunk_entries, int | np.integer) or chunk_entries < 1:
         raise ValueError(f"chunk_entries must be an integer >= 1, got {chunk_entries!r}")
     V = Phi.shape[1]
@@ -526,10 +531,7 @@ def partition_fit(
         total = logits.sum(axis=1, keepdims=True)
         log_z[i : i + step] = (top + np.log(total))[:, 0]
         grads[i : i + step] = (logits @ Phi.T) / total
-    sw = np.sqrt(w[live])[:, None]
-    coef, *_ = np.linalg.lstsq(design[live] * sw, grads[live] * sw, rcond=None)
-    A, c = coef[:d].T, coef[d]
-    residual = np.linalg.norm(grads - design @ coef, axis=1)
+    A, c, residual = _linear_map(design, grads, w, live)
     delta_mean = float(w @ residual)
     log_z0, mu, sigma = moments if moments is not None else embedding_moments(Phi, b)
     grad_scale = float(w @ np.linalg.norm(grads - mu, axis=1))

@@ -25,7 +25,7 @@ from .._features import measure
 from .._instance import make_instance
 from .._keys import numpy_rng
 from .._lm import trained_lms
-from .._plotting import FAMILY_STYLE, LEGEND_BELOW, finish_figure, new_figure, slope_label
+from .._plotting import FAMILY_STYLE, LEGEND_BELOW, finish_figure, label_panels, new_figure, slope_label
 from .._rows import column, select, values
 from .._stats import format_slope, slope_consistent, slopes_by
 from .._task import TaskConfig
@@ -288,11 +288,7 @@ class LogPartition(Experiment):
         for ax in axes[0][2:]:
             ax.xaxis.set_minor_formatter("")
             ax.xaxis.set_major_formatter("{x:g}")
-        for ax, (xlabel, ylabel, title) in zip(axes[0], panels, strict=False):
-            ax.set_xlabel(xlabel)
-            ax.set_ylabel(ylabel)
-            ax.set_title(title)
-            ax.legend(**LEGEND_BELOW)
+        label_panels(axes[0], panels)
         verdicts = self.claims(None, summary)
         good, total = (sum(v[i] for v in summary["lm_informative"].values()) for i in (0, 1))
         title = (

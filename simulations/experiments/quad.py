@@ -25,7 +25,7 @@ from .._config import check_choices
 from .._features import measure, reference_probe
 from .._instance import make_instance
 from .._lm import LanguageModel
-from .._plotting import FAMILY_STYLE, LEGEND_BELOW, finish_figure, new_figure, plot_signed
+from .._plotting import FAMILY_STYLE, finish_figure, label_panels, new_figure, plot_signed
 from .._probe import fit_probe
 from .._rows import column, select, values
 from .._task import TaskConfig
@@ -172,11 +172,7 @@ class Quad(Experiment):
                 )
             axes[0][2].plot(column(sel, "seconds"), column(sel, "probe_loss"), linestyle="none", label=family, **style)
         axes[0][1].axhline(PCA_SHARE, color="k", ls=":", label=f"{PCA_SHARE:.0%} of the Eckart–Young optimum")
-        for ax, (xlabel, ylabel, title) in zip(axes[0], panels, strict=True):
-            ax.set_xlabel(xlabel)
-            ax.set_ylabel(ylabel)
-            ax.set_title(title)
-            ax.legend(**LEGEND_BELOW)
+        label_panels(axes[0], panels)
         verdicts = self.claims(None, summary)
         exc = ", ".join(f"{f}: {e:.3g}" for f, e in summary["final_probe_excess"].items())
         title = (
