@@ -18,7 +18,7 @@ import theory
 from ._lexicon import LEVELS, SENTIMENT, TOPICS, Lexicon
 from ._probe import MultiProbeFit, fit_multiclass_probe, multiclass_accuracy
 
-TASKS = ("sentiment", "topic", "fine_sentiment")
+CLASS_TASKS = ("sentiment", "topic", "fine_sentiment")
 #: Feature kinds: the LM's f(s) (softmax LMs only), Φp_f(s), p_f(s) on all words, p_f(s) on the task's
 #: class words, and the zero-shot rule (no probe: class scores = log of each class's word probability).
 FEATURES = ("f", "phi_p_f", "p_f", "p_f_class", "zero_shot")
@@ -38,14 +38,10 @@ class ClassTask:
     p_T: np.ndarray
     class_words: tuple[np.ndarray, ...]
     classes: tuple[str, ...]
-
-    @property
-    def gamma(self) -> float:
-        """γ_ratio = min p_L/p_T over the task's contexts (p_L uniform over both copies: 1/2)."""
-        return 0.5
+    gamma: float  # γ_ratio = min p_L/p_T over the task's contexts (1/2: p_L covers both copies)
 
 
-def make_task(lex: Lexicon, name: str, prompted: bool) -> ClassTask:
+def make_class_task(lex: Lexicon, name: str, prompted: bool) -> ClassTask:
     """The task `name` read on the unprompted contexts or on their prompted copies (same labels)."""
     N = lex.num_contexts
     if name == "sentiment":
@@ -70,10 +66,12 @@ def make_task(lex: Lexicon, name: str, prompted: bool) -> ClassTask:
         )  # fmt: skip
         classes = tuple(f"level {lv:+d}" for lv in LEVELS)
     else:
-        raise ValueError(f"unknown task {name!r} (known: {', '.join(TASKS)})")
+        raise ValueError(f"unknown task {name!r} (known: {', '.join(CLASS_TASKS)})")
     p_T = np.zeros(2 * N)
     p_T[N * prompted : N * (prompted + 1)] = 1.0 / N
-    return ClassTask(name, prompted, np.vstack([eta, eta]), p_T, groups, classes)
+    live = p_T > 0
+    gamma = float(np.min(lex.world.p_L[live] / p_T[live]))
+    return ClassTask(name, prompted, np.vstack([eta, eta]), p_T, groups, classes, gamma)
 
 
 def feature_values(lex: Lexicon, q: np.ndarray, F: np.ndarray | None, task: ClassTask, feature: str):

@@ -13,7 +13,7 @@ import numpy as np
 
 import theory
 
-from ._completion import fit, make_task, zero_shot
+from ._completion import fit, make_class_task, zero_shot
 from ._lexicon import PROMPT, TOPICS, LexiconConfig, make_lexicon, named_words
 from ._tilt import calibrate_tilts, center, tilt_model
 
@@ -63,7 +63,7 @@ def run_demo(seed: int = 0, eps: float = 0.01) -> str:
     out.append("")
     rows = []
     for prompted in (False, True):
-        task = make_task(lex, "sentiment", prompted)
+        task = make_class_task(lex, "sentiment", prompted)
         tau_fit = fit(world.p_star, task, DEMO_B)
         lm_fit = fit(q, task, DEMO_B)
         bound = theory.multiclass_task_bound(tau_fit.loss, DEMO_B, e, task.gamma)
@@ -78,8 +78,10 @@ def run_demo(seed: int = 0, eps: float = 0.01) -> str:
                        "zero-shot acc (Q)"], rows))  # fmt: skip
     out.append("")
     out.append(f"The constant predictor's loss is {trivial:.3f}: a bound above it says nothing (try a smaller --eps).")
-    out.append("Read it: the prompt puts the next word's mass on evaluative words, so the same linear probe reads "
-               "the label better (smaller τ),\nthe zero-shot rule (compare P(positive words) with P(negative words)) "
-               "works, and the LM's probe stays under the bound\n"
-               "(γ = 1/2: the task sees half the contexts).")  # fmt: skip
+    out.append(
+        "Read it: the prompt puts the next word's mass on evaluative words and makes their valence follow "
+        "the context's sentiment more\nsharply, so the same linear probe reads the label better (smaller τ); "
+        "the zero-shot rule (compare P(positive words)\nwith P(negative words)) gains from the sharper "
+        "valence only; the LM's probe stays under the bound (γ = 1/2: the task\nsees half the contexts)."
+    )
     return "\n".join(out)

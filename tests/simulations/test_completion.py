@@ -2,12 +2,20 @@
 
 import numpy as np
 import pytest
+from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 
 import theory
-from simulations._completion import TASKS, make_task, zero_shot
-from simulations._lexicon import SENTIMENT, TOPICS, LexiconConfig, make_lexicon
-from simulations._probe import _polish_bias, _standardise, fit_multiclass_probe
+from simulations import (
+    CLASS_TASKS,
+    SENTIMENT,
+    TOPICS,
+    LexiconConfig,
+    fit_multiclass_probe,
+    make_class_task,
+    make_lexicon,
+    zero_shot,
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,17 +38,17 @@ def test_the_prompt_moves_mass_onto_evaluative_words(lex):
     assert np.all(after > before) and after.mean() > 0.5 > before.mean()
 
 
-@pytest.mark.parametrize("name", TASKS)
+@pytest.mark.parametrize("name", CLASS_TASKS)
 def test_tasks_are_label_distributions_on_one_copy(lex, name):
     for prompted in (False, True):
-        t = make_task(lex, name, prompted)
+        t = make_class_task(lex, name, prompted)
         np.testing.assert_allclose(t.eta.sum(1), 1.0)
         assert t.p_T.sum() == pytest.approx(1.0) and (t.p_T[: lex.num_contexts] > 0).all() != prompted
         assert len(t.class_words) == t.eta.shape[1] and all(len(c) > 0 for c in t.class_words)
 
 
 def test_zero_shot_by_hand(lex):
-    t = make_task(lex, "sentiment", True)
+    t = make_class_task(lex, "sentiment", True)
     q = lex.world.p_star
     loss, acc = zero_shot(q, t)
     live = t.p_T > 0
@@ -56,7 +64,9 @@ def test_multiclass_probe_matches_sklearn_without_box():
     n, d, k = 120, 5, 3
     p_T = rng.random(n) + 0.1
     p_T /= p_T.sum()
-    g = _standardise(rng.normal(size=(n, d)), p_T).gs  # already standardised: the penalties coincide
+    raw = rng.normal(size=(n, d))
+    mean = p_T @ raw
+    g = (raw - mean) / np.sqrt(p_T @ (raw - mean) ** 2)  # p_T-standardised already: the two penalties coincide
     eta = rng.dirichlet(np.ones(k), size=n)
     l2 = 0.05
     ours = fit_multiclass_probe(g, p_T, eta, l2=l2)
@@ -75,5 +85,11 @@ def test_box_fit_is_certified_and_no_worse_than_any_feasible_probe():
     assert fit.converged and fit.gap <= 1e-6 and np.abs(fit.W).max() <= 2.0 + 1e-9
     for _ in range(50):  # random feasible W (vertices and interior), each with its best bias
         W = rng.choice([-2.0, 2.0], size=(4, 20)) if rng.random() < 0.5 else rng.uniform(-2, 2, size=(4, 20))
-        b = _polish_bias(g @ W.T, np.zeros(4), p_T, eta)
-        assert theory.multiclass_probe_loss(g, W, b, p_T, eta) >= fit.loss - fit.gap - 1e-12
+        loss_at = lambda b, W=W: theory.multiclass_probe_loss(g, W, b, p_T, eta)  # noqa: E731
+        best_b = minimize(loss_at, np.zeros(4), method="BFGS").fun
+        assert best_b >= fit.loss - fit.gap - 1e-9
+
+
+def test_gamma_is_computed_from_the_weights(lex):
+    for prompted in (False, True):
+        assert make_class_task(lex, "topic", prompted).gamma == pytest.approx(0.5)

@@ -136,8 +136,12 @@ def test_completion_claims_fail_when_their_hypotheses_break(tmp_path, tiny_runs)
     assert set(_verdicts("completion", cfg, run.rows).values()) == {"PASS"}
     # an inert prompt (the prompted copy moves mass exactly as the context does): no gain, in τ or zero-shot
     inert = dict(lexicon__prompt_slot=-1.0, lexicon__prompt_sentiment=1.0, lexicon__prompt_topic=2.5)
-    verdicts = _run("completion", tmp_path, **inert)
+    verdicts = _run("completion", tmp_path / "inert", **inert)
     assert verdicts["prompt_makes_natural"] == "FAIL" and verdicts["zero_shot_needs_prompt"] == "FAIL"
+    # a prompt that only moves mass onto evaluative words (slot), without sharpening their valence: linear probes
+    # still gain, the zero-shot comparison of class masses does not (the slot offset cancels in it)
+    verdicts = _run("completion", tmp_path / "slot", lexicon__prompt_sentiment=1.0)
+    assert verdicts["prompt_makes_natural"] == "PASS" and verdicts["zero_shot_needs_prompt"] == "FAIL"
     # γ overstated 10⁴-fold: the LMs' excess breaks the shrunken bound
     rows = [dataclasses.replace(r, bound=r.tau + (r.bound - r.tau) / 100.0) if r.kind == "probe" else r
             for r in run.rows]  # fmt: skip

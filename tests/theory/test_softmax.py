@@ -233,3 +233,10 @@ def test_softmax_optimum_started_at_the_optimum_stays_there():
     np.testing.assert_allclose(cold.probs, opt.probs, atol=1e-12)
     with pytest.raises(ValueError, match="init must have shape"):
         theory.softmax_optimum(phi, p_star, init=theta[:2])
+
+
+def test_constant_embeddings_leave_only_rounding():
+    # every word alike: no direction moves a logit, θ* = 0, and Φ(p − P*) is rounding only (found by hypothesis)
+    p_star = np.exp(log_softmax(np.array([[0.0, 1.0, 1.0]]), axis=-1))
+    opt = theory.softmax_optimum(np.array([[0.003, 0.003, 0.003]]), p_star)
+    assert opt.residual[0] < CONDITIONAL_MEAN_ATOL and np.all(opt.theta == 0)
