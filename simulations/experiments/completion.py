@@ -192,14 +192,17 @@ class Completion(Experiment):
                 counts = np.bincount(ctx, minlength=task.p_T.size).astype(float)
                 pos = np.bincount(ctx, weights=labels, minlength=task.p_T.size)
                 seen = counts > 0
-                eta = np.zeros_like(task.eta)  # labels smoothed by half a count per class (Krichevsky–Trofimov):
-                eta[seen, 1] = (pos[seen] + 0.5) / (counts[seen] + 1.0)  # one class alone leaves no finite bias
+                eta = np.zeros((task.p_T.size + 1, 2))  # the sample's labels, context by context
+                eta[:-1][seen, 1] = pos[seen] / counts[seen]
                 eta[:, 0] = 1.0 - eta[:, 1]
-                for feature in cfg.sample_features:
+                eta[-1] = 0.5  # one virtual example, half of each class, with all features 0: it touches only the
+                weights = np.append(counts, 1.0) / (n + 1)  # bias, and keeps its optimum finite when a sample
+                for feature in cfg.sample_features:  # holds one class only
                     vals = feature_values(lex, q, F, task, feature)
                     if vals is None:
                         continue
-                    f = fit_multiclass_probe(vals, counts / n, eta, box=cfg.B)
+                    padded = np.vstack([vals, np.zeros((1, vals.shape[1]))])
+                    f = fit_multiclass_probe(padded, weights, eta, box=cfg.B)
                     test = theory.multiclass_probe_loss(vals[live], f.W, f.b, task.p_T[live], task.eta[live])
                     rows.append(_row("samples", task, feature, family, e, step, cfg.B, n, test, math.nan,
                                      gap=f.gap, seed=seed))  # fmt: skip
@@ -370,7 +373,7 @@ def _table_csv(summary: dict, stem) -> Path:
 def _samples_figure(rows: list[Row], stem) -> list:
     if not rows:
         return []
-    fig, axes = new_figure(2, height=4.0)
+    fig, axes = new_figure(2, height=4.0, width=4.8)
     for ax, family in zip(axes[0], ("p_star", "trained"), strict=True):
         sel = select(rows, family=family)
         for feature in values(sel, "feature"):
@@ -384,8 +387,9 @@ def _samples_figure(rows: list[Row], stem) -> list:
         ax.legend(fontsize=7)
     uncertified = sum(1 for r in rows if not r.gap <= 1e-6)
     title = (
-        "completion: how many labelled samples each feature kind needs (box probes, B fixed; labels smoothed by half "
-        f"a count per class)\nmean over seeds; fits not certified to a gap ≤ 1e-6: {uncertified} of {len(rows)}"
+        "completion: how many labelled samples each feature kind needs\n(box probes, B fixed; one virtual "
+        f"half-and-half example keeps the bias finite; mean over seeds;\nfits not certified to a gap ≤ 1e-6: "
+        f"{uncertified} of {len(rows)})"
     )
     return finish_figure(fig, title, True, stem)
 
