@@ -80,14 +80,7 @@ def probe_loss(features, v, b, p_T, eta) -> float:
     Raises:
       ValueError: bad shapes, p_T not a distribution, η outside [0, 1].
     """
-    g = val.as_array(features, "features", ndim=2)
-    v = val.as_array(v, "v", ndim=1)
-    if v.shape[0] != g.shape[1]:
-        raise ValueError(f"v must have length {g.shape[1]} (the feature dimension), got {v.shape[0]}")
-    b = val.scalar(b, "b")
-    w = val.weights(p_T, "p_T", g.shape[0])
-    eta = label_probabilities(eta, g.shape[0])
-    z = g @ v + b
+    z, w, eta = _margins(features, v, b, p_T, eta)
     return float(np.sum(w * _context_loss(z, eta)))
 
 
@@ -109,14 +102,19 @@ def probe_residual(features, p_T, eta, v, b) -> float:
     Raises:
       ValueError: bad shapes, p_T not a distribution, η outside [0, 1].
     """
+    z, w, eta = _margins(features, v, b, p_T, eta)
+    r = expit(z) - eta
+    return float(np.sqrt(np.sum(w * r * r)))
+
+
+def _margins(features, v, b, p_T, eta):
+    """Checked margins vᵀg(s) + b, task weights and labels of a binary probe."""
     g = val.as_array(features, "features", ndim=2)
     v = val.as_array(v, "v", ndim=1)
     if v.shape[0] != g.shape[1]:
         raise ValueError(f"v must have length {g.shape[1]} (the feature dimension), got {v.shape[0]}")
     w = val.weights(p_T, "p_T", g.shape[0])
-    eta = label_probabilities(eta, g.shape[0])
-    r = expit(g @ v + val.scalar(b, "b")) - eta
-    return float(np.sqrt(np.sum(w * r * r)))
+    return g @ v + val.scalar(b, "b"), w, label_probabilities(eta, g.shape[0])
 
 
 def trivial_loss(p_T, eta) -> float:
