@@ -1,0 +1,180 @@
+"""Hypothesis strategies for worlds, distributions and natural tasks, and a bound checker (public).
+
+Used by the project's own tests and meant for anyone who wants to
+property-test a bound of their own: `find_counterexample(bound)` searches
+finite worlds for an LM whose probe loss exceeds `bound(tau, B, eps, gamma)`
+(arXiv:2010.03648, §4: the natural-task bound τ + √(2B²ε/γ) survives it; a
+tempting variant without the √2 or without γ does not).
+
+Distributions are drawn as softmax of logits in [−50, 50] (entries down to
+~1e-44), and `SHARP_LOGIT` adds logits near −690 (entries down to ~1e-300), so
+that sharp rows are generated, not only well-conditioned ones; strategies mask
+entries to exactly zero on purpose where a test needs it. `@example`s in the
+tests add the uniform, one-hot and two-point cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from scipy.special import log_softmax, softmax
+
+import theory
+
+LOGIT = st.floats(-50.0, 50.0, allow_nan=False, width=64)
+#: Logits that also reach probabilities near 1e-300 (exp(−690)) relative to the others.
+SHARP_LOGIT = st.one_of(LOGIT, st.floats(-690.0, -600.0, width=64))
+#: A context weight before normalisation: exactly 0 (outside the support) or
+#: at least 1e-3, so that ratios like p_L/p_T stay representable.
+WEIGHT = st.one_of(st.just(0.0), st.floats(1e-3, 1.0))
+
+
+#: An embedding entry: a multiple of 1e-3 in [−3, 3] (zeros and repeats included). Embeddings
+#: mixing scales 1e-10 and 1 within one direction put the softmax optimum beyond float64's
+#: reach (`theory.softmax_optimum`'s note); a grid keeps Φ generic without that.
+EMBEDDING = st.integers(-3000, 3000).map(lambda k: k / 1000)
+
+
+def simplex_rows(n: int, v: int, logit=LOGIT):
+    """n rows on the V-simplex with all entries positive."""
+    return hnp.arrays(np.float64, (n, v), elements=logit).map(lambda x: softmax(x, axis=-1))
+
+
+@st.composite
+def nested_pair(draw, n_max: int = 4, v_max: int = 6):
+    """(p, q) of the same shape with supp p ⊆ supp q (finite KL), zeros allowed."""
+    n = draw(st.integers(1, n_max))
+    v = draw(st.integers(2, v_max))
+    q_logits = draw(hnp.arrays(np.float64, (n, v), elements=SHARP_LOGIT))
+    p_logits = draw(hnp.arrays(np.float64, (n, v), elements=SHARP_LOGIT))
+    q_mask = draw(hnp.arrays(np.bool_, (n, v)))
+    q_mask[:, 0] = True
+    p_mask = q_mask & draw(hnp.arrays(np.bool_, (n, v)))
+    p_mask[:, 0] = True
+    return _masked_softmax(p_logits, p_mask), _masked_softmax(q_logits, q_mask)
+
+
+def _masked_softmax(logits: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """softmax over the masked entries (exactly 0 elsewhere), shifted by the row max so exp cannot overflow."""
+    z = np.where(mask, logits, -np.inf)
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+@st.composite
+def weights(draw, n: int, zeros: bool = True):
+    """A distribution over n contexts; some weights may be exactly 0."""
+    w = draw(hnp.arrays(np.float64, n, elements=WEIGHT))
+    if not zeros:
+        w = w + 0.05
+    if w.sum() == 0:
+        w[0] = 1.0
+    return w / w.sum()
+
+
+@st.composite
+def nested_weights(draw, n: int):
+    """(p_L, p_T) over n contexts with supp p_T ⊆ supp p_L."""
+    p_L = draw(weights(n))
+    raw = draw(hnp.arrays(np.float64, n, elements=WEIGHT)) * (p_L > 0)
+    if raw.sum() == 0:
+        raw = (p_L > 0).astype(float)
+    return p_L, raw / raw.sum()
+
+
+@st.composite
+def finite_world(draw, n_max: int = 6, v_max: int = 6):
+    """A small random world for the natural-task bound (R2).
+
+    Returns dict(p_star, q, p_L, p_T, eta, v, b, B).
+    """
+    n = draw(st.integers(1, n_max))
+    v = draw(st.integers(2, v_max))
+    p_star = draw(simplex_rows(n, v))
+    q = draw(simplex_rows(n, v))
+    p_L, p_T = draw(nested_weights(n))
+    eta = draw(hnp.arrays(np.float64, n, elements=WEIGHT))
+    B = draw(st.floats(0.1, 5.0))
+    vec = draw(hnp.arrays(np.float64, v, elements=st.floats(-1.0, 1.0))) * B
+    b = draw(st.floats(-3.0, 3.0))
+    return dict(p_star=p_star, q=q, p_L=p_L, p_T=p_T, eta=eta, v=vec, b=b, B=B)
+
+
+class BoundInstance(NamedTuple):
+    """A finite world, an LM Q and a binary probe (v, b) with ‖v‖_∞ ≤ B, with what a bound needs.
+
+    tau: ℓ_T of (v, b) on P* (a feasible τ).  loss: ℓ_T of the same probe on Q
+    (at least the best in-class loss on Q, so a bound on the latter must
+    exceed it).  eps: Σ p_L KL(P*‖Q).  gamma: γ_ratio = min p_L/p_T on the
+    task's contexts.
+    """
+
+    p_star: np.ndarray
+    q: np.ndarray
+    p_L: np.ndarray
+    p_T: np.ndarray
+    eta: np.ndarray
+    v: np.ndarray
+    b: float
+    B: float
+    tau: float
+    loss: float
+    eps: float
+    gamma: float
+
+
+@st.composite
+def natural_task_instance(draw, n_max: int = 3, v_max: int = 4) -> BoundInstance:
+    """A `BoundInstance`: Q is P* tilted by t·u on some contexts, with t from 1e-3 to 3 (small ε is where
+    constants show), v a vertex of the box or inside it, labels 0, 1 or in between."""
+    n = draw(st.integers(1, n_max))
+    V = draw(st.integers(2, v_max))
+    log_p = log_softmax(draw(hnp.arrays(np.float64, (n, V), elements=st.floats(-5.0, 5.0))), axis=-1)
+    t = draw(st.floats(1e-3, 3.0))
+    p_L, p_T = draw(nested_weights(n))
+    u = draw(hnp.arrays(np.float64, (n, V), elements=st.floats(-1.0, 1.0)))
+    # errors on the task's contexts only (where γ shows: p_T may weight what p_L barely sees), or on some contexts
+    u *= (p_T > 0)[:, None] if draw(st.booleans()) else draw(hnp.arrays(np.bool_, (n, 1)))
+    p_star, q = np.exp(log_p), softmax(log_p + t * u, axis=-1)
+    B = draw(st.floats(0.1, 5.0))
+    vertex = draw(st.booleans())
+    unit = st.sampled_from([-1.0, 1.0]) if vertex else st.floats(-1.0, 1.0)
+    v = B * draw(hnp.arrays(np.float64, V, elements=unit))
+    b = draw(st.floats(-5.0, 5.0))
+    eta = draw(hnp.arrays(np.float64, n, elements=st.one_of(st.just(0.0), st.just(1.0), st.floats(0.0, 1.0))))
+    live = p_T > 0
+    return BoundInstance(
+        p_star, q, p_L, p_T, eta, v, b, B,
+        theory.probe_loss(p_star, v, b, p_T, eta), theory.probe_loss(q, v, b, p_T, eta),
+        theory.expected_kl(p_star, q, p_L), float(np.min(p_L[live] / p_T[live])),
+    )  # fmt: skip
+
+
+def find_counterexample(
+    bound: Callable[[float, float, float, float], float],
+    max_examples: int = 2000,
+    slack: float = 1e-9,
+    derandomize: bool = False,
+) -> BoundInstance | None:
+    """Search `natural_task_instance`s for one where the probe's loss on Q exceeds `bound(tau, B, eps, gamma)`.
+
+    Returns the (shrunk) counterexample, or None if none was found in `max_examples` tries (which is
+    evidence, not proof). `derandomize`: the same search on every call (for tests). Example, the theorem
+    without its √2::
+
+        find_counterexample(lambda tau, B, eps, gamma: tau + (B * B * eps / gamma) ** 0.5)
+    """
+    from hypothesis import HealthCheck, find, settings
+    from hypothesis.errors import NoSuchExample
+
+    config = settings(max_examples=max_examples, database=None, deadline=None, derandomize=derandomize,
+                      suppress_health_check=list(HealthCheck))  # fmt: skip
+    try:
+        return find(natural_task_instance(), lambda x: x.loss > bound(x.tau, x.B, x.eps, x.gamma) + slack,
+                    settings=config)  # fmt: skip
+    except NoSuchExample:
+        return None

@@ -1,0 +1,39 @@
+"""simulations.strategies: the public strategies and the bound checker a user can point at a bound of their own."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+import theory
+from simulations.strategies import find_counterexample, natural_task_instance
+
+
+@given(natural_task_instance())
+def test_instances_are_consistent(x):
+    np.testing.assert_allclose(x.p_star.sum(1), 1.0)
+    np.testing.assert_allclose(x.q.sum(1), 1.0)
+    assert np.all(np.abs(x.v) <= x.B + 1e-12) and 0 < x.gamma <= 1.0 + 1e-12
+    assert x.tau == pytest.approx(theory.probe_loss(x.p_star, x.v, x.b, x.p_T, x.eta))
+    assert x.eps == pytest.approx(theory.expected_kl(x.p_star, x.q, x.p_L))
+
+
+def test_the_paper_bound_survives_the_search():
+    assert find_counterexample(theory.natural_task_bound, max_examples=300, derandomize=True) is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name, bound",
+    [
+        ("the theorem without its √2", lambda tau, B, eps, gamma: tau + math.sqrt(B * B * eps / gamma)),
+        ("the theorem without γ", lambda tau, B, eps, gamma: tau + math.sqrt(2 * B * B * eps)),
+    ],
+)
+def test_tempting_wrong_bounds_are_caught(name, bound):
+    x = find_counterexample(bound, max_examples=3000, derandomize=True)
+    assert x is not None, name
+    assert x.loss > bound(x.tau, x.B, x.eps, x.gamma) and x.loss <= theory.natural_task_bound(
+        x.tau, x.B, x.eps, x.gamma
+    )
