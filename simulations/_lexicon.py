@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from scipy.special import log_softmax
 
 from ._config import check_range
 from ._world import World
@@ -141,7 +142,7 @@ def make_lexicon(rng: np.random.Generator, cfg: LexiconConfig) -> Lexicon:
     theta = np.vstack([thetas(cfg.slot, cfg.sentiment, cfg.topic),
                        thetas(cfg.prompt_slot, cfg.prompt_sentiment, cfg.prompt_topic)])  # fmt: skip
     logits = theta @ Phi
-    log_p = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+    log_p = log_softmax(logits, axis=1)
     p_L = np.full(2 * N, 1.0 / (2 * N))
     world = World(Phi, theta, p_L, log_p, np.exp(log_p))
     return Lexicon(world, words, valence, topic_of_word, level, sentiment, topic)

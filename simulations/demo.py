@@ -68,8 +68,6 @@ def run_demo(seed: int = 0, eps: float = 0.01) -> str:
         lm_fit = fit(q, task, DEMO_B)
         bound = theory.multiclass_task_bound(tau_fit.loss, DEMO_B, e, task.gamma)
         _, zs_acc = zero_shot(q, task)
-        trivial = theory.multiclass_probe_loss(np.zeros((2 * N, 1)), np.zeros((2, 1)), np.log(task.p_T @ task.eta),
-                                               task.p_T, task.eta)  # fmt: skip
         rows.append(["with prompt" if prompted else "no prompt", f"{tau_fit.loss:.3f}", f"{tau_fit.accuracy:.3f}",
                      f"{lm_fit.loss:.3f}", f"{lm_fit.accuracy:.3f}", f"{bound:.3f}", f"{zs_acc:.3f}"])  # fmt: skip
     out.append(f"Task: is the context positive? (label probability σ(6·sentiment)); probes: 2-class, box B = "
@@ -77,6 +75,7 @@ def run_demo(seed: int = 0, eps: float = 0.01) -> str:
     out.append(_table(["contexts", "τ (on P*)", "acc (P*)", "loss on Q", "acc on Q", "bound τ+2B√(2ε/γ)",
                        "zero-shot acc (Q)"], rows))  # fmt: skip
     out.append("")
+    trivial = theory.trivial_loss(task.p_T, task.eta[:, 1])  # the same labels with or without the prompt
     out.append(f"The constant predictor's loss is {trivial:.3f}: a bound above it says nothing (try a smaller --eps).")
     out.append(
         "Read it: the prompt puts the next word's mass on evaluative words and makes their valence follow "

@@ -27,7 +27,7 @@ from .._plotting import FAMILY_STYLE, LEGEND_BELOW, finish_figure, new_figure
 from .._probe import fit_multiclass_probe
 from .._rows import column, select, values
 from .._tilt import calibrate_tilts, center, tilt_model
-from .._train import TrainConfig, lm_probs, train
+from .._train import TrainConfig, lm_eps, lm_probs, train
 from ._base import Experiment, RunConfig
 
 BOUNDED = ("p_f", "p_f_class")  # the theorem's classes: K-class box probes on next-word probabilities
@@ -154,8 +154,7 @@ class Completion(Experiment):
         lms = [("p_star", world.p_star, world.theta, 0.0, 0)]
         lms += [("random", tilt_model(world, u, t), None, float(e), 0) for t, e in zip(ts, eps, strict=True)]
         for step, params in train(keys["init"], keys["data"], world, cfg.lm, "exact"):
-            lms.append(("trained", lm_probs(params), params.F, theory.expected_kl(world.p_star, lm_probs(params),
-                                                                                   world.p_L), step))  # fmt: skip
+            lms.append(("trained", lm_probs(params), params.F, lm_eps(world, params), step))
         tick()
         for family, q, F, e, step in lms:
             for task in tasks:

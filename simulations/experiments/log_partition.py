@@ -23,7 +23,7 @@ from .._config import check_choices, check_range, check_ranges
 from .._embeddings import SAMPLED_FAMILIES, sample_embeddings, sample_thetas
 from .._features import measure
 from .._instance import make_instance
-from .._keys import numpy_rng
+from .._keys import numpy_rng, streams
 from .._lm import trained_lms
 from .._plotting import FAMILY_STYLE, LEGEND_BELOW, finish_figure, label_panels, new_figure, slope_label
 from .._rows import column, select, values
@@ -174,8 +174,8 @@ class LogPartition(Experiment):
         return sampled * len(cfg.vocab_sizes) + len(cfg.lm_families) * len(cfg.theta_scales)
 
     def run_seed(self, cfg: Config, seed: int, tick) -> list[Row]:
-        inst = make_instance(seed, cfg.world, cfg.task)
-        rng = numpy_rng(inst.keys["stats"])
+        keys = streams(seed)  # the same streams every Instance of this seed uses
+        rng = numpy_rng(keys["stats"])
         rows = []
         for family in cfg.families:
             if family == "learned":
@@ -184,7 +184,7 @@ class LogPartition(Experiment):
                 bias = None
                 if family == "zipf":  # the world's Φ: Gaussian rows and the Zipf bias row (its θ coordinate is 1)
                     wcfg = WorldConfig(vocab_size=V, num_contexts=1, dim=cfg.dim, word_zipf=max(cfg.world.word_zipf, 1))
-                    world_phi = make_world(inst.keys["world"], wcfg).Phi
+                    world_phi = make_world(keys["world"], wcfg).Phi
                     phi, bias = world_phi[:-1], world_phi[-1]
                 else:
                     phi = sample_embeddings(rng, family, V, cfg.dim, df=cfg.df, distinct=cfg.distinct)
@@ -302,7 +302,8 @@ class LogPartition(Experiment):
 
 def _sample_rows(rng, cfg: Config, family: str, phi: np.ndarray, seed: int, bias=None) -> list[Row]:
     rows = []
-    moments, uniform = theory.embedding_moments(phi, bias), theory.embedding_moments(phi)
+    uniform = theory.embedding_moments(phi)
+    moments = uniform if bias is None else theory.embedding_moments(phi, bias)
     for spread in cfg.spreads:  # spreads of the logits over the words, uniformly weighted
         thetas = sample_thetas(rng, phi, spread, cfg.n_thetas, uniform.sigma)
         fit = theory.partition_fit(phi, thetas, bias=bias, moments=moments)
