@@ -127,21 +127,32 @@ def _compute(exp, cfg, store: RunStore, gen: str, progress: bool, computed: list
     ) as bar:
 
         def one(seed: int, blocking: bool) -> bool:
-            with store.seed_lock(gen, seed, blocking) as got:
-                if not got:
-                    return False
-                if not store.has_part(gen, seed):  # another process may have finished it meanwhile
-                    bar.set_postfix(seed=seed)
-                    start = time.perf_counter()
-                    rows = exp.run_seed(cfg, seed, tick=lambda: bar.update(1))
-                    info = dict(seconds=round(time.perf_counter() - start, 2), threads=thread_settings())
-                    store.save_part(gen, seed, rows, info)
-                    computed.append(seed)
-                return True
+            bar.set_postfix(seed=seed)
+            got, done = compute_seed(exp, cfg, store, gen, seed, blocking, tick=lambda: bar.update(1))
+            if done:
+                computed.append(seed)
+            return got
 
         for seed in [s for s in todo if not one(s, blocking=False)]:
             bar.set_postfix(waiting_for_seed=seed)
             one(seed, blocking=True)
+
+
+def compute_seed(
+    exp, cfg, store: RunStore, gen: str, seed: int, blocking: bool, tick=lambda: None
+) -> tuple[bool, bool]:
+    """Compute and save one seed's part of `gen` under its seed lock; returns (lock acquired, computed here).
+
+    A part another process finished meanwhile is left as it is (not computed again).
+    """
+    with store.seed_lock(gen, seed, blocking) as got:
+        if not got or store.has_part(gen, seed):
+            return got, False
+        start = time.perf_counter()
+        rows = exp.run_seed(cfg, seed, tick=tick)
+        info = dict(seconds=round(time.perf_counter() - start, 2), threads=thread_settings())
+        store.save_part(gen, seed, rows, info)
+        return True, True
 
 
 def _collect(exp, cfg, store: RunStore, gen: str) -> tuple[list, dict]:

@@ -107,6 +107,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="list the registered experiments")
 
+    sw = sub.add_parser("sweep", help="run one experiment over a grid of config overrides (serially or on Dask)")
+    sw.add_argument("name", help="experiment name (see `list`)")
+    common(sw, "quick")
+    sw.add_argument("--grid", action="append", required=True, metavar="KEY=V1,V2", help="a swept config field and "
+                    "its values (repeat for more axes; split on ';' for list-valued fields)")  # fmt: skip
+    sw.add_argument("--seeds", default=None, metavar="RANGE", help="seeds of every point, e.g. 0-31 or 0,2,5 "
+                    "(default: the profile's)")  # fmt: skip
+    sw.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a fixed override for every point")
+    sw.add_argument("--workers", type=_int_in(1, 1024, "worker count"), default=None,
+                    help="run on a local Dask cluster of this many one-thread processes")  # fmt: skip
+    sw.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on the Dask scheduler at this "
+                    "address (tcp://host:port); see docs/design.md for Slurm/PBS")  # fmt: skip
+    sw.add_argument("--out", default="build/sweeps", help="folder of the sweep table and figure (default build/sweeps)")
+    sw.add_argument("--metric", default=None, help="a summary number to plot against --axis, e.g. slopes.p_f.slope")
+    sw.add_argument("--axis", default=None, help="the swept key on the figure's x axis (default: the first --grid)")
+
     b = sub.add_parser("bound", help="print the natural-task bound τ + √(2B²ε/γ) and its parts")
     b.add_argument("--tau", type=_nonneg_float, required=True, help="τ, loss of a feasible probe on P* (>= 0)")
     b.add_argument("--B", type=_pos_float, required=True, help="ℓ∞ bound on the probe weights (> 0)")
@@ -183,6 +199,8 @@ def _dispatch(args) -> int:
         return 0
     from . import _runner
 
+    if args.command == "sweep":
+        return _sweep(args)
     if args.command == "run":
         cfg = _runner.make_config(args.name, args.profile, args.seed, args.set)
         if args.figures:
@@ -208,6 +226,37 @@ def _dispatch(args) -> int:
     failed = [f"{n}.{c['id']}" for n, s in done for c in s["claims"] if c["verdict"] != "PASS"]
     if failed:
         print(f"\nnatural-tasks: {len(failed)} claim(s) FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _sweep(args) -> int:
+    from pathlib import Path
+
+    from . import sweep
+
+    grid = sweep.parse_grid(args.grid)
+    seeds = None if args.seeds is None else sweep.parse_seeds(args.seeds)
+    points = sweep.expand(args.name, grid, args.profile, args.set, seeds)  # every config checked first
+    if args.axis is not None and args.axis not in (k for k, _ in grid):
+        raise ValueError(f"--axis {args.axis!r} is not swept (swept: {', '.join(k for k, _ in grid)})")
+    where = f"the Dask scheduler at {args.scheduler}" if args.scheduler else (
+        f"a local Dask cluster of {args.workers} worker(s)" if args.workers else "this process")  # fmt: skip
+    n_tasks = sum(len(p.cfg.seeds) for p in points)
+    print(f"sweep {args.name}: {len(points)} point(s) x seeds = {n_tasks} task(s), on {where}", flush=True)
+    result = sweep.run_sweep(
+        args.name, points, args.results, args.force, workers=args.workers, scheduler=args.scheduler,
+        out=args.out, progress=not args.no_progress, threads=args.threads,
+    )  # fmt: skip
+    if args.metric:
+        sweep.check_metric(result, args.metric)
+    print(sweep.format_table(result, args.metric))
+    print(f"table: {result.table_path}")
+    stem = Path(args.out) / f"{args.name}-sweep"
+    print(f"figure: {', '.join(map(str, sweep.plot_sweep(result, stem, args.metric, args.axis)))}")
+    if failed := result.failed():
+        print(f"\nnatural-tasks: {len(failed)} claim verdict(s) FAILED (point:claim): {', '.join(failed)}",
+              file=sys.stderr)  # fmt: skip
         return 1
     return 0
 
