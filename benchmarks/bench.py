@@ -1,17 +1,22 @@
 """Side-by-side timings, measured in one run (never as timed unit tests).
 
-1. (P2) The exact-objective train step, with its hand-written gradient and
-   through autodiff, against a floor measured in the same run: its two
-   matrix products plus one exp pass over N × V.
-2. The probe fit (V-dim p_f features, ridge class) against scikit-learn's
-   LogisticRegression on the same objective and data.
+(P2) The exact-objective train step, with its hand-written gradient and
+     through autodiff, against a floor measured in the same run: its two
+     matrix products plus one exp pass over N × V.
+(P3) The probe fit (V-dim p_f features, ridge class) against scikit-learn's
+     LogisticRegression on the same objective and data.
+(P5) A population of LMs trained together (vmap over parameters, one
+     fori_loop over steps) against the same LMs trained one after another.
+(P6) Sweep throughput: one grid of (point, seed) tasks on a Dask LocalCluster
+     of 1 and of 2 worker processes.
 
-Usage: python benchmarks/bench.py [--vocab 2000 --contexts 4000 --dim 32 --repeats 5]
+Usage: python benchmarks/bench.py [--parts P2,P3,P5,P6] [--vocab 2000 --contexts 4000 --dim 32 --repeats 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 
@@ -45,7 +50,20 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1, help="BLAS and XLA threads (default 1)")
+    ap.add_argument("--parts", default="P2,P3,P5,P6", help="which comparisons to run (default all)")
+    ap.add_argument("--members", type=int, default=32, help="P5: LMs in the population (default 32)")
+    ap.add_argument("--p5-large", action="store_true", help="P5: also a world of N·d·V = 2.6e8 (for accelerators)")
     args = ap.parse_args()
+    parts = set(args.parts.upper().split(","))
+    if parts & {"P2", "P3"}:
+        step_and_probe(args, parts)
+    if "P5" in parts:
+        population(args.members, POPULATION_WORLDS + (POPULATION_LARGE if args.p5_large else []))
+    if "P6" in parts:
+        sweep_workers()
+
+
+def step_and_probe(args, parts) -> None:
     keys = sim.streams(0)
     world = sim.make_world(
         keys["world"], sim.WorldConfig(vocab_size=args.vocab, num_contexts=args.contexts, dim=args.dim)
@@ -55,7 +73,15 @@ def main() -> None:
     V = world.Phi.shape[1]
     print(f"device: {jax.devices()[0].device_kind}; N={N}, d={d} (incl. bias row), V={V}; threads {thread_settings()}")
 
-    # 1. train step vs matmul roofline
+    if "P2" in parts:
+        train_step(args, keys, world)
+    if "P3" in parts:
+        probe(args, world, task)
+
+
+def train_step(args, keys, world) -> None:
+    N, d = world.theta.shape
+    V = world.Phi.shape[1]
     cfg = sim.TrainConfig()
     params = sim.init_lm(keys["init"], world, cfg)
     state = make_optimizer(cfg).init(params)
@@ -84,7 +110,9 @@ def main() -> None:
         f"  ratio step / floor: {t_step / t_floor:.2f} (target ≤ 1.5);  autodiff / hand-written: {t_auto / t_step:.2f}"
     )
 
-    # 2. probe fit vs scikit-learn (ridge class on standardised p_f features)
+
+def probe(args, world, task) -> None:
+    N = world.theta.shape[0]
     g, p_T, eta = world.p_star, task.p_T, task.eta
     ridge = 1e-2
     ours = {}
@@ -101,11 +129,71 @@ def main() -> None:
     z = g @ v + bias
     loss_skl = np.sum(p_T * (eta * np.logaddexp(0, -z) + (1 - eta) * np.logaddexp(0, z)))
     fit = ours["fit"]
-    print(f"probe fit, V-dim features, ridge: ours {t_ours:.2f} s (certified: {fit.converged})")
+    print(f"(P3) probe fit, V-dim features, ridge: ours {t_ours:.2f} s (certified: {fit.converged})")
     print(f"  scikit-learn lbfgs on the same objective: {t_skl:.2f} s")
-    print(f"  ratio ours / scikit-learn: {t_ours / t_skl:.2f};  loss difference {fit.loss - loss_skl:+.2e}")
+    print(
+        f"  speed-up over scikit-learn: {t_skl / t_ours:.2f}x (target >= 3);  "
+        f"loss difference {fit.loss - loss_skl:+.2e}"
+    )
     t_box = best_of(lambda: sim.fit_probe(g, p_T, eta, box=task.B, init=(task.v, task.b)), max(1, args.repeats // 2))
     print(f"probe fit, V-dim features, box (theorem's class; scikit-learn has no box constraint): {t_box:.2f} s")
+
+
+#: P5's worlds: (name, V, N, d, steps); "quick" is the quick profile's world of sqrt_eps.
+POPULATION_WORLDS = [("tiny", 30, 60, 3, 200), ("quick", 200, 400, 8, 200), ("tightness standard", 600, 1200, 16, 100)]
+
+
+#: A world where one member's products fill a core (P5 --p5-large, to find where vmap stops paying on a GPU).
+POPULATION_LARGE = [("large", 2000, 4000, 32, 50)]
+
+
+def population(P: int, worlds) -> None:
+    from simulations._train import POPULATION_MAX_WORK, population_pays, train_population
+
+    keys = sim.streams(0)
+    print(f"(P5) a population of {P} LMs (exact objective, 5 checkpoints) trained together (vmap) against a loop;")
+    print(f"  auto-choice: vmap where N·d·V <= {POPULATION_MAX_WORK:,} on an accelerator, never on a CPU")
+    for name, V, N, d, steps in worlds:
+        world = sim.make_world(keys["world"], sim.WorldConfig(vocab_size=V, num_contexts=N, dim=d))
+        cfg = sim.TrainConfig(steps=steps, checkpoints=5)
+        k_init = [jax.random.fold_in(keys["init"], i) for i in range(P)]
+        k_data = [keys["data"]] * P
+        times = {}
+        for vmap in (False, True):
+            run = functools.partial(train_population, k_init, k_data, world, cfg, vmap=vmap)
+            run()  # compile for these shapes
+            times[vmap] = best_of(run, 2)
+        work = world.theta.shape[0] * world.theta.shape[1] * V
+        print(
+            f"  {name:<19} V={V:<5} N={N:<5} d={d:<3} N·d·V={work:.1e}: loop {times[False]:.2f} s, "
+            f"population {times[True]:.2f} s, speed-up {times[False] / times[True]:.2f}x (target >= 4 on the quick "
+            f"world); auto-choice here: {'population' if population_pays(world, P) else 'loop'}"
+        )
+
+
+def sweep_workers() -> None:
+    import shutil
+    import tempfile
+
+    from simulations import sweep
+
+    grid = [("directions", ["8", "12"])]
+    points = sweep.expand("random_errors", grid, "quick", seeds=(0, 1, 2, 3))
+    n = sum(len(p.cfg.seeds) for p in points)
+    times = {}
+    for workers in (1, 2):
+        folder = tempfile.mkdtemp(prefix="bench-sweep-")
+        try:
+            t = time.perf_counter()
+            sweep.run_sweep("random_errors", points, folder, workers=workers, progress=False)
+            times[workers] = time.perf_counter() - t
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    print(f"(P6) sweep of random_errors (quick profile, grid directions=8,12, seeds 0-3: {n} tasks) on a Dask")
+    print("  LocalCluster of one-thread worker processes, cluster start and each worker's JAX start included:")
+    print(
+        f"  1 worker {times[1]:.1f} s, 2 workers {times[2]:.1f} s: speed-up {times[1] / times[2]:.2f}x (target >= 1.6)"
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import numpy as np
 from ._instance import Instance
 from ._keys import numpy_rng
 from ._tilt import adversarial_direction, calibrate_tilts, center, tilt_direction, tilt_model
-from ._train import TrainConfig, lm_eps, lm_probs, train
+from ._train import TrainConfig, lm_eps, lm_probs, train, train_population
 
 
 class LanguageModel(NamedTuple):
@@ -125,13 +125,12 @@ def tilt_directions(inst: Instance, n_random: int, n_mixed: int, stream: int) ->
 def trained_directions(inst: Instance, cfg: TrainConfig, inits: int, corpus_sizes) -> list[tuple[str, np.ndarray]]:
     """Error directions (F − θ*)Φ of softmax LMs trained from `inits` other initialisations (exact
     objective) and on corpora of each size, each at its last checkpoint."""
-    world, keys, out = inst.world, inst.keys, []
-    runs = [(jax.random.fold_in(keys["init"], i + 1), keys["data"], cfg, "exact") for i in range(inits)]
-    runs += [
-        (keys["init"], jax.random.fold_in(keys["data"], j + 1), dataclasses.replace(cfg, corpus_size=size), "corpus")
-        for j, size in enumerate(corpus_sizes)
-    ]
-    for k_init, k_data, lm_cfg, objective in runs:
-        _, p = train(k_init, k_data, world, dataclasses.replace(lm_cfg, checkpoints=1), objective)[-1]
-        out.append(("trained", (p.F - world.theta) @ p.Phi))
-    return out
+    world, keys = inst.world, inst.keys
+    last = dataclasses.replace(cfg, checkpoints=1)
+    # the `inits` LMs differ only in their initialisation: one population (vmapped where that pays)
+    inits_keys = [jax.random.fold_in(keys["init"], i + 1) for i in range(inits)]
+    finals = [c[-1][1] for c in train_population(inits_keys, [keys["data"]] * inits, world, last)] if inits else []
+    for j, size in enumerate(corpus_sizes):  # corpora of different sizes: one run each
+        k_data = jax.random.fold_in(keys["data"], j + 1)
+        finals.append(train(keys["init"], k_data, world, dataclasses.replace(last, corpus_size=size), "corpus")[-1][1])
+    return [("trained", (p.F - world.theta) @ p.Phi) for p in finals]

@@ -202,6 +202,88 @@ def train_steps(params, opt_state, start, count, data, *, cfg: TrainConfig, obje
 run_steps = jax.jit(train_steps, static_argnames=("cfg", "objective"))
 
 
+def population_steps(params, opt_state, start, count, data, *, cfg: TrainConfig, objective: str, data_axis):
+    """`train_steps` for a population: every leaf of params and opt_state has a leading member axis, and so
+    does `data` where `data_axis` is 0 (each member its own corpus) rather than None (one data set for all).
+
+    `jax.vmap` over the members and the same `fori_loop` over steps: one compiled program steps every
+    member at once, which pays where one member's products are too small to keep the core busy.
+    """
+
+    def one(p, o, d):
+        return train_steps(p, o, start, count, d, cfg=cfg, objective=objective)
+
+    return jax.vmap(one, in_axes=(0, 0, data_axis))(params, opt_state, data)
+
+
+run_population_steps = jax.jit(population_steps, static_argnames=("cfg", "objective", "data_axis"))
+
+#: On an accelerator a population is trained vmapped when one member's step costs at most this many
+#: multiply-adds (N·d·V), the largest world bench P5 measured there (an H200: 1.6–2.0× the loop at every
+#: size up to this one); beyond it the choice is untested, so the loop stays.
+POPULATION_MAX_WORK = 260_000_000
+
+
+def population_pays(world: World, members: int, backend: str | None = None) -> bool:
+    """Whether vmapping `members` LMs on `world` beats training them one after another.
+
+    Never on a CPU: the loop already runs each member's steps in one compiled
+    `fori_loop`, so vmap has no dispatch to save; bench P5 measured 1.2× the
+    loop on the tiny and quick worlds and 0.4× on tightness's standard world
+    (one thread). On an accelerator, up to `POPULATION_MAX_WORK`.
+    """
+    N, d = world.theta.shape
+    backend = backend or jax.default_backend()
+    return members > 1 and backend != "cpu" and N * d * world.Phi.shape[1] <= POPULATION_MAX_WORK
+
+
+def train_population(
+    keys_init: list, keys_data: list, world: World, cfg: TrainConfig, objective: str = "exact", *, vmap=None
+) -> list[list[tuple[int, SoftmaxLM]]]:
+    """Train one LM per (init key, data key) on `world`; return each member's checkpoints as `train` does.
+
+    vmap: True trains the members together (`jax.vmap` over parameters and
+    optimiser states, one `fori_loop` over steps); False one after another
+    with `train`; None (default) chooses by `population_pays`. Both give each
+    member the initialisation and data `train` gives it; the parameters agree
+    to float32 rounding (a batched product may sum in another order).
+    """
+    check_choice("objective", objective, set(OBJECTIVES))
+    if len(keys_init) != len(keys_data) or not keys_init:
+        raise ValueError(f"need as many init keys as data keys (>= 1), got {len(keys_init)} and {len(keys_data)}")
+    if vmap is None:
+        vmap = population_pays(world, len(keys_init))
+    if not vmap:
+        return [train(k_i, k_d, world, cfg, objective) for k_i, k_d in zip(keys_init, keys_data, strict=True)]
+    members = [init_lm(k, world, cfg) for k in keys_init]
+    params = jax.tree.map(lambda *leaves: jnp.stack(leaves), *members)
+    opt_state = jax.vmap(make_optimizer(cfg).init)(params)
+    if objective in _FULL_BATCH:
+        data, axis = (jnp.asarray(world.p_star, dtype=jnp.float32), jnp.asarray(world.p_L, dtype=jnp.float32)), None
+    else:
+        data, axis = (
+            jax.tree.map(lambda *leaves: jnp.stack(leaves), *[_corpus_data(k, world, cfg) for k in keys_data]),
+            0,
+        )
+    out: list[list[tuple[int, SoftmaxLM]]] = [[] for _ in keys_init]
+    done = 0
+    for step in checkpoint_steps(cfg.steps, cfg.checkpoints):
+        params, opt_state = run_population_steps(
+            params, opt_state, done, step - done, data, cfg=cfg, objective=objective, data_axis=axis
+        )
+        done = step
+        for i, member in enumerate(out):
+            one = SoftmaxLM(params.F[i], params.Phi[i])
+            member.append((step, to_numpy(one, None if cfg.learn_phi else world.Phi)))
+    return out
+
+
+def _corpus_data(key_data: jax.Array, world: World, cfg: TrainConfig):
+    """The corpus objective's data of one LM: its sampled corpus and one minibatch key per step."""
+    contexts, words = sample_corpus(key_data, world, cfg.corpus_size)
+    return contexts, words, jax.random.split(jax.random.fold_in(key_data, 1), cfg.steps)
+
+
 def checkpoint_steps(steps: int, n: int) -> list[int]:
     """At most n log-spaced step counts in [1, steps]: distinct, increasing, and the last is always `steps`.
 
@@ -254,8 +336,7 @@ def train(
     if objective in _FULL_BATCH:
         data = (jnp.asarray(world.p_star, dtype=jnp.float32), jnp.asarray(world.p_L, dtype=jnp.float32))
     else:
-        contexts, words = sample_corpus(key_data, world, cfg.corpus_size)
-        data = (contexts, words, jax.random.split(jax.random.fold_in(key_data, 1), cfg.steps))
+        data = _corpus_data(key_data, world, cfg)
     out, done = [], 0
     for step in checkpoint_steps(cfg.steps, cfg.checkpoints):
         params, opt_state = runner(params, opt_state, done, step - done, data, cfg=cfg, objective=objective)

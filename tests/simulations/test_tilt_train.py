@@ -157,3 +157,37 @@ def test_hand_written_xent_gradient_matches_autodiff(seed):
     assert float(ours[0]) == pytest.approx(float(ref[0]), rel=1e-5)
     for a, b in ((ours[1].F, ref[1].F), (ours[1].Phi, ref[1].Phi)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-6 * float(np.abs(b).max()))
+
+
+@pytest.mark.parametrize("objective", ["exact", "corpus"])
+def test_population_trains_each_member_as_train_does(small, objective):
+    """vmapped members get `train`'s initialisation and data: the same checkpoints to float32 rounding."""
+    from simulations._train import train_population
+
+    cfg = sim.TrainConfig(steps=30, checkpoints=3, corpus_size=3000, batch_size=128)
+    keys_init = [jax.random.fold_in(small.keys["init"], i) for i in range(3)]
+    keys_data = [jax.random.fold_in(small.keys["data"], i % 2) for i in range(3)]
+    together = train_population(keys_init, keys_data, small.world, cfg, objective, vmap=True)
+    for k_i, k_d, member in zip(keys_init, keys_data, together, strict=True):
+        alone = sim.train(k_i, k_d, small.world, cfg, objective)
+        assert [s for s, _ in member] == [s for s, _ in alone] == sim.checkpoint_steps(30, 3)
+        for (_, a), (_, b) in zip(member, alone, strict=True):
+            np.testing.assert_allclose(a.F, b.F, rtol=1e-4, atol=1e-5)
+            assert a.Phi is b.Phi is small.world.Phi  # Φ fixed: the world's float64 Φ
+            assert sim.lm_eps(small.world, a) == pytest.approx(sim.lm_eps(small.world, b), rel=1e-5)
+    looped = train_population(keys_init, keys_data, small.world, cfg, objective, vmap=False)
+    assert np.array_equal(
+        looped[2][-1][1].F, sim.train(keys_init[2], keys_data[2], small.world, cfg, objective)[-1][1].F
+    )
+    # members differ from each other (the keys are used)
+    assert not np.allclose(together[0][-1][1].F, together[1][-1][1].F)
+
+
+def test_population_is_chosen_only_where_it_pays(small):
+    from simulations._train import population_pays, train_population
+
+    assert not population_pays(small.world, 8, backend="cpu")
+    assert population_pays(small.world, 8, backend="gpu")
+    assert not population_pays(small.world, 1, backend="gpu")
+    with pytest.raises(ValueError, match="as many init keys as data keys"):
+        train_population([small.keys["init"]], [], small.world, sim.TrainConfig(steps=2))
