@@ -57,6 +57,8 @@ _EXPORTS = {
     "sample_corpus": "._train",
     "lm_probs": "._train",
     "lm_eps": "._train",
+    "train_population": "._train",
+    "population_pays": "._train",
     # features, probes, bounds
     "FEATURES": "._features",
     "Measurement": "._features",

@@ -9,9 +9,7 @@ import sys
 
 import pytest
 
-from simulations import sweep
-from simulations._store import RunStore
-from simulations.experiments import get_experiment
+from simulations import RunStore, get_experiment, sweep
 
 NAME = "random_errors"  # its tiny profile computes a seed in well under a second
 GRID = [("world.vocab_size", ["30", "40"]), ("directions", ["4", "6"])]

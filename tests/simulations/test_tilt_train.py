@@ -162,8 +162,7 @@ def test_hand_written_xent_gradient_matches_autodiff(seed):
 @pytest.mark.parametrize("objective", ["exact", "corpus"])
 def test_population_trains_each_member_as_train_does(small, objective):
     """vmapped members get `train`'s initialisation and data: the same checkpoints to float32 rounding."""
-    from simulations._train import train_population
-
+    train_population = sim.train_population
     cfg = sim.TrainConfig(steps=30, checkpoints=3, corpus_size=3000, batch_size=128)
     keys_init = [jax.random.fold_in(small.keys["init"], i) for i in range(3)]
     keys_data = [jax.random.fold_in(small.keys["data"], i % 2) for i in range(3)]
@@ -184,8 +183,7 @@ def test_population_trains_each_member_as_train_does(small, objective):
 
 
 def test_population_is_chosen_only_where_it_pays(small):
-    from simulations._train import population_pays, train_population
-
+    population_pays, train_population = sim.population_pays, sim.train_population
     assert not population_pays(small.world, 8, backend="cpu")
     assert population_pays(small.world, 8, backend="gpu")
     assert not population_pays(small.world, 1, backend="gpu")
