@@ -59,6 +59,10 @@ _EXPORTS = {
     "lm_eps": "._train",
     "train_population": "._train",
     "population_pays": "._train",
+    # the theorem in three calls (simulations.classroom)
+    "language_model": ".classroom",
+    "probe_vs_bound": ".classroom",
+    "ProbeReport": ".classroom",
     # features, probes, bounds
     "FEATURES": "._features",
     "Measurement": "._features",

@@ -144,5 +144,5 @@ def make_lexicon(rng: np.random.Generator, cfg: LexiconConfig) -> Lexicon:
     logits = theta @ Phi
     log_p = log_softmax(logits, axis=1)
     p_L = np.full(2 * N, 1.0 / (2 * N))
-    world = World(Phi, theta, p_L, log_p, np.exp(log_p))
+    world = World(Phi, theta, p_L, log_p, np.exp(log_p), Phi[-1])
     return Lexicon(world, words, valence, topic_of_word, level, sentiment, topic)

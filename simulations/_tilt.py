@@ -24,16 +24,18 @@ EPS_TARGET_RTOL = 0.01
 MAX_BRACKET_DOUBLINGS = 200
 
 
-def tilt_direction(key: jax.Array, world: World, task: Task, family: str) -> np.ndarray:
+def tilt_direction(key: jax.Array | None, world: World, task: Task, family: str) -> np.ndarray:
     """The tilt direction U (N, V), centred so that E_{P*[s]} U(s) = 0.
 
     "random": i.i.d. standard normal entries drawn from `key` (errors
     unrelated to the task). "adversarial": `adversarial_direction` for the
-    planted v* (`key` is not used).
+    planted v*; it needs no randomness, so `key` may be None.
     """
     check_choice("family", family, set(TILT_FAMILIES))
     if family == "adversarial":
         return adversarial_direction(world, task.eta, task.v, task.B)
+    if key is None:
+        raise ValueError("a random tilt direction needs a PRNG key (e.g. inst.keys['tilt']), got None")
     return center(world, numpy_rng(key).normal(size=world.p_star.shape))
 
 

@@ -55,10 +55,14 @@ class WorldConfig:
 class World(NamedTuple):
     """A finite world where everything is known.
 
-    Phi: (d, V) word embeddings the LMs use (d = dim, plus one bias row when
-      word_zipf > 0). theta: (N, d) the context vectors that pair with Phi.
+    Phi: (d, V) word embeddings the LMs use: `embedding_dim` rows of
+      embeddings, then, when `word_bias` is not None, one more row holding
+      it (so d = dim + 1 when word_zipf > 0). theta: (N, d) the context
+      vectors that pair with Phi (their last entry is 1 when there is a bias row).
     p_L: (N,) context weights. log_p_star: (N, V) log P*, float64.
     p_star: (N, V) P*. When well specified, P* = softmax(theta @ Phi) exactly.
+    word_bias: (V,) the word bias (log Zipf frequencies up to a constant) that
+      is Phi's last row, or None when Phi has no bias row.
     """
 
     Phi: np.ndarray
@@ -66,6 +70,12 @@ class World(NamedTuple):
     p_L: np.ndarray
     log_p_star: np.ndarray
     p_star: np.ndarray
+    word_bias: np.ndarray | None = None
+
+    @property
+    def embedding_dim(self) -> int:
+        """Rows of Phi that are embeddings (Phi's rows less the bias row, if any)."""
+        return self.Phi.shape[0] - (self.word_bias is not None)
 
     @property
     def well_specified(self) -> bool:
@@ -102,4 +112,4 @@ def make_world(key: jax.Array, cfg: WorldConfig) -> World:
     ranks = 1.0 + rng.permutation(N)
     p_L = ranks ** (-cfg.context_zipf)
     p_L = p_L / p_L.sum()
-    return World(Phi, theta, p_L, log_p_star, np.exp(log_p_star))
+    return World(Phi, theta, p_L, log_p_star, np.exp(log_p_star), bias if cfg.word_zipf > 0 else None)

@@ -25,7 +25,9 @@ def transferability_ratio(p_L, p_T) -> float:
       p_T: task context weights, shape (N,).
 
     Returns:
-      γ_ratio in (0, 1] (it is 1 iff p_T = p_L).
+      γ_ratio in (0, 1]: it is 1 iff p_T = p_L, and returned as exactly 1.0
+      when the smallest ratio is within 8 ulps of 1 (p_T = p_L up to the
+      rounding of a renormalisation, which alone moves it by an ulp or two).
 
     Raises:
       ValueError: bad weights, or the support of p_T is not inside that of p_L.
@@ -36,7 +38,13 @@ def transferability_ratio(p_L, p_T) -> float:
     if np.any(on_task & (p_L == 0)):
         raise ValueError("p_T puts weight on contexts where p_L is 0: supp p_T must lie inside supp p_L")
     with np.errstate(over="ignore"):  # a subnormal p_T(s) gives +inf, harmless for the min
-        return float(np.min(p_L[on_task] / p_T[on_task]))
+        ratio = float(np.min(p_L[on_task] / p_T[on_task]))
+    # both sum to 1, so the smallest ratio is at most 1; within rounding of 1, p_T is p_L
+    return 1.0 if abs(ratio - 1.0) <= _ROUNDING else min(ratio, 1.0)
+
+
+#: How far from 1 a γ_ratio may be and still mean p_T = p_L (8 ulps of 1).
+_ROUNDING = 8 * np.finfo(np.float64).eps
 
 
 def transferability(p_L, p_T, delta) -> float:

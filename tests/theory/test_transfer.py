@@ -30,6 +30,21 @@ def test_gamma_one_when_task_is_pretraining():
     assert theory.transferability(p, p, delta) == pytest.approx(1.0, rel=1e-9)
 
 
+@given(st.integers(1, 200), st.integers(0, 2**32 - 1))
+def test_ratio_is_exactly_one_for_a_renormalised_copy(n, seed):
+    """The task p_T = p_L / Σp_L (a slice of every context) has γ_ratio exactly 1, not 1 − ulp."""
+    p_L = np.random.default_rng(seed).dirichlet(np.ones(n))
+    assert theory.transferability_ratio(p_L, p_L / p_L.sum()) == 1.0
+    assert theory.transferability_ratio(p_L, p_L) == 1.0
+
+
+def test_ratio_below_one_is_not_rounded_away():
+    p_L = np.array([0.5, 0.5 - 1e-12, 1e-12])
+    p_T = np.array([0.5, 0.5, 0.0])
+    assert theory.transferability_ratio(p_L, p_T) == pytest.approx(1 - 2e-12, abs=1e-15)
+    assert theory.transferability_ratio(p_L, p_T) < 1.0
+
+
 def test_ratio_is_mass_of_slice_for_restriction():
     rng = np.random.default_rng(2)
     p_L = rng.dirichlet(np.ones(10))
