@@ -159,20 +159,24 @@ def find_counterexample(
     max_examples: int = 2000,
     slack: float = 1e-9,
     derandomize: bool = False,
+    shrink: bool = True,
 ) -> BoundInstance | None:
     """Search `natural_task_instance`s for one where the probe's loss on Q exceeds `bound(tau, B, eps, gamma)`.
 
     Returns the (shrunk) counterexample, or None if none was found in `max_examples` tries (which is
-    evidence, not proof). `derandomize`: the same search on every call (for tests). Example, the theorem
+    evidence, not proof). `derandomize`: the same search on every call (for tests). `shrink=False`:
+    the first counterexample found, not simplified (much faster; hypothesis spends most of a search
+    shrinking). Example, the theorem
     without its √2::
 
         find_counterexample(lambda tau, B, eps, gamma: tau + (B * B * eps / gamma) ** 0.5)
     """
-    from hypothesis import HealthCheck, find, settings
+    from hypothesis import HealthCheck, Phase, find, settings
     from hypothesis.errors import NoSuchExample
 
+    phases = [p for p in Phase if shrink or p not in (Phase.shrink, Phase.explain)]
     config = settings(max_examples=max_examples, database=None, deadline=None, derandomize=derandomize,
-                      suppress_health_check=list(HealthCheck))  # fmt: skip
+                      suppress_health_check=list(HealthCheck), phases=phases)  # fmt: skip
     try:
         return find(natural_task_instance(), lambda x: x.loss > bound(x.tau, x.B, x.eps, x.gamma) + slack,
                     settings=config)  # fmt: skip
