@@ -21,7 +21,8 @@ def _points(seeds=(0, 1)):
 
 
 def _stored(results: pathlib.Path) -> dict[str, str]:
-    """Every stored file's text (manifests and summaries without their timings), by relative path."""
+    """Every stored file's text, by relative path; manifests and summaries without the records of where they
+    ran (seconds, and the thread settings, which list every BLAS/OpenMP library the process happened to load)."""
     out = {}
     for path in sorted(results.rglob("*")):
         if path.is_file() and not path.name.startswith(".") and path.name not in ("current", "pending"):
@@ -30,6 +31,7 @@ def _stored(results: pathlib.Path) -> dict[str, str]:
                 data = json.loads(text)
                 if isinstance(data, dict):
                     data.pop("seconds", None)
+                    data.pop("threads", None)
                 text = json.dumps(data, sort_keys=True)
             out[str(path.relative_to(results))] = text
     return out
