@@ -9,8 +9,11 @@
      fori_loop over steps) against the same LMs trained one after another.
 (P6) Sweep throughput: one grid of (point, seed) tasks on a Dask LocalCluster
      of 1 and of 2 worker processes.
+(scaling) Time and peak memory of one measurement's parts (the world, an
+     LM at one ε, the exact train step, the box probe on p_f) against V and
+     against N, on log-log axes: build/bench/scaling.png and .csv.
 
-Usage: python benchmarks/bench.py [--parts P2,P3,P5,P6] [--vocab 2000 --contexts 4000 --dim 32 --repeats 5]
+Usage: python benchmarks/bench.py [--parts P2,P3,P5,P6,scaling] [--vocab 2000 --contexts 4000 --dim 32 --repeats 5]
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1, help="BLAS and XLA threads (default 1)")
-    ap.add_argument("--parts", default="P2,P3,P5,P6", help="which comparisons to run (default all)")
+    ap.add_argument("--parts", default="P2,P3,P5,P6,scaling", help="which comparisons to run (default all)")
     ap.add_argument("--members", type=int, default=32, help="P5: LMs in the population (default 32)")
     ap.add_argument("--p5-large", action="store_true", help="P5: also a world of N·d·V = 2.6e8 (for accelerators)")
     args = ap.parse_args()
@@ -61,6 +64,8 @@ def main() -> None:
         population(args.members, POPULATION_WORLDS + (POPULATION_LARGE if args.p5_large else []))
     if "P6" in parts:
         sweep_workers()
+    if "SCALING" in parts:
+        scaling()
 
 
 def step_and_probe(args, parts) -> None:
@@ -194,6 +199,84 @@ def sweep_workers() -> None:
     print(
         f"  1 worker {times[1]:.1f} s, 2 workers {times[2]:.1f} s: speed-up {times[1] / times[2]:.2f}x (target >= 1.6)"
     )
+
+
+#: The scaling grid: V at fixed N, and N at fixed V.
+SCALING_V = [(V, 1000) for V in (250, 500, 1000, 2000, 4000, 8000)]
+SCALING_N = [(1000, N) for N in (250, 500, 1000, 2000, 4000, 8000)]
+
+
+def scaling() -> None:
+    import csv
+    import tracemalloc
+    from pathlib import Path
+
+    from simulations._plotting import finish_figure, new_figure
+    from simulations._train import make_optimizer, run_steps
+
+    keys = sim.streams(0)
+    rows = []
+    for V, N in SCALING_V + [s for s in SCALING_N if s not in SCALING_V]:
+        tracemalloc.start()
+        t = time.perf_counter()
+        inst = sim.make_instance(0, sim.WorldConfig(vocab_size=V, num_contexts=N, dim=16), sim.TaskConfig())
+        t_world = time.perf_counter() - t
+        t = time.perf_counter()
+        lm = sim.tilted_lms(inst, "adversarial", [1e-3])[0]
+        t_lm = time.perf_counter() - t
+        t = time.perf_counter()
+        sim.fit_probe(lm.q, inst.task.p_T, inst.task.eta, box=inst.task.B, init=(inst.task.v, inst.task.b))
+        t_probe = time.perf_counter() - t
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        cfg = sim.TrainConfig()
+        params = sim.init_lm(keys["init"], inst.world, cfg)
+        state = make_optimizer(cfg).init(params)
+        data = (jnp.asarray(inst.world.p_star, jnp.float32), jnp.asarray(inst.world.p_L, jnp.float32))
+        step = functools.partial(run_steps, params, state, 0, 1, data, cfg=cfg, objective="exact")
+        jax.block_until_ready(step())
+        t_step = best_of(lambda f=step: jax.block_until_ready(f()), 3)
+        rows.append(dict(V=V, N=N, world_s=t_world, lm_at_eps_s=t_lm, probe_s=t_probe, train_step_s=t_step,
+                         numpy_peak_mb=peak / 2**20))  # fmt: skip
+        print(f"  V={V:<5} N={N:<5} world {t_world:6.2f} s  LM at ε {t_lm:6.2f} s  box probe {t_probe:6.2f} s  "
+              f"train step {t_step * 1e3:7.1f} ms  NumPy peak {peak / 2**20:7.0f} MiB", flush=True)  # fmt: skip
+    out = Path("build/bench")
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "scaling.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    fig, axes = new_figure(3, width=4.2)
+    parts = [("world_s", "world"), ("lm_at_eps_s", "LM at ε (tilt)"), ("probe_s", "box probe on p_f"),
+             ("train_step_s", "exact train step")]  # fmt: skip
+    slopes = {}
+    for ax, (axis, fixed, grid) in zip(axes[0][:2], [("V", "N", SCALING_V), ("N", "V", SCALING_N)], strict=True):
+        pts = [r for r in rows if (r["V"], r["N"]) in grid]
+        x = np.array([r[axis] for r in pts], dtype=float)
+        for key, label in parts:
+            y = np.array([r[key] for r in pts])
+            slope = float(np.polyfit(np.log(x), np.log(y), 1)[0])
+            slopes[axis, key] = slope
+            ax.loglog(x, y, "o-", label=f"{label} (slope {slope:.2f})")
+        ax.set_xlabel(f"{axis} ({fixed} = {pts[0][fixed]}, d = 16)")
+        ax.set_ylabel("seconds")
+        ax.set_title(f"time against {axis}")
+        ax.legend(fontsize=7)
+    ax = axes[0][2]
+    nv = np.array([r["N"] * r["V"] for r in rows], dtype=float)
+    mem = np.array([r["numpy_peak_mb"] for r in rows])
+    per = float(np.median(mem * 2**20 / (8 * nv)))
+    ax.loglog(nv, mem, "o", label=f"NumPy peak ≈ {per:.1f} float64 N × V arrays")
+    ax.loglog(nv, 8 * nv / 2**20, "k--", label="one float64 N × V array")
+    ax.set_xlabel("N · V")
+    ax.set_ylabel("MiB")
+    ax.set_title("peak NumPy memory (tracemalloc)")
+    ax.legend(fontsize=7)
+    conditions = f"{jax.devices()[0].device_kind}, one BLAS/XLA thread" if jax.default_backend() == "cpu" else ""
+    files = finish_figure(fig, f"scaling of one measurement's parts ({conditions or jax.devices()[0].device_kind})",
+                          True, out / "scaling")  # fmt: skip
+    print("(scaling) log-log slopes: " + ", ".join(f"{k} vs {a}: {v:.2f}" for (a, k), v in slopes.items()))
+    print(f"  peak NumPy memory ≈ {per:.1f} float64 N × V arrays; figure {', '.join(map(str, files))}")
 
 
 if __name__ == "__main__":

@@ -207,7 +207,7 @@ def population_steps(params, opt_state, start, count, data, *, cfg: TrainConfig,
     does `data` where `data_axis` is 0 (each member its own corpus) rather than None (one data set for all).
 
     `jax.vmap` over the members and the same `fori_loop` over steps: one compiled program steps every
-    member at once, which pays where one member's products are too small to keep the core busy.
+    member at once, which pays on an accelerator, where one member's products leave most of the chip idle.
     """
 
     def one(p, o, d):
