@@ -23,7 +23,7 @@ class Claim:
     verdict: str
     measured: str
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.verdict not in (PASS, FAIL):
             raise ValueError(f"verdict must be {PASS} or {FAIL}, got {self.verdict!r}")
 

@@ -44,6 +44,7 @@ class ClassTask:
 def make_class_task(lex: Lexicon, name: str, prompted: bool) -> ClassTask:
     """The task `name` read on the unprompted contexts or on their prompted copies (same labels)."""
     N = lex.num_contexts
+    classes: tuple[str, ...]
     if name == "sentiment":
         pos = expit(SENTIMENT_SHARPNESS * lex.sentiment)
         eta = np.stack([1.0 - pos, pos], axis=1)
@@ -74,7 +75,9 @@ def make_class_task(lex: Lexicon, name: str, prompted: bool) -> ClassTask:
     return ClassTask(name, prompted, np.vstack([eta, eta]), p_T, groups, classes, gamma)
 
 
-def feature_values(lex: Lexicon, q: np.ndarray, F: np.ndarray | None, task: ClassTask, feature: str):
+def feature_values(
+    lex: Lexicon, q: np.ndarray, F: np.ndarray | None, task: ClassTask, feature: str
+) -> np.ndarray | None:
     """The features of one LM (Q, and F for a softmax LM with the world's Φ) for one task; None if absent."""
     if feature == "f":
         return F

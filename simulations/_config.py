@@ -6,10 +6,27 @@ import dataclasses
 import hashlib
 import json
 import math
-from typing import Any
+from collections.abc import Collection, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    from .experiments import RunConfig
+
+#: A frozen config dataclass; `override` returns the type it was given.
+_ConfigT = TypeVar("_ConfigT", bound="DataclassInstance")
 
 
-def check_range(name: str, value, lo=None, hi=None, *, lo_open=False, integer=False):
+def check_range(
+    name: str,
+    value: float,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    integer: bool = False,
+) -> None:
     """Raise ValueError naming `name` unless lo (<|<=) value <= hi."""
     if integer and (isinstance(value, bool) or not isinstance(value, int)):
         raise ValueError(f"{name} must be an integer, got {value!r}")
@@ -23,12 +40,12 @@ def check_range(name: str, value, lo=None, hi=None, *, lo_open=False, integer=Fa
         raise ValueError(f"{name} must be in {bracket}{lo_s}, {hi_s}], got {value!r}")
 
 
-def check_choice(name: str, value, choices):
+def check_choice(name: str, value: str, choices: Collection[str]) -> None:
     if value not in choices:
         raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
 
 
-def check_choices(name: str, values, choices):
+def check_choices(name: str, values: Collection[str], choices: Iterable[str]) -> None:
     """A non-empty tuple whose every entry is one of `choices`."""
     if not values:
         raise ValueError(f"{name} must not be empty")
@@ -36,7 +53,15 @@ def check_choices(name: str, values, choices):
         check_choice(name, v, set(choices))
 
 
-def check_ranges(name: str, values, lo=None, hi=None, *, lo_open=False, integer=False):
+def check_ranges(
+    name: str,
+    values: Collection[float],
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    integer: bool = False,
+) -> None:
     """A non-empty tuple whose every entry passes `check_range`."""
     if not values:
         raise ValueError(f"{name} must not be empty")
@@ -44,17 +69,17 @@ def check_ranges(name: str, values, lo=None, hi=None, *, lo_open=False, integer=
         check_range(name, v, lo, hi, lo_open=lo_open, integer=integer)
 
 
-def to_dict(cfg) -> dict:
+def to_dict(cfg: DataclassInstance) -> dict:
     return dataclasses.asdict(cfg)
 
 
-def config_hash(cfg) -> str:
+def config_hash(cfg: DataclassInstance) -> str:
     """Short stable hash of a config (its JSON with sorted keys)."""
     text = json.dumps(to_dict(cfg), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _parse(text: str, current: Any, key: str):
+def _parse(text: str, current: Any, key: str) -> Any:
     if isinstance(current, bool):
         if text.lower() in ("true", "1", "yes"):
             return True
@@ -82,7 +107,7 @@ def _parse(text: str, current: Any, key: str):
     return text
 
 
-def override(cfg, assignments: list[str]):
+def override(cfg: _ConfigT, assignments: list[str]) -> _ConfigT:
     """Return `cfg` with dotted `key=value` assignments applied (validated again)."""
     for item in assignments:
         if "=" not in item:
@@ -92,8 +117,8 @@ def override(cfg, assignments: list[str]):
     return cfg
 
 
-def _replace_path(cfg, path: list[str], text: str, full: str):
-    if not dataclasses.is_dataclass(cfg):
+def _replace_path(cfg: Any, path: list[str], text: str, full: str) -> Any:
+    if not dataclasses.is_dataclass(cfg) or isinstance(cfg, type):  # is_dataclass is true of a class too
         raise ValueError(f"--set {full}: unknown key")
     names = {f.name for f in dataclasses.fields(cfg)}
     head = path[0]
@@ -109,7 +134,7 @@ def _replace_path(cfg, path: list[str], text: str, full: str):
     return dataclasses.replace(cfg, **{head: new})
 
 
-def check_run_fields(cfg) -> None:
+def check_run_fields(cfg: RunConfig) -> None:
     """Validate the fields every experiment config shares: seeds, bootstrap, violation_tol."""
     check_ranges("seeds", cfg.seeds, 0, 2**31 - 1, integer=True)
     check_range("bootstrap", cfg.bootstrap, 1, integer=True)

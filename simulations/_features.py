@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import NamedTuple
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy.special import log_softmax
@@ -40,6 +41,8 @@ import theory
 from ._instance import Instance
 from ._lm import LanguageModel
 from ._probe import ProbeFit, fit_polytope_probe, fit_probe
+from ._task import TaskConfig
+from ._world import WorldConfig
 
 FEATURES = ("p_f", "phi_p_f", "f")
 PROBES = ("box", "l2")
@@ -86,7 +89,7 @@ def _phi(inst: Instance, lm: LanguageModel) -> np.ndarray:
     return inst.world.Phi if lm.Phi is None else lm.Phi
 
 
-def check_gradient_fit(world, task) -> None:
+def check_gradient_fit(world: WorldConfig, task: TaskConfig) -> None:
     """The (R6) bound of f features fits a linear map f(s) -> Φp_f(s) on the task's contexts: refuse,
     before any work, a config whose task has fewer contexts than the fit's d + 1 coefficients per output."""
     d = world.dim + (1 if world.word_zipf > 0 else 0)
@@ -98,7 +101,9 @@ def check_gradient_fit(world, task) -> None:
         )
 
 
-def reference_probe(inst: Instance, feature: str, probe: str = "box", l2: float = 0.0, phi=None) -> ProbeFit:
+def reference_probe(
+    inst: Instance, feature: str, probe: str = "box", l2: float = 0.0, phi: np.ndarray | None = None
+) -> ProbeFit:
     """The class's probe fitted on the ε = 0 features (P*, or ΦP* for the LM's Φ `phi`), cached on the instance."""
     world, task = inst.world, inst.task
     phi = world.Phi if phi is None else phi
@@ -134,7 +139,12 @@ def eps_phi(inst: Instance, lm: LanguageModel) -> float:
 
 
 def measure(
-    inst: Instance, lm: LanguageModel, feature: str, probes=("box",), l2: float = 0.0, phi_box=None
+    inst: Instance,
+    lm: LanguageModel,
+    feature: str,
+    probes: Sequence[str] = ("box",),
+    l2: float = 0.0,
+    phi_box: Measurement | None = None,
 ) -> list[Measurement]:
     """Fit each probe class on one feature kind of `lm` and attach the bounds of the module table.
 
@@ -183,7 +193,9 @@ def _fit(inst, lm, feature, probe, l2, g, phi, init) -> ProbeFit:
     return fit_polytope_probe(lm.q, phi, task.p_T, task.eta, task.B, init=init)
 
 
-def _measure_f(inst: Instance, lm: LanguageModel, F: np.ndarray, probes, l2: float, phi_m) -> list[Measurement]:
+def _measure_f(
+    inst: Instance, lm: LanguageModel, F: np.ndarray, probes: Sequence[str], l2: float, phi_m: Measurement
+) -> list[Measurement]:
     """f features: the (R6) comparator from the LM's own polytope probe `phi_m` and a linear fit of Φp_f on f."""
     task, phi = inst.task, _phi(inst, lm)
     lam, b = phi_m.fit.v, phi_m.fit.b
@@ -234,7 +246,14 @@ class ProbeRow:
     flag: str = ""  # why the numbers are missing (a training that diverged), else empty
 
 
-def probe_rows(inst: Instance, lm: LanguageModel, features, probes, l2: float = 0.0, l2_features=FEATURES):
+def probe_rows(
+    inst: Instance,
+    lm: LanguageModel,
+    features: Iterable[str],
+    probes: Sequence[str],
+    l2: float = 0.0,
+    l2_features: Collection[str] = FEATURES,
+) -> list[ProbeRow]:
     """`ProbeRow`s of every (feature, probe class) of one LM; the l2 class only for `l2_features`.
 
     An LM whose ε or Q is not finite (a training that diverged) gets flagged
@@ -269,7 +288,9 @@ def _flagged(inst: Instance, lm: LanguageModel, feature: str, probe: str) -> Pro
     """The row of an LM without finite numbers: every measured field NaN, and why in `flag`."""
     nan = {f.name: math.nan for f in dataclasses.fields(ProbeRow) if f.type == "float"}
     flag = f"{lm.family} LM at step {lm.step}: non-finite parameters or ε (the training diverged)"
-    known = dict(family=lm.family, target_eps=float(lm.target_eps), step=int(lm.step), feature=feature, probe=probe)
+    known: dict[str, Any] = dict(
+        family=lm.family, target_eps=float(lm.target_eps), step=int(lm.step), feature=feature, probe=probe
+    )
     known |= dict(gamma=inst.gamma, vacuous=False, seed=int(inst.seed), converged=False, flag=flag)
     return ProbeRow(**nan | known)
 

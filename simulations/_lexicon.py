@@ -13,6 +13,7 @@ evaluation. Everything is built in: offline and deterministic given the seed.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
 import numpy as np
 from scipy.special import log_softmax
@@ -68,7 +69,7 @@ class LexiconConfig:
     prompt_topic: float = 1.0
     noise: float = 1.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         check_range("lexicon.vocab_size", self.vocab_size, len(named_words()), 10**6, integer=True)
         check_range("lexicon.num_contexts", self.num_contexts, 10, 10**6, integer=True)
         check_range("lexicon.noise_dims", self.noise_dims, 0, 1000, integer=True)
@@ -100,7 +101,7 @@ class Lexicon:
     def num_contexts(self) -> int:
         return self.level.shape[0]
 
-    def index(self, names) -> np.ndarray:
+    def index(self, names: Iterable[str]) -> np.ndarray:
         """Word indices of the given names."""
         pos = {w: i for i, w in enumerate(self.words)}
         return np.array([pos[n] for n in names], dtype=int)

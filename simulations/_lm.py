@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 import jax
@@ -42,7 +43,7 @@ class LanguageModel(NamedTuple):
     step: int = 0
 
 
-def tilted_lms(inst: Instance, family: str, targets) -> list[LanguageModel]:
+def tilted_lms(inst: Instance, family: str, targets: Sequence[float]) -> list[LanguageModel]:
     """Exponential tilts of P* along the family's direction, one per ε target (to 1%).
 
     The adversarial tilt of a row-space task is itself a softmax LM with the
@@ -62,7 +63,9 @@ def tilted_lms(inst: Instance, family: str, targets) -> list[LanguageModel]:
     return out
 
 
-def trained_lms(inst: Instance, cfg: TrainConfig, objective: str = "exact", family: str | None = None):
+def trained_lms(
+    inst: Instance, cfg: TrainConfig, objective: str = "exact", family: str | None = None
+) -> list[LanguageModel]:
     """The checkpoints of one softmax LM trained with `cfg` (streams `init` and `data`) as `LanguageModel`s."""
     out = []
     name = family or ("trained" if objective == "exact" else "corpus")
@@ -74,7 +77,9 @@ def trained_lms(inst: Instance, cfg: TrainConfig, objective: str = "exact", fami
     return out
 
 
-def placed_tilts(inst: Instance, mask: np.ndarray, targets, family: str = "adversarial") -> list[LanguageModel]:
+def placed_tilts(
+    inst: Instance, mask: np.ndarray, targets: Sequence[float], family: str = "adversarial"
+) -> list[LanguageModel]:
     """Tilts along the family's direction on the contexts in `mask` only, at each ε target.
 
     Contexts outside the mask are exactly P* (Δ = 0 there), so all of the
@@ -91,7 +96,9 @@ def placed_tilts(inst: Instance, mask: np.ndarray, targets, family: str = "adver
     return out
 
 
-def lms_at_eps(inst: Instance, directions: list[tuple[str, np.ndarray]], targets) -> list[LanguageModel]:
+def lms_at_eps(
+    inst: Instance, directions: list[tuple[str, np.ndarray]], targets: Sequence[float]
+) -> list[LanguageModel]:
     """For each (family, direction U) and each ε target: the tilt of P* along U with exactly that ε (to 1%)."""
     world, out = inst.world, []
     for family, u in directions:
@@ -122,7 +129,9 @@ def tilt_directions(inst: Instance, n_random: int, n_mixed: int, stream: int) ->
     return out
 
 
-def trained_directions(inst: Instance, cfg: TrainConfig, inits: int, corpus_sizes) -> list[tuple[str, np.ndarray]]:
+def trained_directions(
+    inst: Instance, cfg: TrainConfig, inits: int, corpus_sizes: Iterable[int]
+) -> list[tuple[str, np.ndarray]]:
     """Error directions (F − θ*)Φ of softmax LMs trained from `inits` other initialisations (exact
     objective) and on corpora of each size, each at its last checkpoint."""
     world, keys = inst.world, inst.keys

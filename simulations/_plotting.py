@@ -7,9 +7,17 @@ or listing the experiments does not load it.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 STYLE = {
     "figure.dpi": 110,
@@ -22,7 +30,7 @@ STYLE = {
     "svg.hashsalt": "natural-tasks",
     "pdf.compression": 6,
 }
-FAMILY_STYLE = {
+FAMILY_STYLE: dict[str, dict[str, Any]] = {
     "adversarial": dict(color="#d62728", marker="v"),
     "random": dict(color="#1f77b4", marker="o"),
     "trained": dict(color="#2ca02c", marker="s"),
@@ -41,7 +49,7 @@ FAMILY_STYLE = {
 LEGEND_BELOW = dict(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=7, frameon=False)
 
 
-def pyplot():
+def pyplot() -> ModuleType:
     """matplotlib.pyplot with the Agg backend (imported here, on first use)."""
     import matplotlib
 
@@ -51,21 +59,22 @@ def pyplot():
     return plt
 
 
-def new_figure(ncols: int, nrows: int = 1, width: float = 4.2, height: float = 3.8):
+def new_figure(ncols: int, nrows: int = 1, width: float = 4.2, height: float = 3.8) -> tuple[Figure, np.ndarray]:
+    """A figure of nrows × ncols panels in the package style; axes as a 2-D array (even for one panel)."""
     plt = pyplot()
     plt.rcParams.update(STYLE)
     fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows + 1.2), squeeze=False)
     return fig, axes
 
 
-def finish_figure(fig, title: str, ok: bool, stem: str | Path) -> list[Path]:
+def finish_figure(fig: Figure, title: str, ok: bool, stem: str | Path) -> list[Path]:
     """Title the figure with its verdict (red when a claim failed), lay out, save."""
     fig.suptitle(title, color="black" if ok else "red")
     fig.tight_layout()
     return save_figure(fig, stem)
 
 
-def label_panels(axes, panels) -> None:
+def label_panels(axes: Iterable[Axes], panels: Iterable[tuple[str, str, str]]) -> None:
     """Set (xlabel, ylabel, title) of each panel, with the legend below it."""
     for ax, (xlabel, ylabel, title) in zip(axes, panels, strict=False):
         ax.set_xlabel(xlabel)
@@ -74,7 +83,9 @@ def label_panels(axes, panels) -> None:
         ax.legend(**LEGEND_BELOW)
 
 
-def plot_hollow(ax, x, y, style: dict, label: str | None, markersize: float = 6, **kw) -> None:
+def plot_hollow(
+    ax: Axes, x: ArrayLike, y: ArrayLike, style: dict, label: str | None, markersize: float = 6, **kw: Any
+) -> None:
     """Points drawn as hollow markers of a family's style (negative or floored values)."""
     ax.loglog(
         x,
@@ -89,7 +100,9 @@ def plot_hollow(ax, x, y, style: dict, label: str | None, markersize: float = 6,
     )
 
 
-def plot_signed(ax, x, y, style: dict, label: str, markersize: float = 5, **kw) -> None:
+def plot_signed(
+    ax: Axes, x: ArrayLike, y: ArrayLike, style: dict, label: str, markersize: float = 5, **kw: Any
+) -> None:
     """Signed values on log axes: positive ones filled, negative ones hollow at |y| (and counted in the legend)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     pos, neg = y > 0, y < 0
@@ -100,7 +113,14 @@ def plot_signed(ax, x, y, style: dict, label: str, markersize: float = 5, **kw) 
         plot_hollow(ax, x[neg], -y[neg], style, f"{name}: {neg.sum()} negative (hollow, at |·|)", markersize)
 
 
-def plot_strips(ax, rows, families, level_label: str, value: str = "excess", level: str = "bound_excess") -> None:
+def plot_strips(
+    ax: Axes,
+    rows: Sequence[Any],
+    families: Sequence[str],
+    level_label: str,
+    value: str = "excess",
+    level: str = "bound_excess",
+) -> None:
     """Strips of |value| on a log axis, one per target ε of the rows, families side by side, negatives circled.
 
     rows need the fields `target_eps`, `family`, `value` and `level`; one
@@ -130,7 +150,7 @@ def slope_label(fit: dict | None) -> str:
     return f"slope {fit.get('slope', math.nan):.2f} [{fit.get('lo', math.nan):.2f}, {fit.get('hi', math.nan):.2f}]"
 
 
-def save_figure(fig, stem: str | Path) -> list[Path]:
+def save_figure(fig: Figure, stem: str | Path) -> list[Path]:
     """Save stem.png and stem.pdf, each atomically, with metadata stripped (reruns are byte-identical)."""
     from ._store import atomic_write
 

@@ -22,6 +22,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.optimize import linprog, minimize
 from scipy.special import expit, logit
 
@@ -63,7 +64,9 @@ class ProbeFit(NamedTuple):
     iterations: int
 
 
-def population_loss_and_grad(g, p_T, eta, v, b):
+def population_loss_and_grad(
+    g: np.ndarray, p_T: np.ndarray, eta: np.ndarray, v: np.ndarray, b: float
+) -> tuple[float, np.ndarray, float]:
     """ℓ_T(g, v, b) and its gradient in (v, b); exact weighted sums (float64)."""
     z = g @ v + b
     loss = np.sum(p_T * theory.context_loss(z, eta))
@@ -104,7 +107,7 @@ def _standardise(g: np.ndarray, p_T: np.ndarray) -> _Standardised:
     return _Standardised((g - m) / c, m, c)
 
 
-def _task_rows(features, p_T, eta):
+def _task_rows(features: ArrayLike, p_T: ArrayLike, eta: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Checked float64 (g, p_T, η) restricted to the task's contexts (p_T > 0)."""
     g = np.asarray(features, dtype=np.float64)
     if g.ndim != 2 or g.shape[0] != np.shape(p_T)[0] or g.shape[0] != np.shape(eta)[0]:
@@ -115,7 +118,16 @@ def _task_rows(features, p_T, eta):
     return g[live], p_T[live], eta[live]
 
 
-def fit_probe(features, p_T, eta, *, box=None, l2=0.0, init=None, max_iter=20000) -> ProbeFit:
+def fit_probe(
+    features: ArrayLike,
+    p_T: ArrayLike,
+    eta: ArrayLike,
+    *,
+    box: float | None = None,
+    l2: float = 0.0,
+    init: tuple[ArrayLike, float] | None = None,
+    max_iter: int = 20000,
+) -> ProbeFit:
     r"""Fit a linear probe (v, b) on the exact population logistic loss, with its certificate.
 
     Minimises ℓ_T(g, v, b) + (l2/2)‖c ⊙ v‖₂² over v (with ‖v‖_∞ <= box when
@@ -243,7 +255,15 @@ def _lbfgsb(fun, certify, x0, lohi, max_iter):
     return x, obj, gap, iters
 
 
-def fit_polytope_probe(q, Phi, p_T, eta, B, *, init=None) -> ProbeFit:
+def fit_polytope_probe(
+    q: ArrayLike,
+    Phi: ArrayLike,
+    p_T: ArrayLike,
+    eta: ArrayLike,
+    B: float,
+    *,
+    init: tuple[ArrayLike, float] | None = None,
+) -> ProbeFit:
     r"""Fit the probe v = Φᵀλ with ‖Φᵀλ‖_∞ <= B on features Q, i.e. λ on the features ΦQ.
 
     The class of tasks natural w.r.t. Φ (docs/design.md (R5)): the probe λ
@@ -366,7 +386,15 @@ def multiclass_accuracy(scores: np.ndarray, p_T: np.ndarray, eta: np.ndarray) ->
     return float(p_T @ eta[np.arange(eta.shape[0]), pick])
 
 
-def fit_multiclass_probe(features, p_T, eta, *, box=None, l2=0.0, max_iter=20000) -> MultiProbeFit:
+def fit_multiclass_probe(
+    features: ArrayLike,
+    p_T: ArrayLike,
+    eta: ArrayLike,
+    *,
+    box: float | None = None,
+    l2: float = 0.0,
+    max_iter: int = 20000,
+) -> MultiProbeFit:
     r"""Fit a K-class linear probe on the exact population softmax cross-entropy (R10).
 
     Minimises Σ p_T(s)·(−Σ_k η_k(s) log softmax(W g(s) + b)_k) + (l2/2)‖W ⊙ c‖²

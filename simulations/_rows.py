@@ -29,7 +29,7 @@ def fields(row_type: type) -> dict[str, type]:
     return out
 
 
-def select(rows: Iterable[Any], **where) -> list[Any]:
+def select(rows: Iterable[Any], **where: Any) -> list[Any]:
     """Rows whose fields equal the given values; a tuple, list or set means "any of these".
 
     Example: ``select(rows, family="adversarial", feature=("p_f", "f"))``.
@@ -68,7 +68,7 @@ def _cell(tp: type, x) -> str:
 def from_cells(row_type: type, cells: dict[str, str], types: dict[str, type] | None = None) -> Any:
     """Parse CSV cells back into a row; ValueError names the bad column and cell."""
     types = types or fields(row_type)
-    out = {}
+    out: dict[str, Any] = {}
     for name, tp in types.items():
         text = cells[name]
         if tp is bool:

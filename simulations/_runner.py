@@ -5,15 +5,16 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from tqdm import tqdm
 
 from ._config import override, to_dict
 from ._store import RunStore, dumps, loads
 from ._threads import thread_settings
-from .experiments import get_experiment
+from .experiments import Experiment, RunConfig, get_experiment
 
 #: Bytes of one float64 N × V array.
 _NV = 8
@@ -38,7 +39,9 @@ class Run(NamedTuple):
     rebuilt: list[str]
 
 
-def make_config(name: str, profile: str = "standard", seed: int | None = None, sets: list[str] | None = None):
+def make_config(
+    name: str, profile: str = "standard", seed: int | None = None, sets: list[str] | None = None
+) -> RunConfig:
     """The config of `name` for a profile, with `--seed` and `--set key=value` applied (validated)."""
     exp = get_experiment(name)
     if profile not in exp.profiles:
@@ -51,7 +54,7 @@ def make_config(name: str, profile: str = "standard", seed: int | None = None, s
     return cfg
 
 
-def check_memory(name: str, cfg) -> None:
+def check_memory(name: str, cfg: RunConfig) -> None:
     """Refuse, before any allocation, a config whose arrays need more memory than is available.
 
     The estimate is the experiment's count of float64 N × V arrays alive at
@@ -81,7 +84,9 @@ def available_memory() -> int:
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def run_experiment(name: str, cfg, results: str | Path = "results", force: bool = False, progress: bool = True) -> Run:
+def run_experiment(
+    name: str, cfg: RunConfig, results: str | Path = "results", force: bool = False, progress: bool = True
+) -> Run:
     """Run (or reuse) `name` under `cfg`.
 
     Seeds finished by an earlier call (an interrupted run, or another process
@@ -113,7 +118,9 @@ def run_experiment(name: str, cfg, results: str | Path = "results", force: bool 
     return Run(rows, summary, store, status, computed, rebuilt)
 
 
-def _compute(exp, cfg, store: RunStore, gen: str, progress: bool, computed: list[int]) -> None:
+def _compute(
+    exp: Experiment[Any], cfg: RunConfig, store: RunStore, gen: str, progress: bool, computed: list[int]
+) -> None:
     """Compute every seed without a part: free seeds first, then wait for those another process holds."""
     units = exp.work_units(cfg)
     todo = [s for s in cfg.seeds if not store.has_part(gen, s)]
@@ -139,7 +146,13 @@ def _compute(exp, cfg, store: RunStore, gen: str, progress: bool, computed: list
 
 
 def compute_seed(
-    exp, cfg, store: RunStore, gen: str, seed: int, blocking: bool, tick=lambda: None
+    exp: Experiment[Any],
+    cfg: RunConfig,
+    store: RunStore,
+    gen: str,
+    seed: int,
+    blocking: bool,
+    tick: Callable[[], None] = lambda: None,
 ) -> tuple[bool, bool]:
     """Compute and save one seed's part of `gen` under its seed lock; returns (lock acquired, computed here).
 
@@ -155,7 +168,7 @@ def compute_seed(
         return True, True
 
 
-def _collect(exp, cfg, store: RunStore, gen: str) -> tuple[list, dict]:
+def _collect(exp: Experiment[Any], cfg: RunConfig, store: RunStore, gen: str) -> tuple[list, dict]:
     """Every seed's checked rows and the summary recomputed from them (call under the folder lock)."""
     rows, manifests = [], []
     for seed in cfg.seeds:
@@ -165,7 +178,7 @@ def _collect(exp, cfg, store: RunStore, gen: str) -> tuple[list, dict]:
     return rows, _summarize(exp, cfg, rows, manifests)
 
 
-def _summarize(exp, cfg, rows, manifests) -> dict:
+def _summarize(exp: Experiment[Any], cfg: RunConfig, rows: list, manifests: list[dict]) -> dict:
     from . import __version__
 
     summary = exp.summarize(cfg, rows)
@@ -182,7 +195,7 @@ def _summarize(exp, cfg, rows, manifests) -> dict:
     return loads(dumps(summary))
 
 
-def draw(name: str, rows, summary, figures: str | Path = "figures") -> list[Path]:
+def draw(name: str, rows: list, summary: dict, figures: str | Path = "figures") -> list[Path]:
     return get_experiment(name).plot(rows, summary, Path(figures) / name)
 
 

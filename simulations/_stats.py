@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def loglog_slope(x, y, groups, rng: np.random.Generator, n_boot: int = 1000, level: float = 0.95) -> dict:
+def loglog_slope(
+    x: ArrayLike, y: ArrayLike, groups: ArrayLike, rng: np.random.Generator, n_boot: int = 1000, level: float = 0.95
+) -> dict:
     """Least-squares slope of log y on log x, and a bootstrap interval over groups.
 
     Points with y <= 0 or x <= 0 cannot be placed on log axes; they are left
@@ -55,7 +60,7 @@ def slope_consistent(fit: dict, expected: float, margin: float = 0.1) -> bool:
     return fit["lo"] - margin <= expected <= fit["hi"] + margin
 
 
-def slopes_by(rows, by: tuple[str, ...], x: str, y: str, seed: int, n_boot: int) -> dict:
+def slopes_by(rows: Iterable[Any], by: tuple[str, ...], x: str, y: str, seed: int, n_boot: int) -> dict:
     """`loglog_slope` of |y| on x for every group of rows with equal `by` fields, keyed "a/b/c".
 
     Each group's bootstrap draws from its own generator, seeded by (seed,

@@ -34,11 +34,15 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import _rows
 from ._config import config_hash, to_dict
+
+if TYPE_CHECKING:
+    from .experiments import RunConfig
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -54,7 +58,7 @@ class CorruptResults(ValueError):
 class RunStore:
     """The folder `root/<name>-<hash>` of one experiment configuration, holding rows of type `row_type`."""
 
-    def __init__(self, root: str | os.PathLike, name: str, cfg, row_type: type):
+    def __init__(self, root: str | os.PathLike, name: str, cfg: RunConfig, row_type: type) -> None:
         self.path = Path(root) / f"{name}-{config_hash(cfg)}"
         self.config = to_dict(cfg)
         self.row_type = row_type
@@ -130,7 +134,7 @@ class RunStore:
         write_text(self.path / "pending", gen + "\n")
         return gen
 
-    def complete(self, gen: str, seeds) -> None:
+    def complete(self, gen: str, seeds: Collection[int]) -> None:
         """Make `gen` the generation in use and discard the others (call under `folder_lock`)."""
         write_text(self.path / "current", gen + "\n")
         if _read_name(self.path / "pending") == gen:
@@ -140,7 +144,7 @@ class RunStore:
             if other.name not in (gen, pending):
                 shutil.rmtree(other, ignore_errors=True)
 
-    def discard_if_empty(self, gen: str, seeds) -> bool:
+    def discard_if_empty(self, gen: str, seeds: Collection[int]) -> bool:
         """After a failed first run: remove the folder if it holds no finished part (call under `folder_lock`).
 
         Skipped while another process holds a seed lock of this generation.
@@ -249,7 +253,7 @@ def atomic_write(path: Path, write: Callable, binary: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".tmp-{_HOST}-{os.getpid()}-", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"newline": ""})) as fh:
+        with os.fdopen(fd, "wb" if binary else "w", newline=None if binary else "") as fh:
             write(fh)
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
@@ -267,17 +271,17 @@ def write_text(path: Path, text: str) -> None:
 NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
-def dumps(obj) -> str:
+def dumps(obj: Any) -> str:
     """Strict JSON text (sorted keys), non-finite floats written as "NaN", "Infinity", "-Infinity"."""
     return json.dumps(_jsonable(obj), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
-def loads(text: str):
+def loads(text: str) -> Any:
     """Inverse of `dumps`."""
     return _decode(json.loads(text))
 
 
-def _jsonable(obj):
+def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
@@ -289,7 +293,7 @@ def _jsonable(obj):
     return obj
 
 
-def _decode(obj):
+def _decode(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: _decode(v) for k, v in obj.items()}
     if isinstance(obj, list):

@@ -43,7 +43,7 @@ class TaskConfig:
     group_fraction: float = 0.1
     task_fraction: float = 1.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         check_choice("task.structure", self.structure, set(STRUCTURES))
         check_range("task.B", self.B, 0.0, lo_open=True)
         check_range("task.alpha", self.alpha, 0.0, 1e6, lo_open=True)

@@ -10,12 +10,16 @@ float64 reduction order, hence a figure, reproducible. The command line calls
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from threadpoolctl import threadpool_limits
 
 #: XLA's CPU backend reads its thread settings from this variable once, when JAX starts.
 _XLA_THREADS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={n}"
 
 
-def limit_threads(n: int):
+def limit_threads(n: int) -> threadpool_limits:
     """Limit BLAS/OpenMP to n threads (threadpoolctl, for the whole process) and XLA to n, if JAX is not loaded yet.
 
     Returns the threadpoolctl limiter (it stays in force until the process ends).

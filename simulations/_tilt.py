@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import jax
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import log_softmax
 
 from ._config import check_choice
@@ -55,7 +56,7 @@ def adversarial_direction(world: World, eta: np.ndarray, v: np.ndarray, scale: f
     return center(world, u)
 
 
-def tilt_eps(world: World, u: np.ndarray, t) -> np.ndarray:
+def tilt_eps(world: World, u: np.ndarray, t: ArrayLike) -> np.ndarray:
     r"""ε(t) = Σ_s p_L(s) KL(P*[s] ‖ P*[s]e^{tU(s)}/Z) for each t (exact, float64).
 
     With E_{P*}U = 0 the per-context KL is the cumulant log E_{P*} e^{tU},
@@ -75,7 +76,7 @@ def tilt_model(world: World, u: np.ndarray, t: float) -> np.ndarray:
 
 
 def calibrate_tilts(
-    world: World, u: np.ndarray, targets, max_iter: int = 80, rtol: float = EPS_TARGET_RTOL
+    world: World, u: np.ndarray, targets: ArrayLike, max_iter: int = 80, rtol: float = EPS_TARGET_RTOL
 ) -> tuple[np.ndarray, np.ndarray]:
     """Scales t with ε(t) within `rtol` (default `EPS_TARGET_RTOL`) of each target, by bisection.
 

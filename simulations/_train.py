@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -54,7 +54,7 @@ class TrainConfig:
     corpus_size: int = 100_000
     batch_size: int = 1024
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         check_range("lm.steps", self.steps, 1, integer=True)
         check_range("lm.learning_rate", self.learning_rate, 0.0, 10.0, lo_open=True)
         check_range("lm.final_lr_fraction", self.final_lr_fraction, 0.0, 1.0, lo_open=True)
@@ -64,14 +64,22 @@ class TrainConfig:
         check_range("lm.batch_size", self.batch_size, 1, integer=True)
 
 
-class SoftmaxLM(NamedTuple):
-    """Parameters of a softmax LM: F (N, d) context features, Phi (d, V) embeddings."""
-
-    F: jax.Array
-    Phi: jax.Array
+#: The array type of a `SoftmaxLM`'s parameters.
+_ArrayT = TypeVar("_ArrayT", jax.Array, np.ndarray)
 
 
-def init_lm(key: jax.Array, world: World, cfg: TrainConfig) -> SoftmaxLM:
+class SoftmaxLM(NamedTuple, Generic[_ArrayT]):
+    """Parameters of a softmax LM: F (N, d) context features, Phi (d, V) embeddings.
+
+    JAX arrays while training (`SoftmaxLM[jax.Array]`); float64 NumPy arrays once `train` returns
+    them (`SoftmaxLM[np.ndarray]`, made by `to_numpy`).
+    """
+
+    F: _ArrayT
+    Phi: _ArrayT
+
+
+def init_lm(key: jax.Array, world: World, cfg: TrainConfig) -> SoftmaxLM[jax.Array]:
     """Small random F; Φ = the world's Φ (plus noise when learned)."""
     k_f, k_phi = jax.random.split(key)
     N, d = world.theta.shape
@@ -82,7 +90,7 @@ def init_lm(key: jax.Array, world: World, cfg: TrainConfig) -> SoftmaxLM:
     return SoftmaxLM(F, Phi)
 
 
-def population_xent_autodiff(params: SoftmaxLM, p_star: jax.Array, p_L: jax.Array) -> jax.Array:
+def population_xent_autodiff(params: SoftmaxLM[jax.Array], p_star: jax.Array, p_L: jax.Array) -> jax.Array:
     """Exact population cross-entropy Σ_s p_L(s) Σ_w −P*[s,w] log Q[s,w], differentiated by JAX's autodiff
     (the reference `population_xent` is checked against, and the benchmark's baseline)."""
     logq = jax.nn.log_softmax(params.F @ params.Phi, axis=-1)  # stable log-probabilities
@@ -90,7 +98,7 @@ def population_xent_autodiff(params: SoftmaxLM, p_star: jax.Array, p_L: jax.Arra
 
 
 @jax.custom_vjp
-def population_xent(params: SoftmaxLM, p_star: jax.Array, p_L: jax.Array) -> jax.Array:
+def population_xent(params: SoftmaxLM[jax.Array], p_star: jax.Array, p_L: jax.Array) -> jax.Array:
     """Exact population cross-entropy Σ_s p_L(s) Σ_w −P*[s,w] log Q[s,w], with a hand-written gradient.
 
     With logits L = FΦ and r = diag(p_L)(Q·ΣP* − P*) (ΣP* per row, 1 up to
@@ -121,26 +129,31 @@ def _xent_backward(res, g):
 population_xent.defvjp(_xent_forward, _xent_backward)
 
 
-def corpus_xent(params: SoftmaxLM, contexts: jax.Array, words: jax.Array) -> jax.Array:
+def corpus_xent(params: SoftmaxLM[jax.Array], contexts: jax.Array, words: jax.Array) -> jax.Array:
     """Mean −log Q[s, w] over a minibatch of (context, next word) pairs."""
     logits = params.F[contexts] @ params.Phi
     return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits, -1), words[:, None], axis=-1))
 
 
-def population_quad(params: SoftmaxLM, p_star: jax.Array, p_L: jax.Array) -> jax.Array:
+def population_quad(params: SoftmaxLM[jax.Array], p_star: jax.Array, p_L: jax.Array) -> jax.Array:
     """The exact Quad loss Σ_s p_L(s)[−f(s)ᵀΦP*[s] + ½‖Φᵀf(s)‖²] (R7; arXiv:2010.03648 §5.3)."""
     logits = params.F @ params.Phi
     return jnp.sum(p_L * (-jnp.sum(logits * p_star, axis=-1) + 0.5 * jnp.sum(logits * logits, axis=-1)))
 
 
-def corpus_quad(params: SoftmaxLM, contexts: jax.Array, words: jax.Array) -> jax.Array:
+def corpus_quad(params: SoftmaxLM[jax.Array], contexts: jax.Array, words: jax.Array) -> jax.Array:
     """Mean of −f(s)ᵀφ_w + ½‖Φᵀf(s)‖² over (context, next word) pairs: unbiased for the Quad loss."""
     f = params.F[contexts]
     logits = f @ params.Phi
     return jnp.mean(-jnp.take_along_axis(logits, words[:, None], axis=-1)[:, 0] + 0.5 * jnp.sum(logits * logits, -1))
 
 
-_LOSSES = {"exact": population_xent, "corpus": corpus_xent, "quad": population_quad, "quad_corpus": corpus_quad}
+_LOSSES: dict[str, Callable[..., jax.Array]] = {
+    "exact": population_xent,
+    "corpus": corpus_xent,
+    "quad": population_quad,
+    "quad_corpus": corpus_quad,
+}
 #: Full-batch objectives; "exact_autodiff" (the exact objective through autodiff) is the benchmark's baseline.
 _FULL_BATCH = ("exact", "quad", "exact_autodiff")
 _LOSSES["exact_autodiff"] = population_xent_autodiff
@@ -163,7 +176,16 @@ def _value_and_grad(loss_fn: Callable, learn_phi: bool) -> Callable:
     return fixed_phi
 
 
-def train_steps(params, opt_state, start, count, data, *, cfg: TrainConfig, objective: str):
+def train_steps(
+    params: SoftmaxLM[jax.Array],
+    opt_state: optax.OptState,
+    start: int | jax.Array,
+    count: int | jax.Array,
+    data: tuple[jax.Array, ...],
+    *,
+    cfg: TrainConfig,
+    objective: str,
+) -> tuple[SoftmaxLM[jax.Array], optax.OptState]:
     """Optimiser steps start, ..., start + count − 1 of a training run; returns (params, opt_state).
 
     `data` is (P*, p_L) for the exact objective and (contexts, words,
@@ -202,7 +224,17 @@ def train_steps(params, opt_state, start, count, data, *, cfg: TrainConfig, obje
 run_steps = jax.jit(train_steps, static_argnames=("cfg", "objective"))
 
 
-def population_steps(params, opt_state, start, count, data, *, cfg: TrainConfig, objective: str, data_axis):
+def population_steps(
+    params: SoftmaxLM[jax.Array],
+    opt_state: optax.OptState,
+    start: int | jax.Array,
+    count: int | jax.Array,
+    data: tuple[jax.Array, ...],
+    *,
+    cfg: TrainConfig,
+    objective: str,
+    data_axis: int | None,
+) -> tuple[SoftmaxLM[jax.Array], optax.OptState]:
     """`train_steps` for a population: every leaf of params and opt_state has a leading member axis, and so
     does `data` where `data_axis` is 0 (each member its own corpus) rather than None (one data set for all).
 
@@ -238,8 +270,14 @@ def population_pays(world: World, members: int, backend: str | None = None) -> b
 
 
 def train_population(
-    keys_init: list, keys_data: list, world: World, cfg: TrainConfig, objective: str = "exact", *, vmap=None
-) -> list[list[tuple[int, SoftmaxLM]]]:
+    keys_init: list[jax.Array],
+    keys_data: list[jax.Array],
+    world: World,
+    cfg: TrainConfig,
+    objective: str = "exact",
+    *,
+    vmap: bool | None = None,
+) -> list[list[tuple[int, SoftmaxLM[np.ndarray]]]]:
     """Train one LM per (init key, data key) on `world`; return each member's checkpoints as `train` does.
 
     vmap: True trains the members together (`jax.vmap` over parameters and
@@ -265,7 +303,7 @@ def train_population(
             jax.tree.map(lambda *leaves: jnp.stack(leaves), *[_corpus_data(k, world, cfg) for k in keys_data]),
             0,
         )
-    out: list[list[tuple[int, SoftmaxLM]]] = [[] for _ in keys_init]
+    out: list[list[tuple[int, SoftmaxLM[np.ndarray]]]] = [[] for _ in keys_init]
     done = 0
     for step in checkpoint_steps(cfg.steps, cfg.checkpoints):
         params, opt_state = run_population_steps(
@@ -278,7 +316,7 @@ def train_population(
     return out
 
 
-def _corpus_data(key_data: jax.Array, world: World, cfg: TrainConfig):
+def _corpus_data(key_data: jax.Array, world: World, cfg: TrainConfig) -> tuple[jax.Array, jax.Array, jax.Array]:
     """The corpus objective's data of one LM: its sampled corpus and one minibatch key per step."""
     contexts, words = sample_corpus(key_data, world, cfg.corpus_size)
     return contexts, words, jax.random.split(jax.random.fold_in(key_data, 1), cfg.steps)
@@ -319,7 +357,7 @@ def train(
     objective: str = "exact",
     *,
     runner: Callable = run_steps,
-):
+) -> list[tuple[int, SoftmaxLM[np.ndarray]]]:
     """Train a softmax LM; return [(step, SoftmaxLM as float64 NumPy)] at the checkpoints.
 
     objective "exact": full-batch population cross-entropy (every step sees
@@ -333,6 +371,7 @@ def train(
     params = init_lm(key_init, world, cfg)
     optimizer = make_optimizer(cfg)
     opt_state = optimizer.init(params)
+    data: tuple[jax.Array, ...]
     if objective in _FULL_BATCH:
         data = (jnp.asarray(world.p_star, dtype=jnp.float32), jnp.asarray(world.p_L, dtype=jnp.float32))
     else:
@@ -345,7 +384,7 @@ def train(
     return out
 
 
-def to_numpy(params: SoftmaxLM, fixed_phi: np.ndarray | None = None) -> SoftmaxLM:
+def to_numpy(params: SoftmaxLM[Any], fixed_phi: np.ndarray | None = None) -> SoftmaxLM[np.ndarray]:
     """float64 NumPy copy (ε is then exact for exactly these parameters).
 
     With Φ fixed during training, the LM is (F, the world's float64 Φ): the
@@ -356,17 +395,17 @@ def to_numpy(params: SoftmaxLM, fixed_phi: np.ndarray | None = None) -> SoftmaxL
     return SoftmaxLM(np.asarray(params.F, dtype=np.float64), phi)
 
 
-def lm_log_probs(params: SoftmaxLM) -> np.ndarray:
+def lm_log_probs(params: SoftmaxLM[np.ndarray]) -> np.ndarray:
     """log Q = log_softmax(F Φ) in float64."""
     return log_softmax(params.F @ params.Phi, axis=-1)
 
 
-def lm_probs(params: SoftmaxLM) -> np.ndarray:
+def lm_probs(params: SoftmaxLM[np.ndarray]) -> np.ndarray:
     """Q = softmax(F Φ) in float64."""
     return np.exp(lm_log_probs(params))
 
 
-def lm_eps(world: World, params: SoftmaxLM) -> float:
+def lm_eps(world: World, params: SoftmaxLM[np.ndarray]) -> float:
     """ε of a softmax LM: the exact expected KL from P*, from log-probabilities (`theory.expected_kl_log`).
 
     NaN when the parameters are not finite (a training that diverged).

@@ -41,7 +41,7 @@ class WorldConfig:
     word_zipf: float = 1.0
     context_zipf: float = 0.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         check_range("world.vocab_size", self.vocab_size, 2, integer=True)
         check_range("world.num_contexts", self.num_contexts, 1, integer=True)
         check_range("world.dim", self.dim, 1, integer=True)

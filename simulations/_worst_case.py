@@ -8,11 +8,13 @@ KL budgets where they hurt the task most.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from numpy.typing import ArrayLike
 
 import theory
 
@@ -128,7 +130,13 @@ def _within_budget(world: World, a: np.ndarray, t: np.ndarray, budget: float):
     return t * scale, q, eps
 
 
-def search_fixed(world: World, task: Task, classifiers, budgets, uniform_candidate: bool = True):
+def search_fixed(
+    world: World,
+    task: Task,
+    classifiers: tuple[np.ndarray, float] | list[tuple[np.ndarray, float]],
+    budgets: ArrayLike,
+    uniform_candidate: bool = True,
+) -> list[WorstCase]:
     """Worst LMs for fixed classifiers at each ε budget (vectorised over budgets).
 
     Args:
@@ -147,7 +155,7 @@ def search_fixed(world: World, task: Task, classifiers, budgets, uniform_candida
     """
     budgets = np.asarray(budgets, dtype=np.float64)
     shared = isinstance(classifiers, tuple)
-    per_budget = [classifiers] * budgets.size if shared else list(classifiers)
+    per_budget = [classifiers] * budgets.size if isinstance(classifiers, tuple) else list(classifiers)
     distinct = per_budget[:1] if shared else per_budget
     tables = [_grid_tables(world, v / np.max(np.abs(v)), v, b, task.eta) for v, b in distinct]
     if shared:
@@ -167,7 +175,7 @@ def search_fixed(world: World, task: Task, classifiers, budgets, uniform_candida
         base = theory.probe_loss(world.p_star, v, b, task.p_T, task.eta)
         t, q, eps = _within_budget(world, tables[k][0], T_GRID[idx[k]], budget)
         out.append(WorstCase(t, q, eps, theory.probe_loss(q, v, b, task.p_T, task.eta) - base, "allocation"))
-    if shared and uniform_candidate:
+    if isinstance(classifiers, tuple) and uniform_candidate:
         v, b = classifiers
         base = theory.probe_loss(world.p_star, v, b, task.p_T, task.eta)
         u_adv = adversarial_direction(world, task.eta, v)
@@ -180,7 +188,9 @@ def search_fixed(world: World, task: Task, classifiers, budgets, uniform_candida
     return out
 
 
-def search_refit(world: World, task: Task, budgets, rounds: int = 3, planted=None):
+def search_refit(
+    world: World, task: Task, budgets: ArrayLike, rounds: int = 3, planted: list[WorstCase] | None = None
+) -> tuple[list[WorstCase], float]:
     """Worst LMs for the refitted box probe (a max–min), by alternation with restarts.
 
     Local method: fix a classifier, find the worst LM for it
@@ -203,17 +213,19 @@ def search_refit(world: World, task: Task, budgets, rounds: int = 3, planted=Non
     def refit(q, init):
         return fit_probe(q, task.p_T, task.eta, box=task.B, init=init)
 
-    best: list[WorstCase | None] = [None] * budgets.size
+    best: list[WorstCase] = []
     u = adversarial_direction(world, task.eta, task.v, task.B)
     t_adv, e_adv = calibrate_tilts(world, u, budgets * (1 - BUDGET_RTOL), rtol=BUDGET_RTOL)
     for k in range(budgets.size):
         q = tilt_model(world, u, t_adv[k])
-        best[k] = WorstCase(
-            np.full(world.p_L.shape, t_adv[k]),
-            q,
-            float(e_adv[k]),
-            refit(q, (ref.v, ref.b)).loss - tau_fit,
-            "adversarial",
+        best.append(
+            WorstCase(
+                np.full(world.p_L.shape, t_adv[k]),
+                q,
+                float(e_adv[k]),
+                refit(q, (ref.v, ref.b)).loss - tau_fit,
+                "adversarial",
+            )
         )
     # the worst LMs for the planted classifier are candidates too
     if planted is None:
@@ -280,7 +292,9 @@ def _ascent(log_p, p_L, p_T, eta, U, v, b, budgets, steps: int, lr: float):
     return jax.vmap(one)(U, v, b, budgets)
 
 
-def search_general(world: World, task: Task, budgets, start: list[WorstCase], rounds: int = 2, steps: int = 60):
+def search_general(
+    world: World, task: Task, budgets: ArrayLike, start: list[WorstCase], rounds: int = 2, steps: int = 60
+) -> list[WorstCase]:
     """Worst LMs for the refitted box probe over general logit perturbations, from the given starting LMs.
 
     Beyond tilts along a classifier's own direction: per-context, per-word
@@ -315,7 +329,9 @@ def search_general(world: World, task: Task, budgets, start: list[WorstCase], ro
     return best
 
 
-def worst_lms(world: World, task: Task, budgets, rounds: int, general_rounds: int, general_steps: int):
+def worst_lms(
+    world: World, task: Task, budgets: ArrayLike, rounds: int, general_rounds: int, general_steps: int
+) -> tuple[list[WorstCase], list[WorstCase]]:
     """The worst LMs found at each budget: (for the planted classifier, for the refitted probe).
 
     The planted classifier's by the allocation search (`search_fixed`); the
@@ -330,7 +346,9 @@ def worst_lms(world: World, task: Task, budgets, rounds: int, general_rounds: in
     return planted, refit
 
 
-def refit_family(B: float, kappa: float, groups: int = 4, contexts: int = 8, keys=None) -> Instance:
+def refit_family(
+    B: float, kappa: float, groups: int = 4, contexts: int = 8, keys: Mapping[str, jax.Array] | None = None
+) -> Instance:
     r"""A world and task on which the refitted excess approaches the (R9) first-order term ρ√X as ε → 0.
 
     Two groups of `groups` words; context s puts mass ½ + σ_s κ/B on the +

@@ -99,8 +99,11 @@ class ProbeReport(NamedTuple):
     def __str__(self) -> str:
         lines = [
             f"feature {self.feature}, box B = {self.B:g}, γ = {self.gamma:.4g}, ε = {self.eps:.4g}"
-            + ("" if math.isclose(self.eps_bound, self.eps, rel_tol=1e-6) else
-               f" (the bound uses ε_Φ = {self.eps_bound:.4g}, (R5))"),  # fmt: skip
+            + (
+                ""
+                if math.isclose(self.eps_bound, self.eps, rel_tol=1e-6)
+                else f" (the bound uses ε_Φ = {self.eps_bound:.4g}, (R5))"
+            ),
             f"  probe loss on the LM's features      {self.probe_loss:.6f}",
             f"  τ: same probe class fitted on P*     {self.tau_fitted:.6f}   (the reference)",
             f"  planted classifier (v*, b*) on P*    {self.planted_classifier_loss:.6f}   "

@@ -13,6 +13,7 @@ import argparse
 import math
 import re
 import sys
+from typing import Any, NoReturn
 
 PROFILES = ("tiny", "quick", "standard")
 #: Where each profile's figures go unless --figures says otherwise: only the standard
@@ -23,11 +24,11 @@ _NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-inf(inity)
 
 
 class _Parser(argparse.ArgumentParser):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._negative_number_matcher = _NEGATIVE_NUMBER
 
-    def error(self, message):  # one clear line, exit 2 (argparse's own convention)
+    def error(self, message: str) -> NoReturn:  # one clear line, exit 2 (argparse's own convention)
         self.exit(2, f"natural-tasks: error: {message}\n")
 
 

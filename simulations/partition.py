@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 from tqdm import tqdm
 
 import theory
@@ -93,7 +95,7 @@ def _load_safetensors(path: Path, key: str | None) -> np.ndarray:
         raise ValueError(f"{path}: not a readable .safetensors file ({why})") from None
 
 
-def load_embeddings(path, key: str | None = None, transpose: bool = False) -> np.ndarray:
+def load_embeddings(path: str | Path, key: str | None = None, transpose: bool = False) -> np.ndarray:
     """Φ as a float64 d × V matrix from a file storing V × d (one row per word, as published LMs store
     their output embeddings), or d × V with `transpose`."""
     arr = load_matrix(path, key)
@@ -116,8 +118,13 @@ class PartitionReport:
 
 
 def partition_report(
-    phi: np.ndarray, thetas=None, spreads=SPREADS, n: int | None = None, seed: int = 0, progress: bool = False
-):
+    phi: np.ndarray,
+    thetas: ArrayLike | None = None,
+    spreads: Iterable[float] = SPREADS,
+    n: int | None = None,
+    seed: int = 0,
+    progress: bool = False,
+) -> list[PartitionReport]:
     """`PartitionReport`s: one per spread of sampled θ's (isotropic directions, `n` each, default
     max(2(d + 1), 64)), or one for the given θ's (n × d)."""
     d = phi.shape[0]
@@ -152,7 +159,7 @@ def format_report(reports: list[PartitionReport]) -> str:
     return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-def plot_report(reports: list[PartitionReport], title: str, stem) -> list:
+def plot_report(reports: list[PartitionReport], title: str, stem: str | Path) -> list[Path]:
     """rel δ and both forms' errors against the logit spread (log-log)."""
     from ._plotting import finish_figure, new_figure
 

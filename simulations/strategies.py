@@ -16,7 +16,7 @@ tests add the uniform, one-hot and two-point cases.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from hypothesis import strategies as st
@@ -39,13 +39,13 @@ WEIGHT = st.one_of(st.just(0.0), st.floats(1e-3, 1.0))
 EMBEDDING = st.integers(-3000, 3000).map(lambda k: k / 1000)
 
 
-def simplex_rows(n: int, v: int, logit=LOGIT):
+def simplex_rows(n: int, v: int, logit: st.SearchStrategy[float] = LOGIT) -> st.SearchStrategy[np.ndarray]:
     """n rows on the V-simplex with all entries positive."""
     return hnp.arrays(np.float64, (n, v), elements=logit).map(lambda x: softmax(x, axis=-1))
 
 
 @st.composite
-def nested_pair(draw, n_max: int = 4, v_max: int = 6):
+def nested_pair(draw: st.DrawFn, n_max: int = 4, v_max: int = 6) -> tuple[np.ndarray, np.ndarray]:
     """(p, q) of the same shape with supp p ⊆ supp q (finite KL), zeros allowed."""
     n = draw(st.integers(1, n_max))
     v = draw(st.integers(2, v_max))
@@ -66,7 +66,7 @@ def _masked_softmax(logits: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 @st.composite
-def weights(draw, n: int, zeros: bool = True):
+def weights(draw: st.DrawFn, n: int, zeros: bool = True) -> np.ndarray:
     """A distribution over n contexts; some weights may be exactly 0."""
     w = draw(hnp.arrays(np.float64, n, elements=WEIGHT))
     if not zeros:
@@ -77,7 +77,7 @@ def weights(draw, n: int, zeros: bool = True):
 
 
 @st.composite
-def nested_weights(draw, n: int):
+def nested_weights(draw: st.DrawFn, n: int) -> tuple[np.ndarray, np.ndarray]:
     """(p_L, p_T) over n contexts with supp p_T ⊆ supp p_L."""
     p_L = draw(weights(n))
     raw = draw(hnp.arrays(np.float64, n, elements=WEIGHT)) * (p_L > 0)
@@ -87,7 +87,7 @@ def nested_weights(draw, n: int):
 
 
 @st.composite
-def finite_world(draw, n_max: int = 6, v_max: int = 6):
+def finite_world(draw: st.DrawFn, n_max: int = 6, v_max: int = 6) -> dict[str, Any]:
     """A small random world for the natural-task bound (R2).
 
     Returns dict(p_star, q, p_L, p_T, eta, v, b, B).
@@ -128,7 +128,7 @@ class BoundInstance(NamedTuple):
 
 
 @st.composite
-def natural_task_instance(draw, n_max: int = 3, v_max: int = 4) -> BoundInstance:
+def natural_task_instance(draw: st.DrawFn, n_max: int = 3, v_max: int = 4) -> BoundInstance:
     """A `BoundInstance`: Q is P* tilted by t·u on some contexts, with t from 1e-3 to 3 (small ε is where
     constants show), v a vertex of the box or inside it, labels 0, 1 or in between."""
     n = draw(st.integers(1, n_max))

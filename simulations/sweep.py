@@ -31,7 +31,7 @@ from . import _runner
 from ._claims import claims_by_id
 from ._config import override
 from ._store import RunStore, write_text
-from .experiments import get_experiment
+from .experiments import RunConfig, get_experiment
 
 #: Columns every sweep table starts with (then the swept keys, the claims, the metrics).
 _LEAD = ("point", "seeds", "status", "seconds")
@@ -43,7 +43,7 @@ class Point:
 
     index: int
     values: tuple[tuple[str, str], ...]
-    cfg: object
+    cfg: RunConfig
 
     @property
     def label(self) -> str:
@@ -141,7 +141,7 @@ def expand(
     return points
 
 
-def seed_task(name: str, cfg, results: str, seed: int, force: bool, threads: int | None = None) -> int:
+def seed_task(name: str, cfg: RunConfig, results: str, seed: int, force: bool, threads: int | None = None) -> int:
     """Compute one (point, seed) part into the store (the unit a worker runs); returns the seed.
 
     Safe to run twice or on two workers at once: the seed lock lets one compute

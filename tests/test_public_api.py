@@ -1,5 +1,7 @@
 """The public surface: lazy imports, flat exports, no private imports in tests, no outside references."""
 
+import importlib
+import inspect
 import pathlib
 import re
 import subprocess
@@ -52,3 +54,73 @@ def test_no_file_refers_to_a_document_outside_the_repository():
     kinds = (".py", ".md", ".toml", ".txt", "Makefile", "run")
     offenders = [f for f in tracked if f.endswith(kinds) and outside.search((ROOT / f).read_text())]
     assert offenders == []
+
+
+#: The public modules reached by their own name rather than through `simulations.__all__`.
+PUBLIC_MODULES = ("simulations.sweep", "simulations.strategies", "simulations.partition")
+
+
+def _unannotated(func, where: str) -> list[str]:
+    """'where(param)' for every parameter of `func` without an annotation (self, cls, *args and **kwargs
+    exempt), and 'where -> ' when the return is not annotated."""
+    sig = inspect.signature(func)
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    out = [
+        f"{where}({name})"
+        for name, param in sig.parameters.items()
+        if name not in ("self", "cls") and param.kind not in variadic and param.annotation is inspect.Parameter.empty
+    ]
+    if sig.return_annotation is inspect.Signature.empty:
+        out.append(f"{where} ->")
+    return out
+
+
+def _ours(obj) -> bool:
+    return getattr(obj, "__module__", "").split(".")[0] in ("theory", "simulations")
+
+
+def _methods(cls) -> list[tuple[str, object]]:
+    """(name, function) of the public methods and properties `cls` itself defines in this project
+    (what @dataclass and NamedTuple generate is private or a dunder, so it is left out by name)."""
+    out = []
+    for name, attr in vars(cls).items():
+        if name.startswith("_"):
+            continue
+        func = attr.fget if isinstance(attr, property) else getattr(attr, "__func__", attr)
+        if inspect.isfunction(func) and _ours(func):
+            out.append((f"{cls.__qualname__}.{name}", func))
+    return out
+
+
+def _missing_annotations(objects: list[tuple[str, object]]) -> list[str]:
+    missing = []
+    for where, obj in objects:
+        if inspect.isclass(obj):
+            if _ours(obj):
+                for name, method in _methods(obj):
+                    missing += _unannotated(method, f"{obj.__module__}.{name}")
+            continue
+        func = inspect.unwrap(obj)  # a JAX-transformed function (custom_vjp) wraps the one it was given
+        if inspect.isfunction(func) and _ours(func):
+            missing += _unannotated(obj, where)
+    return missing
+
+
+def test_every_public_function_and_method_is_annotated():
+    objects = [(f"theory.{n}", getattr(theory, n)) for n in theory.__all__]
+    objects += [(f"simulations.{n}", getattr(sim, n)) for n in sim.__all__]
+    objects += [(f"experiment {n}", type(sim.get_experiment(n))) for n in sim.experiments.experiment_names()]
+    assert _missing_annotations(objects) == []
+
+
+def test_public_modules_annotate_every_function():
+    objects = []
+    for module_name in PUBLIC_MODULES:
+        module = importlib.import_module(module_name)
+        objects += [
+            (f"{module_name}.{n}", obj)
+            for n, obj in vars(module).items()
+            if not n.startswith("_") and getattr(obj, "__module__", None) == module_name
+        ]
+    assert len(objects) > 10
+    assert _missing_annotations(objects) == []

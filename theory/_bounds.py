@@ -7,7 +7,7 @@ import numpy as np
 from . import _validate as val
 
 
-def natural_task_bound(tau, B, eps, gamma=1.0) -> float:
+def natural_task_bound(tau: float, B: float, eps: float, gamma: float = 1.0) -> float:
     r"""Natural-task bound (R2): ℓ_T(Q) ≤ τ + √(2B²ε/γ).
 
     If the task T is (τ, B)-natural and the language model Q is ε-optimal in
@@ -37,7 +37,9 @@ def natural_task_bound(tau, B, eps, gamma=1.0) -> float:
     return tau + float(np.sqrt(2.0 * B * B * eps / gamma))
 
 
-def conditional_mean_bound(tau, B, eps_phi, gamma=1.0, eps_phi_star=0.0) -> float:
+def conditional_mean_bound(
+    tau: float, B: float, eps_phi: float, gamma: float = 1.0, eps_phi_star: float = 0.0
+) -> float:
     r"""Conditional-mean bound (R5) for softmax language models.
 
     For a task natural w.r.t. Φ (v = Φᵀλ, ‖v‖_∞ ≤ B):
@@ -64,7 +66,7 @@ def conditional_mean_bound(tau, B, eps_phi, gamma=1.0, eps_phi_star=0.0) -> floa
     return natural_task_bound(tau, B, eps_phi + eps_phi_star, gamma)
 
 
-def required_eps(excess, B, gamma=1.0) -> float:
+def required_eps(excess: float, B: float, gamma: float = 1.0) -> float:
     r"""The ε at which the bound's excess √(2B²ε/γ) equals `excess`.
 
     The inverse of (R2): ε = γ·excess² / (2B²). It answers "how good must the
@@ -87,7 +89,9 @@ def required_eps(excess, B, gamma=1.0) -> float:
     return gamma * excess * excess / (2.0 * B * B)
 
 
-def quadratic_partition_bound(tau, B, eps, lam_norm2, delta, gamma=1.0) -> float:
+def quadratic_partition_bound(
+    tau: float, B: float, eps: float, lam_norm2: float, delta: float, gamma: float = 1.0
+) -> float:
     r"""Approximate quadratic log-partition bound (R6) for the features f(s).
 
     If Φ p_f(s) = A f(s) + b + r(s) with ‖r(s)‖₂ ≤ δ for all s, then a probe on
@@ -119,7 +123,7 @@ def quadratic_partition_bound(tau, B, eps, lam_norm2, delta, gamma=1.0) -> float
     return natural_task_bound(tau, B, eps, gamma) + lam_norm2 * delta
 
 
-def quad_bound(tau, v_norm2, eps_quad, gamma=1.0) -> float:
+def quad_bound(tau: float, v_norm2: float, eps_quad: float, gamma: float = 1.0) -> float:
     r"""Quad-objective bound (R7): ℓ_T(F) ≤ τ + √(2‖v‖₂² ε_quad / γ).
 
     For features f trained with the Quad objective and a task direction
@@ -142,7 +146,7 @@ def quad_bound(tau, v_norm2, eps_quad, gamma=1.0) -> float:
     return natural_task_bound(tau, v_norm2, eps_quad, gamma)
 
 
-def residual_bound(tau, rho, B, eps, gamma=1.0) -> float:
+def residual_bound(tau: float, rho: float, B: float, eps: float, gamma: float = 1.0) -> float:
     r"""Residual-weighted bound (R9): ℓ_T(Q) ≤ τ + ρ√X + X/8 with X = 2B²ε/γ.
 
     For any classifier (v, b) in the box ‖v‖_∞ ≤ B with margins

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _validate as val
 
 
-def kl_divergence(p, q) -> np.ndarray:
+def kl_divergence(p: ArrayLike, q: ArrayLike) -> np.ndarray:
     r"""KL(p‖q) per row of the last axis, in float64.
 
     The excess cross-entropy of a language model q at a context whose true
@@ -88,7 +89,7 @@ def _kl_rows(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.where(np.any(pos & (q == 0), axis=-1), np.inf, out)
 
 
-def expected_kl_log(log_p_star, log_q, weights) -> float:
+def expected_kl_log(log_p_star: ArrayLike, log_q: ArrayLike, weights: ArrayLike) -> float:
     r"""ε(Q) = Σ_s p_L(s) KL(P*[s] ‖ Q[s]) from log-probabilities.
 
     The same quantity as `expected_kl`, for a model given by its
@@ -122,7 +123,7 @@ def expected_kl_log(log_p_star, log_q, weights) -> float:
     return float(np.sum(w[live] * kl[live]))
 
 
-def _log_rows(x, name: str) -> np.ndarray:
+def _log_rows(x: ArrayLike, name: str) -> np.ndarray:
     """Log-probability rows: no NaN or +inf, each row's exp summing to 1."""
     try:
         arr = np.asarray(x, dtype=np.float64)
@@ -133,13 +134,13 @@ def _log_rows(x, name: str) -> np.ndarray:
     if np.any(np.isnan(arr) | (arr == np.inf)):
         raise ValueError(f"{name} contains NaN or +inf entries")
     with np.errstate(under="ignore"):
-        err = np.max(np.abs(np.exp(arr).sum(axis=-1) - 1.0))
-    if err > val.SIMPLEX_ATOL:
-        raise ValueError(f"{name} rows must be log-probabilities (exp summing to 1); worst row is off by {err:.3g}")
+        off = np.max(np.abs(np.exp(arr).sum(axis=-1) - 1.0))
+    if off > val.SIMPLEX_ATOL:
+        raise ValueError(f"{name} rows must be log-probabilities (exp summing to 1); worst row is off by {off:.3g}")
     return arr
 
 
-def expected_kl(p_star, q, weights) -> float:
+def expected_kl(p_star: ArrayLike, q: ArrayLike, weights: ArrayLike) -> float:
     r"""The suboptimality ε(Q) = Σ_s p_L(s) KL(P*[s] ‖ Q[s]).
 
     Equal to the cross-entropy of Q minus its optimum, computed directly as a
@@ -166,7 +167,7 @@ def expected_kl(p_star, q, weights) -> float:
     return float(np.sum(w[pos] * kl[pos]))
 
 
-def total_variation(p, q) -> np.ndarray:
+def total_variation(p: ArrayLike, q: ArrayLike) -> np.ndarray:
     """Total variation ½‖p − q‖₁ per row (last axis).
 
     Args:
@@ -188,7 +189,7 @@ def total_variation(p, q) -> np.ndarray:
     return 0.5 * np.abs(p - q).sum(axis=-1)
 
 
-def pinsker_bound(kl):
+def pinsker_bound(kl: ArrayLike) -> float | np.ndarray:
     r"""Pinsker's bound on the ℓ1 distance: ‖p − q‖₁ ≤ √(2·KL(p‖q)).
 
     Args:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import log_softmax
 
 from . import _validate as val
 
 
-def _labels(eta, n: int | None = None, k: int | None = None) -> np.ndarray:
+def _labels(eta: ArrayLike, n: int | None = None, k: int | None = None) -> np.ndarray:
     arr = val.simplex_rows(eta, "eta", ndim=2)
     if n is not None and arr.shape[0] != n:
         raise ValueError(f"eta must have one row per context ({n}), got {arr.shape[0]}")
@@ -17,7 +18,7 @@ def _labels(eta, n: int | None = None, k: int | None = None) -> np.ndarray:
     return arr
 
 
-def multiclass_context_loss(scores, eta) -> np.ndarray:
+def multiclass_context_loss(scores: ArrayLike, eta: ArrayLike) -> np.ndarray:
     r"""Expected softmax cross-entropy at each context: −Σ_k η_k(s) log softmax(z(s))_k.
 
     z(s) = W g(s) + b are the K class scores of a linear probe on features
@@ -41,7 +42,7 @@ def multiclass_context_loss(scores, eta) -> np.ndarray:
     return -np.sum(eta * log_softmax(z, axis=1), axis=1)
 
 
-def multiclass_probe_loss(features, W, b, p_T, eta) -> float:
+def multiclass_probe_loss(features: ArrayLike, W: ArrayLike, b: ArrayLike, p_T: ArrayLike, eta: ArrayLike) -> float:
     r"""ℓ_T(W, b) = Σ_s p_T(s) · (−Σ_k η_k(s) log softmax(W g(s) + b)_k).
 
     Args:
@@ -63,7 +64,7 @@ def multiclass_probe_loss(features, W, b, p_T, eta) -> float:
     return float(p_T @ multiclass_context_loss(g @ W.T + b, eta))
 
 
-def multiclass_task_bound(tau, B, eps, gamma=1.0) -> float:
+def multiclass_task_bound(tau: float, B: float, eps: float, gamma: float = 1.0) -> float:
     r"""Multi-class natural-task bound (R10): ℓ_T(Q) ≤ τ + 2B·√(2ε/γ).
 
     A K-class task is (τ, B)-natural if some W with |W_kw| ≤ B and bias b

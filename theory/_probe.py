@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import expit, xlogy
 
 from . import _validate as val
 
 
-def logistic_loss(z):
+def logistic_loss(z: ArrayLike) -> float | np.ndarray:
     r"""The logistic loss ℓ(z) = log(1 + e^{−z}), stable for large |z|.
 
     1-Lipschitz and convex; the loss of the paper's linear probes
@@ -29,7 +30,7 @@ def logistic_loss(z):
     return float(out) if out.ndim == 0 else out
 
 
-def context_loss(z, eta):
+def context_loss(z: ArrayLike, eta: ArrayLike) -> np.ndarray:
     r"""The expected logistic loss at one context: φ_η(z) = η ℓ(z) + (1 − η) ℓ(−z).
 
     The loss of a probe with margin z = vᵀg(s) + b at a context whose label is
@@ -59,7 +60,7 @@ def _context_loss(z: np.ndarray, eta: np.ndarray) -> np.ndarray:
     return eta * np.logaddexp(0.0, -z) + (1.0 - eta) * np.logaddexp(0.0, z)
 
 
-def probe_loss(features, v, b, p_T, eta) -> float:
+def probe_loss(features: ArrayLike, v: ArrayLike, b: float, p_T: ArrayLike, eta: ArrayLike) -> float:
     r"""The population probe loss ℓ_T(g, v, b) (docs/design.md, "Task").
 
     .. math:: ℓ_T(g, v, b) = \sum_s p_T(s) [η(s) ℓ(vᵀg(s)+b) + (1−η(s)) ℓ(−vᵀg(s)−b)]
@@ -84,7 +85,7 @@ def probe_loss(features, v, b, p_T, eta) -> float:
     return float(np.sum(w * _context_loss(z, eta)))
 
 
-def probe_residual(features, p_T, eta, v, b) -> float:
+def probe_residual(features: ArrayLike, p_T: ArrayLike, eta: ArrayLike, v: ArrayLike, b: float) -> float:
     r"""The residual ρ = √(E_T[(σ(vᵀg(s) + b) − η(s))²]) of a probe (R9).
 
     σ(m) − η is the derivative of the per-context loss φ_η at the margin m,
@@ -107,7 +108,9 @@ def probe_residual(features, p_T, eta, v, b) -> float:
     return float(np.sqrt(np.sum(w * r * r)))
 
 
-def _margins(features, v, b, p_T, eta):
+def _margins(
+    features: ArrayLike, v: ArrayLike, b: float, p_T: ArrayLike, eta: ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Checked margins vᵀg(s) + b, task weights and labels of a binary probe."""
     g = val.as_array(features, "features", ndim=2)
     v = val.as_array(v, "v", ndim=1)
@@ -117,7 +120,7 @@ def _margins(features, v, b, p_T, eta):
     return g @ v + val.scalar(b, "b"), w, label_probabilities(eta, g.shape[0])
 
 
-def trivial_loss(p_T, eta) -> float:
+def trivial_loss(p_T: ArrayLike, eta: ArrayLike) -> float:
     r"""ℓ_T of the best constant predictor: min_b Σ p_T φ_η(b) = H(η̄), η̄ = Σ p_T η.
 
     The loss any probe class with a free bias reaches without features; a
@@ -138,7 +141,7 @@ def trivial_loss(p_T, eta) -> float:
     return float(-xlogy(mean, mean) - xlogy(1.0 - mean, 1.0 - mean))
 
 
-def label_probabilities(eta, n: int) -> np.ndarray:
+def label_probabilities(eta: ArrayLike, n: int) -> np.ndarray:
     """η as a length-n vector in [0, 1] (shared check)."""
     eta = val.as_array(eta, "eta", ndim=1)
     if eta.shape[0] != n:

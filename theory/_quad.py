@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _validate as val
 
 
-def _check(Phi, p_star):
+def _check(Phi: ArrayLike, p_star: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     Phi = val.embeddings(Phi)
     p_star = val.simplex_rows(p_star, "p_star", ndim=2)
     if p_star.shape[1] != Phi.shape[1]:
@@ -15,7 +16,7 @@ def _check(Phi, p_star):
     return Phi, p_star
 
 
-def quad_loss(F, Phi, p_star, weights) -> float:
+def quad_loss(F: ArrayLike, Phi: ArrayLike, p_star: ArrayLike, weights: ArrayLike) -> float:
     r"""The Quad loss ℓ_quad(F, Φ) = Σ_s p_L(s) [−f(s)ᵀΦP*[s] + ½‖Φᵀf(s)‖²].
 
     A surrogate for cross-entropy whose log-partition is exactly quadratic,
@@ -44,7 +45,7 @@ def quad_loss(F, Phi, p_star, weights) -> float:
     return float(np.sum(w * per))
 
 
-def quad_minimizer(Phi, p_star) -> np.ndarray:
+def quad_minimizer(Phi: ArrayLike, p_star: ArrayLike) -> np.ndarray:
     r"""Minimiser of the Quad loss: f*(s) = (ΦΦᵀ)⁺ Φ P*[s].
 
     The minimum-norm minimiser; the excess loss of any F is then

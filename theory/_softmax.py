@@ -6,6 +6,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import log_softmax, logsumexp, softmax
 
 from . import _validate as val
@@ -23,7 +24,7 @@ MAX_LOGIT = 1e100
 CHUNK_ENTRIES = 2**24
 
 
-def log_partition(Phi, theta) -> np.ndarray:
+def log_partition(Phi: ArrayLike, theta: ArrayLike) -> float | np.ndarray:
     r"""log Z_θ = log Σ_w exp(θᵀφ_w), for each θ.
 
     Args:
@@ -58,7 +59,9 @@ class SoftmaxOptimum(NamedTuple):
     probs: np.ndarray  # (N, V): p_θ*(s) = softmax(Φᵀθ*(s))
 
 
-def softmax_optimum(Phi, p_star, weights=None, init=None) -> SoftmaxOptimum:
+def softmax_optimum(
+    Phi: ArrayLike, p_star: ArrayLike, weights: ArrayLike | None = None, init: ArrayLike | None = None
+) -> SoftmaxOptimum:
     r"""Best softmax model with fixed embeddings Φ, context by context (R3).
 
     Minimises the convex loss ℓ_s(θ) = log Z_θ − θᵀΦP*[s] for every context.
@@ -183,7 +186,9 @@ class SoftmaxSplit(NamedTuple):
     eps_phi_star: float  # ε*_Φ = Σ p_L KL(P*‖p_θ*): the price of the rank-d bottleneck
 
 
-def softmax_split(Phi, p_star, F, weights, optimum: SoftmaxOptimum | None = None) -> SoftmaxSplit:
+def softmax_split(
+    Phi: ArrayLike, p_star: ArrayLike, F: ArrayLike, weights: ArrayLike, optimum: SoftmaxOptimum | None = None
+) -> SoftmaxSplit:
     r"""ε(Q_F) = ε_Φ(F) + ε*_Φ for a softmax LM Q_F = softmax(FΦ) (R5).
 
     The Pythagorean identity KL(P*‖Q_F) = KL(P*‖p_θ*) + KL(p_θ*‖Q_F) holds
@@ -225,7 +230,9 @@ def softmax_split(Phi, p_star, F, weights, optimum: SoftmaxOptimum | None = None
     )
 
 
-def _weighted_points(Phi, thetas, weights):
+def _weighted_points(
+    Phi: ArrayLike, thetas: ArrayLike, weights: ArrayLike | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Checked (Φ, θ's, weights, live mask) for fitting a linear map Φp_θ ≈ Aθ + c (needs d + 1 live points)."""
     Phi = val.embeddings(Phi)
     thetas = val.as_array(thetas, "thetas", ndim=2)
@@ -239,7 +246,9 @@ def _weighted_points(Phi, thetas, weights):
     return Phi, thetas, w, live
 
 
-def _linear_map(design: np.ndarray, grads: np.ndarray, w: np.ndarray, live: np.ndarray):
+def _linear_map(
+    design: np.ndarray, grads: np.ndarray, w: np.ndarray, live: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weighted least squares grads ≈ design @ coef over the live points: (A, c, residual norms at every point)."""
     sw = np.sqrt(w[live])[:, None]
     coef, *_ = np.linalg.lstsq(design[live] * sw, grads[live] * sw, rcond=None)
@@ -257,7 +266,7 @@ class GradientMap(NamedTuple):
     delta_mean: float  # weighted mean of the residual
 
 
-def fit_gradient_map(Phi, thetas, weights=None) -> GradientMap:
+def fit_gradient_map(Phi: ArrayLike, thetas: ArrayLike, weights: ArrayLike | None = None) -> GradientMap:
     r"""Fit the conditional means linearly, Φp_θ ≈ Aθ + c, over the given θ's, and measure δ (R6).
 
     Where log Z_θ is quadratic, ½θᵀAθ + θᵀc + const, its gradient Φp_θ is
@@ -298,7 +307,7 @@ class QuadraticFit(NamedTuple):
     delta: float  # δ = max ‖Φ p_θ − (Aθ + b)‖₂ over the given θ (R6)
 
 
-def fit_quadratic_log_partition(Phi, thetas) -> QuadraticFit:
+def fit_quadratic_log_partition(Phi: ArrayLike, thetas: ArrayLike) -> QuadraticFit:
     r"""Fit log Z_θ by a quadratic on the given θ's and measure δ of (R6).
 
     If log Z_θ = ½θᵀAθ + θᵀb + c on the range of f, its gradient
@@ -355,7 +364,7 @@ class GaussianLogPartition(NamedTuple):
     approx: np.ndarray | None  # log V + θᵀμ + ½θᵀΣθ at the given θ (None if none given)
 
 
-def gaussian_log_partition(Phi, thetas=None) -> GaussianLogPartition:
+def gaussian_log_partition(Phi: ArrayLike, thetas: ArrayLike | None = None) -> GaussianLogPartition:
     r"""Gaussian approximation log Z_θ ≈ log V + θᵀμ + ½θᵀΣθ (R6).
 
     log Z_θ = log V + log mean_w exp(θᵀφ_w); if the embeddings φ_w look like
@@ -419,7 +428,7 @@ class EmbeddingMoments(NamedTuple):
     sigma: np.ndarray  # (d, d): covariance of the φ_w under p_0
 
 
-def embedding_moments(Phi, bias=None) -> EmbeddingMoments:
+def embedding_moments(Phi: ArrayLike, bias: ArrayLike | None = None) -> EmbeddingMoments:
     r"""The second-order Taylor data of log Z_θ = log Σ_w exp(θᵀφ_w + b_w) at θ = 0 (R6).
 
     log Z_θ = log Z_0 + θᵀμ + ½θᵀΣθ + O(‖θ‖³) with μ and Σ the mean and
@@ -459,7 +468,12 @@ def _quadratic_forms(x: np.ndarray, M: np.ndarray) -> np.ndarray:
 
 
 def partition_fit(
-    Phi, thetas, weights=None, bias=None, chunk_entries: int = CHUNK_ENTRIES, moments: EmbeddingMoments | None = None
+    Phi: ArrayLike,
+    thetas: ArrayLike,
+    weights: ArrayLike | None = None,
+    bias: ArrayLike | None = None,
+    chunk_entries: int = CHUNK_ENTRIES,
+    moments: EmbeddingMoments | None = None,
 ) -> PartitionFit:
     r"""How close the log-partition log Z_θ is to quadratic on the given θ's (R6).
 

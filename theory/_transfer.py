@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _validate as val
 
@@ -13,7 +14,7 @@ RANK_RTOL = 1e-10
 ZERO_TRANSFER = 1e-30
 
 
-def transferability_ratio(p_L, p_T) -> float:
+def transferability_ratio(p_L: ArrayLike, p_T: ArrayLike) -> float:
     r"""γ_ratio = min over s with p_T(s) > 0 of p_L(s) / p_T(s).
 
     The task-only transferability coefficient: for any per-context error
@@ -47,7 +48,7 @@ def transferability_ratio(p_L, p_T) -> float:
 _ROUNDING = 8 * np.finfo(np.float64).eps
 
 
-def transferability(p_L, p_T, delta) -> float:
+def transferability(p_L: ArrayLike, p_T: ArrayLike, delta: ArrayLike) -> float:
     r"""The tight, model-dependent transferability γ(Δ).
 
     .. math:: γ(Δ) = \inf_u \frac{\sum_s p_L(s) (uᵀΔ(s))^2}{\sum_s p_T(s) (uᵀΔ(s))^2}

@@ -7,6 +7,7 @@ caller never meets a traceback from deep inside NumPy or a silent NaN.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 #: Rows of a distribution must sum to 1 within this absolute tolerance. A
 #: float64 softmax over V = 10^5 words sums to 1 within ~1e-12; rows built by
@@ -15,7 +16,7 @@ import numpy as np
 SIMPLEX_ATOL = 1e-6
 
 
-def as_array(x, name: str, ndim: int | tuple[int, ...] | None = None) -> np.ndarray:
+def as_array(x: ArrayLike, name: str, ndim: int | tuple[int, ...] | None = None) -> np.ndarray:
     """`x` as a finite float64 array with the allowed number of dimensions."""
     try:
         arr = np.asarray(x, dtype=np.float64)
@@ -30,7 +31,7 @@ def as_array(x, name: str, ndim: int | tuple[int, ...] | None = None) -> np.ndar
     return arr
 
 
-def simplex_rows(p, name: str, ndim: int | tuple[int, ...] = (1, 2)) -> np.ndarray:
+def simplex_rows(p: ArrayLike, name: str, ndim: int | tuple[int, ...] = (1, 2)) -> np.ndarray:
     """`p` with every row (last axis) a probability distribution."""
     arr = as_array(p, name, ndim)
     if arr.shape[-1] == 0:
@@ -43,7 +44,7 @@ def simplex_rows(p, name: str, ndim: int | tuple[int, ...] = (1, 2)) -> np.ndarr
     return arr
 
 
-def weights(w, name: str, n: int | None = None) -> np.ndarray:
+def weights(w: ArrayLike, name: str, n: int | None = None) -> np.ndarray:
     """`w` as a length-n probability vector over contexts."""
     arr = simplex_rows(w, name, ndim=1)
     if n is not None and arr.shape[0] != n:
@@ -51,7 +52,7 @@ def weights(w, name: str, n: int | None = None) -> np.ndarray:
     return arr
 
 
-def positive(x, name: str) -> float:
+def positive(x: ArrayLike, name: str) -> float:
     """`x` as a finite float > 0."""
     val = scalar(x, name)
     if not val > 0:
@@ -59,14 +60,14 @@ def positive(x, name: str) -> float:
     return val
 
 
-def transferability(x, name: str = "gamma") -> float:
+def transferability(x: ArrayLike, name: str = "gamma") -> float:
     """`x` as a float in (0, +inf]: γ(Δ) is +inf when no error reaches the task."""
     if isinstance(x, int | float) and x == float("inf"):
         return float("inf")
     return positive(x, name)
 
 
-def nonnegative(x, name: str) -> float:
+def nonnegative(x: ArrayLike, name: str) -> float:
     """`x` as a finite float >= 0."""
     val = scalar(x, name)
     if not val >= 0:
@@ -74,13 +75,13 @@ def nonnegative(x, name: str) -> float:
     return val
 
 
-def scalar(x, name: str) -> float:
+def scalar(x: ArrayLike, name: str) -> float:
     """`x` as a finite float."""
     arr = as_array(x, name, ndim=0)
     return float(arr)
 
 
-def nonnegative_array(x, name: str) -> np.ndarray:
+def nonnegative_array(x: ArrayLike, name: str) -> np.ndarray:
     """`x` as a finite float64 array with no negative entries (broadcast-friendly)."""
     arr = as_array(x, name)
     if np.any(arr < 0):
@@ -93,7 +94,7 @@ def same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
         raise ValueError(f"{name_a} and {name_b} must have the same shape, got {a.shape} and {b.shape}")
 
 
-def embeddings(phi, name: str = "Phi") -> np.ndarray:
+def embeddings(phi: ArrayLike, name: str = "Phi") -> np.ndarray:
     """Word embeddings Φ as a d x V matrix."""
     arr = as_array(phi, name, ndim=2)
     if arr.shape[0] == 0 or arr.shape[1] == 0:

@@ -7,6 +7,7 @@ Adding an experiment is one new module in this folder (a subclass of
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from ._base import PROFILES, Experiment, RunConfig
 
@@ -28,7 +29,7 @@ def experiment_names() -> list[str]:
     return list(REGISTRY)
 
 
-def get_experiment(name: str) -> Experiment:
+def get_experiment(name: str) -> Experiment[Any]:
     """The registered experiment `name` (its module is imported here, on first use)."""
     if name not in REGISTRY:
         raise ValueError(f"unknown experiment {name!r} (known: {', '.join(REGISTRY)})")

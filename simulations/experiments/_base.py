@@ -6,7 +6,7 @@ import abc
 import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar, Generic, Protocol, TypeVar, cast
 
 import numpy as np
 
@@ -37,17 +37,27 @@ class RunConfig:
     bootstrap: int = 200
     violation_tol: float = 1e-7
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         check_run_fields(self)
 
 
-class Experiment(abc.ABC):
+#: The config dataclass of one experiment (a subclass of `RunConfig`).
+C = TypeVar("C", bound=RunConfig)
+
+
+class _HasWorld(Protocol):
+    world: WorldConfig
+
+
+class Experiment(abc.ABC, Generic[C]):
     """One experiment: a config with profiles, per-seed rows, a summary, claims and a figure.
 
     A subclass sets the class attributes and implements the four abstract
     methods; the runner (`run_experiment`) does the rest: the results store,
     resuming, progress, the claims table. Registering it is one line in
-    `simulations.experiments.REGISTRY`.
+    `simulations.experiments.REGISTRY`. The type parameter is the config
+    dataclass (`class Quad(Experiment[Config])`), so that the methods of a
+    subclass take its own config.
 
     Class attributes:
       name: registry key (also the figure's file stem).
@@ -61,38 +71,45 @@ class Experiment(abc.ABC):
     name: ClassVar[str]
     title: ClassVar[str]
     Row: ClassVar[type]
-    profiles: ClassVar[Mapping[str, Any]]
+    profiles: ClassVar[Mapping[str, RunConfig]]
     claim_statements: ClassVar[Mapping[str, str]]
 
-    def work_units(self, cfg) -> int:
+    def work_units(self, cfg: C) -> int:
         """Progress ticks one seed makes (`run_seed` calls `tick` this often)."""
         return 1
 
-    def arrays_nv(self, cfg) -> int:
+    def arrays_nv(self, cfg: C) -> int:
         """How many float64 N × V arrays one seed holds at once (P*, log P*, tilt directions, Q,
         the probe's standardised copies); the runner refuses a config whose arrays exceed the
         available memory before it allocates anything."""
         return 12
 
-    def world_size(self, cfg) -> tuple[str, int, int]:
-        """(config field, V, N) of the largest world one seed builds, for the memory check."""
-        return "world", cfg.world.vocab_size, cfg.world.num_contexts
+    def world_size(self, cfg: C) -> tuple[str, int, int]:
+        """(config field, V, N) of the largest world one seed builds, for the memory check.
+
+        The default reads `cfg.world`; an experiment whose config has no `world` field overrides it.
+        """
+        world = cast(_HasWorld, cfg).world
+        return "world", world.vocab_size, world.num_contexts
 
     def report(self, summary: dict) -> str:
         """Text the command line prints after the run (a table of the results); empty by default."""
         return ""
 
     @abc.abstractmethod
-    def run_seed(self, cfg, seed: int, tick: Callable[[], None]) -> list:
+    def run_seed(self, cfg: C, seed: int, tick: Callable[[], None]) -> list:
         """All rows (instances of `Row`) of one seed; deterministic given (cfg, seed)."""
 
     @abc.abstractmethod
-    def summarize(self, cfg, rows: list) -> dict:
+    def summarize(self, cfg: C, rows: list) -> dict:
         """JSON-able numbers computed from the rows of every seed (slopes, counts, ratios)."""
 
     @abc.abstractmethod
-    def claims(self, cfg, summary: dict) -> list[Claim]:
-        """One `Claim` per id of `claim_statements`, each verdict computed from `summary`."""
+    def claims(self, cfg: C | None, summary: dict) -> list[Claim]:
+        """One `Claim` per id of `claim_statements`, each verdict computed from `summary`.
+
+        `cfg` may be None: `plot` draws the verdicts from a stored summary, without a config.
+        """
 
     @abc.abstractmethod
     def plot(self, rows: list, summary: dict, stem: Path) -> list[Path]:
@@ -103,6 +120,6 @@ class Experiment(abc.ABC):
         return Claim.check(id, self.claim_statements[id], bool(ok), measured)
 
     @staticmethod
-    def stats_rng(cfg) -> np.random.Generator:
+    def stats_rng(cfg: RunConfig) -> np.random.Generator:
         """The `stats` stream of the first seed: the bootstrap's randomness."""
         return numpy_rng(streams(cfg.seeds[0])["stats"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,7 @@ class Config(RunConfig):
     sample_sizes: tuple[int, ...] = (10, 30, 100, 300, 1000, 3000, 10000)
     sample_features: tuple[str, ...] = ("p_f", "p_f_class", "phi_p_f", "f")
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         super().__post_init__()
         check_choices("tasks", self.tasks, CLASS_TASKS)
         check_choices("features", self.features, FEATURES)
@@ -90,12 +91,16 @@ class Row:
     seed: int
 
 
+#: `Row` under a name that the `Row` class attribute of the experiment does not shadow.
+_Row = Row
+
+
 def _row(kind, task, feature, family, eps, step, B, n, loss, acc, tau=math.nan, bound=math.nan, gap=math.nan, seed=0):
     return Row(kind, task.name, task.prompted, feature, family, eps, step, B, n, loss, acc, tau, loss - tau, bound,
                gap, seed)  # fmt: skip
 
 
-class Completion(Experiment):
+class Completion(Experiment[Config]):
     name = "completion"
     title = "sentence completion in a named-word world: prompts, K-class tasks, zero-shot, finite samples (Table 1)"
     Row = Row
@@ -133,7 +138,7 @@ class Completion(Experiment):
     def work_units(self, cfg: Config) -> int:
         return 3 + len(cfg.eps_targets) + cfg.lm.checkpoints
 
-    def run_seed(self, cfg: Config, seed: int, tick) -> list[Row]:
+    def run_seed(self, cfg: Config, seed: int, tick: Callable[[], None]) -> list[_Row]:
         keys = streams(seed)
         lex = make_lexicon(numpy_rng(keys["world"]), cfg.lexicon)
         world = lex.world
@@ -142,6 +147,8 @@ class Completion(Experiment):
         for task in tasks:  # τ against B, with and without the prompt
             for feature in BOUNDED:
                 vals = feature_values(lex, world.p_star, None, task, feature)
+                if vals is None:  # BOUNDED features are read from Q, never from F
+                    raise ValueError(f"feature {feature!r} has no values without F")
                 for B in sorted({*cfg.B_sweep, cfg.B}):
                     f = fit(vals, task, B)
                     ref[task.name, task.prompted, feature, B] = f.loss
@@ -151,7 +158,9 @@ class Completion(Experiment):
         tick()
         u = center(world, numpy_rng(keys["tilt"]).normal(size=world.p_star.shape))
         ts, eps = calibrate_tilts(world, u, cfg.eps_targets)
-        lms = [("p_star", world.p_star, world.theta, 0.0, 0)]
+        lms: list[tuple[str, np.ndarray, np.ndarray | None, float, int]] = [
+            ("p_star", world.p_star, world.theta, 0.0, 0)
+        ]
         lms += [("random", tilt_model(world, u, t), None, float(e), 0) for t, e in zip(ts, eps, strict=True)]
         for step, params in train(keys["init"], keys["data"], world, cfg.lm, "exact"):
             lms.append(("trained", lm_probs(params), params.F, lm_eps(world, params), step))
@@ -165,7 +174,7 @@ class Completion(Experiment):
         tick()
         return rows
 
-    def _probe_rows(self, cfg, lex, task, feature, family, q, F, eps, step, ref, seed) -> list[Row]:
+    def _probe_rows(self, cfg, lex, task, feature, family, q, F, eps, step, ref, seed) -> list[_Row]:
         if feature == "zero_shot":
             loss, acc = zero_shot(q, task)
             return [_row("probe", task, feature, family, eps, step, math.nan, 0, loss, acc, seed=seed)]
@@ -179,7 +188,7 @@ class Completion(Experiment):
             bound = theory.multiclass_task_bound(tau, cfg.B, eps, task.gamma)
         return [_row("probe", task, feature, family, eps, step, cfg.B, 0, f.loss, f.accuracy, tau, bound, f.gap, seed)]
 
-    def _sample_rows(self, cfg, lex, lms, rng, seed) -> list[Row]:
+    def _sample_rows(self, cfg, lex, lms, rng, seed) -> list[_Row]:
         """Probes fitted on n labelled contexts drawn from p_T (labels from η), tested on the exact population."""
         task = make_class_task(lex, "sentiment", True)
         live = np.flatnonzero(task.p_T > 0)
@@ -207,7 +216,7 @@ class Completion(Experiment):
                                      gap=f.gap, seed=seed))  # fmt: skip
         return rows
 
-    def summarize(self, cfg: Config, rows: list[Row]) -> dict:
+    def summarize(self, cfg: Config, rows: list[_Row]) -> dict:
         taus = select(rows, kind="tau", feature="p_f")
         prompt_gain = {}
         for name in values(taus, "task"):
@@ -256,7 +265,7 @@ class Completion(Experiment):
             trained_step=last,
         )
 
-    def claims(self, cfg: Config, summary: dict) -> list:
+    def claims(self, cfg: Config | None, summary: dict) -> list:
         out = []
         gains = {t: g for t, g in summary["prompt_gain"].items() if t in ("sentiment", "fine_sentiment")}
         if gains:
@@ -291,7 +300,7 @@ class Completion(Experiment):
             lines.append("")
         return "\n".join(lines)
 
-    def plot(self, rows: list[Row], summary: dict, stem) -> list:
+    def plot(self, rows: list[_Row], summary: dict, stem: Path) -> list:
         fig, axes = new_figure(3, height=4.4, width=4.8)
         taus = select(rows, kind="tau", feature="p_f")
         colors = {"sentiment": "#d62728", "topic": "#1f77b4", "fine_sentiment": "#ff7f0e"}

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from scipy.linalg import subspace_angles
@@ -53,7 +55,7 @@ class Config(RunConfig):
     trainings: tuple[str, ...] = TRAININGS
     bootstrap: int = 200
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         super().__post_init__()
         check_ranges("extra_dims", self.extra_dims, 0, integer=True)
         check_choices("trainings", self.trainings, TRAININGS)
@@ -77,7 +79,7 @@ class Row(ProbeRow):
     tau_planted: float  # the planted classifier's loss on P*
 
 
-class ConditionalMean(Experiment):
+class ConditionalMean(Experiment[Config]):
     name = "conditional_mean"
     title = "d < V: Φp_f → ΦP* while p_f stays at the bottleneck; (R5) on two tasks, fixed and learned Φ"
     Row = Row
@@ -108,7 +110,7 @@ class ConditionalMean(Experiment):
     def work_units(self, cfg: Config) -> int:
         return len(cfg.extra_dims) * len(cfg.trainings)
 
-    def run_seed(self, cfg: Config, seed: int, tick) -> list:
+    def run_seed(self, cfg: Config, seed: int, tick: Callable[[], None]) -> list:
         rows = []
         for extra in cfg.extra_dims:
             world_cfg = dataclasses.replace(cfg.world, extra_dims=extra)
@@ -142,7 +144,7 @@ class ConditionalMean(Experiment):
 
     def summarize(self, cfg: Config, rows: list) -> dict:
         fixed = [r for r in select(rows, training=("exact", "corpus"), feature="phi_p_f", task="row_space")]
-        exact = {}
+        exact: dict[tuple[int, int], tuple[Row, Row]] = {}
         for r in select(fixed, training="exact"):  # first and last checkpoint of each (seed, world)
             first, last = exact.get((r.seed, r.extra_dims), (r, r))
             exact[r.seed, r.extra_dims] = (min(first, r, key=lambda x: x.step), max(last, r, key=lambda x: x.step))
@@ -182,7 +184,7 @@ class ConditionalMean(Experiment):
             },
         )
 
-    def claims(self, cfg: Config, summary: dict) -> list:
+    def claims(self, cfg: Config | None, summary: dict) -> list:
         s = summary
         ok = s["r4_violations"] == 0 and s["mean_gap_drop"] >= 10 and s["floor_ratio"] >= FLOOR_SHARE
         out = [
@@ -209,7 +211,7 @@ class ConditionalMean(Experiment):
             out.append(self.claim("not_natural_wrt_phi", ok, measured))
         return out
 
-    def plot(self, rows: list, summary: dict, stem) -> list:
+    def plot(self, rows: list, summary: dict, stem: Path) -> list:
         fig, axes = new_figure(3, height=4.8)
         ax = axes[0][0]
         fixed = select(rows, training="exact", feature="phi_p_f", task="row_space")

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -82,7 +84,7 @@ class Config(RunConfig):
     lm_families: tuple[str, ...] = LM_FAMILIES
     theta_scales: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         super().__post_init__()
         check_choices("families", self.families, FAMILIES)
         check_choices("local_families", self.local_families, SAMPLED_FAMILIES)
@@ -125,6 +127,10 @@ class Row:
     seed: int
 
 
+#: `Row` under a name that the `Row` class attribute of the experiment does not shadow.
+_Row = Row
+
+
 def _nan_lm_fields() -> dict:
     return dict(theta_scale=math.nan, step=0, eps=math.nan, tau=math.nan, f_loss=math.nan, phi_bound=math.nan,
                 bound=math.nan, trivial=math.nan, vacuous=False)  # fmt: skip
@@ -135,7 +141,7 @@ def _fit_fields(fit: theory.PartitionFit) -> dict:
     return {n: getattr(fit, n) for n in names} | {"gauss_delta": fit.gauss_delta_mean}
 
 
-class LogPartition(Experiment):
+class LogPartition(Experiment[Config]):
     name = "log_partition"
     title = "how close log Z_θ is to quadratic (R6), by embedding family, V and ‖θ‖; the f(s) bound on trained LMs"
     Row = Row
@@ -173,7 +179,7 @@ class LogPartition(Experiment):
         sampled = sum(1 for f in cfg.families if f != "learned")
         return sampled * len(cfg.vocab_sizes) + len(cfg.lm_families) * len(cfg.theta_scales)
 
-    def run_seed(self, cfg: Config, seed: int, tick) -> list[Row]:
+    def run_seed(self, cfg: Config, seed: int, tick: Callable[[], None]) -> list[_Row]:
         keys = streams(seed)  # the same streams every Instance of this seed uses
         rng = numpy_rng(keys["stats"])
         rows = []
@@ -196,11 +202,14 @@ class LogPartition(Experiment):
                 lms = trained_lms(sub, dataclasses.replace(cfg.lm, learn_phi=family == "learned"), family=family)
                 rows += [_lm_row(sub, lm, scale) for lm in lms if math.isfinite(lm.eps)]
                 if family == "learned" and "learned" in cfg.families and scale == cfg.theta_scales[-1]:
-                    rows += _sample_rows(rng, cfg, "learned", lms[-1].Phi, seed)
+                    learned_phi = lms[-1].Phi
+                    if learned_phi is None:  # trained LMs are softmax LMs: they always carry their Φ
+                        raise ValueError(f"the last {family} LM has no Φ")
+                    rows += _sample_rows(rng, cfg, "learned", learned_phi, seed)
                 tick()
         return rows
 
-    def summarize(self, cfg: Config, rows: list[Row]) -> dict:
+    def summarize(self, cfg: Config, rows: list[_Row]) -> dict:
         samples = select(rows, kind="sample")
         at_rate = [r for r in samples if r.spread == cfg.rate_spread and r.family != "learned"]
         largest = [r for r in samples if r.vocab_size == max(cfg.vocab_sizes)]
@@ -239,7 +248,7 @@ class LogPartition(Experiment):
             lm_violations=sum(1 for r in lm if r.f_loss > r.bound + cfg.violation_tol),
         )
 
-    def claims(self, cfg: Config, summary: dict) -> list:
+    def claims(self, cfg: Config | None, summary: dict) -> list:
         out = []
         iso = summary["gauss_slope_v"].get("isotropic")
         if iso:
@@ -254,7 +263,7 @@ class LogPartition(Experiment):
             out.append(self.claim("quadratic_is_local", all(s["lo"] > 0 for s in local.values()), measured))
         return out
 
-    def plot(self, rows: list[Row], summary: dict, stem) -> list:
+    def plot(self, rows: list[_Row], summary: dict, stem: Path) -> list:
         fig, axes = new_figure(4, height=4.6)
         samples = select(rows, kind="sample")
         rate_spread, largest = summary["rate_spread"], max(summary["vocab_sizes"])

@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from scipy.linalg import subspace_angles
@@ -52,7 +54,7 @@ class Config(RunConfig):
     lm: TrainConfig = TrainConfig(steps=400, checkpoints=6, corpus_size=30_000, batch_size=512)
     families: tuple[str, ...] = FAMILIES
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         super().__post_init__()
         check_choices("families", self.families, FAMILIES)
 
@@ -76,7 +78,11 @@ class Row:
     seed: int
 
 
-class Quad(Experiment):
+#: `Row` under a name that the `Row` class attribute of the experiment does not shadow.
+_Row = Row
+
+
+class Quad(Experiment[Config]):
     name = "quad"
     title = "the Quad objective (R7): f(s) features under τ + √(2‖v‖²ε_quad/γ), and what a learned Quad Φ spans"
     Row = Row
@@ -104,7 +110,7 @@ class Quad(Experiment):
     def work_units(self, cfg: Config) -> int:
         return len(cfg.families)
 
-    def run_seed(self, cfg: Config, seed: int, tick) -> list[Row]:
+    def run_seed(self, cfg: Config, seed: int, tick: Callable[[], None]) -> list[_Row]:
         inst = make_instance(seed, cfg.world, cfg.task)
         w = inst.world
         top = np.linalg.svd(np.sqrt(w.p_L)[:, None] * w.p_star, full_matrices=False)[2][: w.Phi.shape[0]].T  # (V, d)
@@ -123,7 +129,7 @@ class Quad(Experiment):
             tick()
         return rows
 
-    def summarize(self, cfg: Config, rows: list[Row]) -> dict:
+    def summarize(self, cfg: Config, rows: list[_Row]) -> dict:
         quad = [r for r in rows if r.family.startswith("quad")]
         violations = sum(1 for r in quad if r.comparator_loss > r.bound + cfg.violation_tol)
         final = {f: [r for r in select(rows, family=f) if r.step == cfg.lm.steps] for f in cfg.families}
@@ -142,7 +148,7 @@ class Quad(Experiment):
             vacuous_xent_f=sum(1 for r in rows if r.family.startswith("xent") and r.vacuous),
         )
 
-    def claims(self, cfg: Config, summary: dict) -> list:
+    def claims(self, cfg: Config | None, summary: dict) -> list:
         v, n = summary["violations"], summary["n_quad_rows"]
         out = [self.claim("r7_holds", v == 0 and n > 0, f"{v} violations in {n} Quad rows")]
         cap = summary["pca_capture"].get("quad_learned")
@@ -153,7 +159,7 @@ class Quad(Experiment):
             out.append(self.claim("learned_phi_spans_pca", cap["min"] >= PCA_SHARE, measured))
         return out
 
-    def plot(self, rows: list[Row], summary: dict, stem) -> list:
+    def plot(self, rows: list[_Row], summary: dict, stem: Path) -> list:
         fig, axes = new_figure(3, height=4.8)
         panels = (
             ("ε_quad (Quad LMs) or ε (cross-entropy LMs)", "probe on f(s): loss − τ_Φ   (bars: its bound, R7 or R6)",

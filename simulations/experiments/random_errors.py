@@ -11,6 +11,8 @@ number N_T of task contexts.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -58,7 +60,7 @@ class Config(RunConfig):
     predictor: str = "refit"
     bootstrap: int = 500
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         super().__post_init__()
         check_ranges("eps_targets", self.eps_targets, 0.0, 1.0, lo_open=True)
         check_range("directions", self.directions, 1, integer=True)
@@ -83,7 +85,11 @@ class Row:
     seed: int
 
 
-class RandomErrors(Experiment):
+#: `Row` under a name that the `Row` class attribute of the experiment does not shadow.
+_Row = Row
+
+
+class RandomErrors(Experiment[Config]):
     name = "random_errors"
     title = "random (mean-zero) errors: refitted excess against its first-order prediction, and against N_T"
     Row = Row
@@ -111,7 +117,7 @@ class RandomErrors(Experiment):
     def work_units(self, cfg: Config) -> int:
         return cfg.directions
 
-    def run_seed(self, cfg: Config, seed: int, tick) -> list[Row]:
+    def run_seed(self, cfg: Config, seed: int, tick: Callable[[], None]) -> list[_Row]:
         base = make_instance(seed, cfg.world, cfg.task)
         world, rows = base.world, []
         slices = [base.with_task(dataclasses.replace(cfg.task, task_fraction=f)) for f in cfg.task_fractions]
@@ -129,7 +135,7 @@ class RandomErrors(Experiment):
             tick()
         return rows
 
-    def summarize(self, cfg: Config, rows: list[Row]) -> dict:
+    def summarize(self, cfg: Config, rows: list[_Row]) -> dict:
         sweep, ctx = select(rows, sweep="eps"), select(rows, sweep="contexts")
         eps, seeds = column(sweep, "eps"), column(sweep, "seed")
         error = column(sweep, "excess") - column(sweep, "first_order")
@@ -154,7 +160,7 @@ class RandomErrors(Experiment):
             n_task_exponent=slope(n_task, rms_value, rms_seed, 3),
         )
 
-    def claims(self, cfg: Config, summary: dict) -> list:
+    def claims(self, cfg: Config | None, summary: dict) -> list:
         share, err, n_task = summary["negative_share"], summary["error_exponent"], summary["n_task_exponent"]
         ratio = summary["median_ratio_at_smallest_eps"]
         predicted = (
@@ -167,7 +173,7 @@ class RandomErrors(Experiment):
             self.claim("shrinks_with_contexts", slope_consistent(n_task, -0.5, 0.15), format_slope(n_task, 3)),
         ]
 
-    def plot(self, rows: list[Row], summary: dict, stem) -> list:
+    def plot(self, rows: list[_Row], summary: dict, stem: Path) -> list:
         fig, axes = new_figure(3, height=4.6)
         sweep = select(rows, sweep="eps")
         ax = axes[0][0]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -55,7 +57,7 @@ class Config(RunConfig):
     l2_features: tuple[str, ...] = FEATURES
     bootstrap: int = 1000
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         super().__post_init__()
         check_ranges("eps_targets", self.eps_targets, 0.0, 10.0, lo_open=True)
         check_choices("families", self.families, FAMILIES)
@@ -67,7 +69,7 @@ class Config(RunConfig):
             check_gradient_fit(self.world, self.task)
 
 
-class SqrtEps(Experiment):
+class SqrtEps(Experiment[Config]):
     name = "sqrt_eps"
     title = "excess probe loss vs ε for tilted and trained LMs, next to τ + √(2B²ε/γ) and (R9)"
     Row = ProbeRow
@@ -95,7 +97,7 @@ class SqrtEps(Experiment):
     def work_units(self, cfg: Config) -> int:
         return 1 + sum(len(cfg.eps_targets) if f in TILT_FAMILIES else cfg.lm.checkpoints for f in cfg.families)
 
-    def run_seed(self, cfg: Config, seed: int, tick) -> list[ProbeRow]:
+    def run_seed(self, cfg: Config, seed: int, tick: Callable[[], None]) -> list[ProbeRow]:
         inst = make_instance(seed, cfg.world, cfg.task)
         tick()
         rows: list[ProbeRow] = []
@@ -125,7 +127,7 @@ class SqrtEps(Experiment):
             slopes=slopes_by(valid, ("probe", "family", "feature"), "eps", "excess", cfg.seeds[0], cfg.bootstrap),
         )
 
-    def claims(self, cfg: Config, summary: dict) -> list:
+    def claims(self, cfg: Config | None, summary: dict) -> list:
         v, r9, n = summary["violations"], summary["r9_violations"], summary["n_checked"]
         measured = f"{v} violations of the paper's bound, {r9} of (R9), in {n} rows; {summary['unresolved']} unresolved"
         out = [self.claim("bound_holds", v == r9 == summary["unresolved"] == 0 and n > 0, measured)]
@@ -134,7 +136,7 @@ class SqrtEps(Experiment):
             out.append(self.claim("adversarial_sqrt_rate", slope_consistent(adv, 0.5), format_slope(adv)))
         return out
 
-    def plot(self, rows: list[ProbeRow], summary: dict, stem) -> list:
+    def plot(self, rows: list[ProbeRow], summary: dict, stem: Path) -> list:
         feats = [f for f in FEATURES if select(rows, feature=f)]
         fig, axes = new_figure(len(feats), height=6.0)
         for ax, feature in zip(axes[0], feats, strict=True):

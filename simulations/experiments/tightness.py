@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -71,7 +73,7 @@ class Config(RunConfig):
     family_eps: tuple[float, ...] = (1e-9, 1e-8, 1e-7, 1e-6, 1e-5)
     chain_k: int = 12
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         super().__post_init__()
         for name in ("eps_targets", "strip_eps", "family_eps"):
             check_ranges(name, getattr(self, name), 0.0, 1.0, lo_open=True)
@@ -103,7 +105,11 @@ class Row:
     seed: int
 
 
-class Tightness(Experiment):
+#: `Row` under a name that the `Row` class attribute of the experiment does not shadow.
+_Row = Row
+
+
+class Tightness(Experiment[Config]):
     name = "tightness"
     title = "worst-case LMs at fixed ε, strips of many LMs at one ε, and the families where the bounds are tight"
     Row = Row
@@ -151,7 +157,7 @@ class Tightness(Experiment):
     def work_units(self, cfg: Config) -> int:
         return 5
 
-    def run_seed(self, cfg: Config, seed: int, tick) -> list[Row]:
+    def run_seed(self, cfg: Config, seed: int, tick: Callable[[], None]) -> list[_Row]:
         inst = make_instance(seed, cfg.world, cfg.task)
         lms = [lm for family in TILT_FAMILIES for lm in tilted_lms(inst, family, cfg.eps_targets)]
         rows = [r for lm in lms + trained_lms(inst, cfg.lm) for r in _measure(inst, "curve", lm)]
@@ -172,7 +178,7 @@ class Tightness(Experiment):
         tick()
         return [dataclasses.replace(r, seed=seed) for r in rows]
 
-    def summarize(self, cfg: Config, rows: list[Row]) -> dict:
+    def summarize(self, cfg: Config, rows: list[_Row]) -> dict:
         tol = cfg.violation_tol
         lower = {id(r): r.excess - r.gap for r in rows}
         paper = [r for r in rows if lower[id(r)] > r.bound_excess + tol]
@@ -202,7 +208,7 @@ class Tightness(Experiment):
             chain=[p._asdict() for p in chain],
         )  # fmt: skip
 
-    def claims(self, cfg: Config, summary: dict) -> list:
+    def claims(self, cfg: Config | None, summary: dict) -> list:
         v, r9, wcs, fam = (
             summary["violations"],
             summary["r9_violations"],
@@ -228,7 +234,7 @@ class Tightness(Experiment):
             out.append(self.claim("refit_family_tight", ok, measured))
         return out  # fmt: skip
 
-    def plot(self, rows: list[Row], summary: dict, stem) -> list:
+    def plot(self, rows: list[_Row], summary: dict, stem: Path) -> list:
         fig, axes = new_figure(3, height=4.8)
         _plot_curves(axes[0][0], rows)
         plot_strips(axes[0][1], select(rows, panel="strip", classifier="refit"), STRIP_FAMILIES, "paper's bound − τ")

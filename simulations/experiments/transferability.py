@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -53,7 +55,7 @@ class Config(RunConfig):
     placements: tuple[str, ...] = PLACEMENTS
     bootstrap: int = 500
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         super().__post_init__()
         check_ranges("gammas", self.gammas, 0.0, 1.0, lo_open=True)
         for g in self.gammas:
@@ -88,6 +90,10 @@ class Row:
     seed: int
 
 
+#: `Row` under a name that the `Row` class attribute of the experiment does not shadow.
+_Row = Row
+
+
 def _row(inst, placement: str, gamma_target: float, lm) -> Row:
     """Refitted and planted excess of one placed LM, its γ(Δ), and both bounds with γ_ratio and with γ(Δ)."""
     world, task = inst.world, inst.task
@@ -96,16 +102,14 @@ def _row(inst, placement: str, gamma_target: float, lm) -> Row:
     rho = min(theory.probe_residual(world.p_star, task.p_T, task.eta, ref.v, ref.b), 1.0)
     planted = theory.probe_loss(lm.q, task.v, task.b, task.p_T, task.eta) - task.tau_planted
     gamma_tight = theory.transferability(world.p_L, task.p_T, lm.q - world.p_star)
-    bounds = [
-        f(m.tau_ref, *args, task.B, lm.eps, g)
-        for g in (inst.gamma, gamma_tight)
-        for f, args in ((theory.natural_task_bound, ()), (theory.residual_bound, (rho,)))
-    ]
+    gammas = (inst.gamma, gamma_tight)
+    paper = [theory.natural_task_bound(m.tau_ref, task.B, lm.eps, g) for g in gammas]
+    r9 = [theory.residual_bound(m.tau_ref, rho, task.B, lm.eps, g) for g in gammas]
     return Row(float(gamma_target), inst.gamma, gamma_tight, placement, lm.target_eps, lm.eps, m.fit.loss, m.tau_ref,
-               m.excess, planted, task.B, bounds[0], bounds[2], bounds[1], bounds[3], m.fit.gap, inst.seed)  # fmt: skip
+               m.excess, planted, task.B, paper[0], paper[1], r9[0], r9[1], m.fit.gap, inst.seed)  # fmt: skip
 
 
-class Transferability(Experiment):
+class Transferability(Experiment[Config]):
     name = "transferability"
     title = "same ε placed on, across or outside a task slice of mass γ: excess vs γ, γ_ratio vs γ(Δ)"
     Row = Row
@@ -130,7 +134,7 @@ class Transferability(Experiment):
     def work_units(self, cfg: Config) -> int:
         return len(cfg.gammas)
 
-    def run_seed(self, cfg: Config, seed: int, tick) -> list[Row]:
+    def run_seed(self, cfg: Config, seed: int, tick: Callable[[], None]) -> list[_Row]:
         """One row per (γ, placement, ε): refitted and planted excess, γ_ratio, γ(Δ), both bounds."""
         base = make_instance(seed, cfg.world, cfg.task)
         N, rows = base.world.p_L.shape[0], []
@@ -146,7 +150,7 @@ class Transferability(Experiment):
             tick()
         return rows
 
-    def summarize(self, cfg: Config, rows: list[Row]) -> dict:
+    def summarize(self, cfg: Config, rows: list[_Row]) -> dict:
         tol = cfg.violation_tol
         lower = column(rows, "probe_loss") - column(rows, "gap")
         viol = {
@@ -169,7 +173,7 @@ class Transferability(Experiment):
             gamma_tight_over_ratio=dict(min=float(np.min(tight)), infinite=int(np.sum(np.isinf(tight)))),
         )  # fmt: skip
 
-    def claims(self, cfg: Config, summary: dict) -> list:
+    def claims(self, cfg: Config | None, summary: dict) -> list:
         v, out = summary["violations"], []
         out.append(
             self.claim(
@@ -191,7 +195,7 @@ class Transferability(Experiment):
                 out.append(self.claim(cid, all(slope_consistent(f, expected) for f in fits.values()), measured))
         return out  # fmt: skip
 
-    def plot(self, rows: list[Row], summary: dict, stem) -> list:
+    def plot(self, rows: list[_Row], summary: dict, stem: Path) -> list:
         eps_values = sorted(set(column(rows, "target_eps")))
         fig, axes = new_figure(len(eps_values) + 1, height=4.4)
         for ax, target in zip(axes[0], eps_values, strict=False):
