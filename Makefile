@@ -26,9 +26,10 @@ reproduce: $(STAMP)
 quick: $(STAMP)
 	$(VENV)/bin/natural-tasks reproduce --profile quick
 
-# The test command: lint, then the suite (HYPOTHESIS_PROFILE=ci: >= 5,000 property examples).
+# The test command: lint, then the suite (HYPOTHESIS_PROFILE=ci: >= 5,000 property examples) on two
+# workers, one per core, each test file on one worker (its module fixtures computed once).
 test: lint
-	HYPOTHESIS_PROFILE=ci $(VENV)/bin/python -m pytest
+	HYPOTHESIS_PROFILE=ci $(VENV)/bin/python -m pytest -n 2 --dist loadfile
 
 test-slow: $(STAMP)
 	HYPOTHESIS_PROFILE=ci $(VENV)/bin/python -m pytest -m slow
