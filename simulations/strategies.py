@@ -1,4 +1,4 @@
-"""Hypothesis strategies for worlds, distributions and natural tasks, and a bound checker (public).
+"""Hypothesis strategies for worlds, distributions, natural tasks and LMs at ε, and a bound checker (public).
 
 Used by the project's own tests and meant for anyone who wants to
 property-test a bound of their own: `find_counterexample(bound)` searches
@@ -16,7 +16,7 @@ tests add the uniform, one-hot and two-point cases.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from hypothesis import strategies as st
@@ -25,7 +25,13 @@ from scipy.special import log_softmax, softmax
 
 import theory
 
+if TYPE_CHECKING:  # the package's own types (importing them at run time would load JAX)
+    from ._instance import Instance
+    from ._lm import LanguageModel
+
 LOGIT = st.floats(-50.0, 50.0, allow_nan=False, width=64)
+#: Suboptimalities ε of `lms_at_eps`.
+EPS = st.floats(1e-6, 1e-1)
 #: Logits that also reach probabilities near 1e-300 (exp(−690)) relative to the others.
 SHARP_LOGIT = st.one_of(LOGIT, st.floats(-690.0, -600.0, width=64))
 #: A context weight before normalisation: exactly 0 (outside the support) or
@@ -102,6 +108,60 @@ def finite_world(draw: st.DrawFn, n_max: int = 6, v_max: int = 6) -> dict[str, A
     vec = draw(hnp.arrays(np.float64, v, elements=st.floats(-1.0, 1.0))) * B
     b = draw(st.floats(-3.0, 3.0))
     return dict(p_star=p_star, q=q, p_L=p_L, p_T=p_T, eta=eta, v=vec, b=b, B=B)
+
+
+@st.composite
+def instances(
+    draw: st.DrawFn,
+    vocab: tuple[int, int] = (20, 60),
+    contexts: tuple[int, int] = (20, 80),
+    dims: tuple[int, int] = (2, 6),
+    structures: tuple[str, ...] = ("row_space", "word_groups"),
+) -> Instance:
+    """A package world with a planted natural task (`simulations.make_instance`): sizes in the given
+    inclusive ranges, a seed, the box B, the label sharpness α and the task's share of the contexts drawn.
+
+    The task is natural by construction: its planted classifier (`task.v`, `task.b`, ‖v‖∞ = B) has
+    loss `task.tau_planted` on P*; the probe fitted on P* (`reference_probe`) is the smaller τ.
+    """
+    from ._instance import make_instance
+    from ._task import TaskConfig
+    from ._world import WorldConfig
+
+    world = WorldConfig(
+        vocab_size=draw(st.integers(*vocab)), num_contexts=draw(st.integers(*contexts)), dim=draw(st.integers(*dims))
+    )
+    task = TaskConfig(
+        structure=draw(st.sampled_from(structures)),
+        B=draw(st.floats(0.25, 4.0)),
+        alpha=draw(st.floats(1.0, 16.0)),
+        task_fraction=draw(st.sampled_from([1.0, 0.5, 0.25])),
+    )
+    return make_instance(draw(st.integers(0, 2**31 - 1)), world, task)
+
+
+@st.composite
+def lms_at_eps(
+    draw: st.DrawFn,
+    worlds: st.SearchStrategy[Instance] | None = None,
+    kinds: tuple[str, ...] = ("adversarial", "random"),
+    eps: st.SearchStrategy[float] = EPS,
+) -> tuple[Instance, LanguageModel]:
+    """(instance, LM) with the LM made by `simulations.language_model` at a drawn ε: a tilt of P*
+    (ε to 1%) or, with "trained" in `kinds`, a softmax LM trained until its ε is at most the target
+    (a target it cannot reach in its step budget is rejected, not failed)."""
+    from hypothesis import reject
+
+    from .classroom import language_model
+
+    inst = draw(instances() if worlds is None else worlds)
+    kind = draw(st.sampled_from(kinds))
+    try:
+        return inst, language_model(inst, draw(eps), kind)
+    except ValueError:
+        if kind == "trained":
+            reject()
+        raise
 
 
 class BoundInstance(NamedTuple):

@@ -4,10 +4,12 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import simulations as sim
 import theory
-from simulations.strategies import find_counterexample, natural_task_instance
+from simulations.strategies import find_counterexample, instances, lms_at_eps, natural_task_instance
 
 
 @given(natural_task_instance())
@@ -44,3 +46,21 @@ def test_tempting_wrong_bounds_are_caught(name, bound):
     assert x.loss > bound(x.tau, x.B, x.eps, x.gamma) and x.loss <= theory.natural_task_bound(
         x.tau, x.B, x.eps, x.gamma
     )
+
+
+@settings(max_examples=25)
+@given(lms_at_eps())
+def test_the_theorem_on_package_worlds(drawn):
+    """Every drawn world, natural task and tilted LM at ε: the probe stays under τ + √(2B²ε/γ)."""
+    inst, lm = drawn
+    report = sim.probe_vs_bound(inst, lm)
+    assert report.holds, report
+    assert report.tau_fitted <= inst.task.tau_planted + 1e-9  # the fitted τ is never above the planted one
+
+
+@settings(max_examples=4)
+@given(lms_at_eps(instances(vocab=(30, 30), contexts=(40, 40), dims=(3, 3)), ("trained",), st.floats(1e-3, 1e-1)))
+def test_trained_lms_at_eps_are_at_or_below_the_target(drawn):
+    inst, lm = drawn
+    assert lm.family == "trained" and lm.F is not None and math.isfinite(lm.eps)
+    assert sim.probe_vs_bound(inst, lm).holds
