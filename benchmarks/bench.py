@@ -251,7 +251,7 @@ def scaling() -> None:
              ("train_step_s", "exact train step")]  # fmt: skip
     slopes = {}
     for ax, (axis, fixed, grid) in zip(axes[0][:2], [("V", "N", SCALING_V), ("N", "V", SCALING_N)], strict=True):
-        pts = [r for r in rows if (r["V"], r["N"]) in grid]
+        pts = sorted((r for r in rows if (r["V"], r["N"]) in grid), key=lambda r: r[axis])
         x = np.array([r[axis] for r in pts], dtype=float)
         for key, label in parts:
             y = np.array([r[key] for r in pts])
@@ -272,6 +272,10 @@ def scaling() -> None:
     ax.set_ylabel("MiB")
     ax.set_title("peak NumPy memory (tracemalloc)")
     ax.legend(fontsize=7)
+    from matplotlib.ticker import NullFormatter
+
+    for ax in axes[0]:
+        ax.xaxis.set_minor_formatter(NullFormatter())
     conditions = f"{jax.devices()[0].device_kind}, one BLAS/XLA thread" if jax.default_backend() == "cpu" else ""
     files = finish_figure(fig, f"scaling of one measurement's parts ({conditions or jax.devices()[0].device_kind})",
                           True, out / "scaling")  # fmt: skip
