@@ -46,19 +46,22 @@ class LanguageModel(NamedTuple):
 def tilted_lms(inst: Instance, family: str, targets: Sequence[float]) -> list[LanguageModel]:
     """Exponential tilts of P* along the family's direction, one per ε target (to 1%).
 
-    The adversarial tilt of a row-space task is itself a softmax LM with the
-    world's Φ: U(s) = −sign_s v*/B + const = Φᵀ(−sign_s λ*/B) + const, so
-    F = θ* − t·sign_s λ*/B, and its f and Φp_f features exist.
+    The adversarial tilt of a row-space task in a well-specified world is
+    itself a softmax LM with the world's Φ: U(s) = −sign_s v*/B + const =
+    Φᵀ(−sign_s λ*/B) + const, so F = θ* − t·sign_s λ*/B, and its f and Φp_f
+    features exist. In a misspecified world P* is not softmax(θ*Φ), so no
+    such F is attached (the LM is then only its Q).
     """
     world, task = inst.world, inst.task
     u = tilt_direction(inst.keys["tilt"], world, task, family)
     ts, eps = calibrate_tilts(world, u, targets)
     out = []
+    lam = task.lam if family == "adversarial" and world.well_specified else None
     for target, t, e in zip(targets, ts, eps, strict=True):
         F = Phi = None
-        if family == "adversarial" and task.lam is not None:
+        if lam is not None:
             sign = np.sign(2.0 * task.eta - 1.0)
-            F, Phi = world.theta - t * sign[:, None] * (task.lam / task.B)[None, :], world.Phi
+            F, Phi = world.theta - float(t) * sign[:, None] * (lam / task.B)[None, :], world.Phi
         out.append(LanguageModel(family, tilt_model(world, u, t), float(e), F, Phi, float(target)))
     return out
 

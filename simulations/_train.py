@@ -260,9 +260,9 @@ def population_pays(world: World, members: int, backend: str | None = None) -> b
     """Whether vmapping `members` LMs on `world` beats training them one after another.
 
     Never on a CPU: the loop already runs each member's steps in one compiled
-    `fori_loop`, so vmap has no dispatch to save; bench P5 measured 1.2× the
-    loop on the tiny and quick worlds and 0.4× on tightness's standard world
-    (one thread). On an accelerator, up to `POPULATION_MAX_WORK`.
+    `fori_loop`, so vmap has little dispatch to save; bench P5 measured 1.2× the
+    loop's speed on the tiny and quick worlds and 0.4× on tightness's standard
+    world (one thread). On an accelerator, up to `POPULATION_MAX_WORK`.
     """
     N, d = world.theta.shape
     backend = backend or jax.default_backend()

@@ -18,6 +18,7 @@ Two losses on P* are easy to confuse, and the names here keep them apart:
 from __future__ import annotations
 
 import math
+import numbers
 from typing import NamedTuple
 
 import numpy as np
@@ -45,7 +46,7 @@ def language_model(inst: Instance, eps: float, kind: str = "adversarial", *, max
     The returned `LanguageModel` carries Q (`lm.q`), its exact ε (`lm.eps`, a
     float64 KL) and, for softmax LMs, F and Φ.
     """
-    if not (isinstance(eps, int | float) and math.isfinite(eps) and eps > 0):
+    if isinstance(eps, bool) or not (isinstance(eps, numbers.Real) and math.isfinite(eps) and eps > 0):
         raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -77,7 +78,10 @@ class ProbeReport(NamedTuple):
     bound: tau_fitted + √(2B²ε_bound/γ), the paper's bound on probe_loss.
     bound_excess: bound − tau_fitted, the bound on the excess.
     gap: certified bound on how far the fit is from its class's optimum.
-    holds: probe_loss − gap ≤ bound (the theorem says it always does).
+    certified: the fit converged (gap within the probe tolerance); when it did
+      not, probe_loss and excess are only upper ends and are flagged in the text.
+    holds: probe_loss − gap ≤ bound, i.e. the class's optimum may be under the
+      bound (the theorem says it always is).
     vacuous: the bound is at or above the best constant predictor's loss.
     """
 
@@ -93,6 +97,7 @@ class ProbeReport(NamedTuple):
     bound: float
     bound_excess: float
     gap: float
+    certified: bool
     holds: bool
     vacuous: bool
 
@@ -114,6 +119,11 @@ class ProbeReport(NamedTuple):
             + ("holds" if self.holds else "VIOLATED")
             + (" (vacuous: above the constant predictor's loss)" if self.vacuous else ""),
         ]
+        if not self.certified:
+            lines.append(
+                f"  NOT CERTIFIED: the fit stopped {self.gap:.3g} above its class's optimum at most, so the probe "
+                "loss and the excess are upper ends only"
+            )
         return "\n".join(lines)
 
 
@@ -139,6 +149,7 @@ def probe_vs_bound(inst: Instance, lm: LanguageModel, feature: str = "p_f") -> P
         bound=float(m.bound),
         bound_excess=float(m.bound - m.tau),
         gap=float(m.fit.gap),
+        certified=bool(m.fit.converged),
         holds=bool(m.fit.loss - (m.fit.gap if math.isfinite(m.fit.gap) else 0.0) <= m.bound),
         vacuous=bool(m.vacuous),
     )

@@ -243,14 +243,20 @@ def _sweep(args) -> int:
         raise ValueError(f"--axis {args.axis!r} is not swept (swept: {', '.join(k for k, _ in grid)})")
     where = f"the Dask scheduler at {args.scheduler}" if args.scheduler else (
         f"a local Dask cluster of {args.workers} worker(s)" if args.workers else "this process")  # fmt: skip
-    n_tasks = sum(len(p.cfg.seeds) for p in points)
-    print(f"sweep {args.name}: {len(points)} point(s) x seeds = {n_tasks} task(s), on {where}", flush=True)
+    n_seeds = len(points[0].cfg.seeds)
+    print(f"sweep {args.name}: {len(points)} point(s) x {n_seeds} seed(s) = {len(points) * n_seeds} task(s), "
+          f"on {where}", flush=True)  # fmt: skip
     result = sweep.run_sweep(
         args.name, points, args.results, args.force, workers=args.workers, scheduler=args.scheduler,
         out=args.out, progress=not args.no_progress, threads=args.threads,
     )  # fmt: skip
     if args.metric:
-        sweep.check_metric(result, args.metric)
+        try:
+            sweep.check_metric(result, args.metric)
+        except ValueError:  # the work is done and stored: show it, then refuse the metric
+            print(sweep.format_table(result))
+            print(f"table: {result.table_path}")
+            raise
     print(sweep.format_table(result, args.metric))
     print(f"table: {result.table_path}")
     stem = Path(args.out) / f"{args.name}-sweep"

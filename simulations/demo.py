@@ -61,13 +61,14 @@ def run_demo(seed: int = 0, eps: float = 0.01) -> str:
     out.append("Top next words:")
     out.append(_table([c[0] for c in cols], [[c[1][i] for c in cols] for i in range(TOP)]))
     out.append("")
-    rows = []
+    rows, bounds = [], []
     for prompted in (False, True):
         task = make_class_task(lex, "sentiment", prompted)
         tau_fit = fit(world.p_star, task, DEMO_B)
         lm_fit = fit(q, task, DEMO_B)
         bound = theory.multiclass_task_bound(tau_fit.loss, DEMO_B, e, task.gamma)
         _, zs_acc = zero_shot(q, task)
+        bounds.append(("with the prompt" if prompted else "without the prompt", bound))
         rows.append(["with prompt" if prompted else "no prompt", f"{tau_fit.loss:.3f}", f"{tau_fit.accuracy:.3f}",
                      f"{lm_fit.loss:.3f}", f"{lm_fit.accuracy:.3f}", f"{bound:.3f}", f"{zs_acc:.3f}"])  # fmt: skip
     out.append(f"Task: is the context positive? (label probability σ(6·sentiment)); probes: 2-class, box B = "
@@ -76,7 +77,11 @@ def run_demo(seed: int = 0, eps: float = 0.01) -> str:
                        "zero-shot acc (Q)"], rows))  # fmt: skip
     out.append("")
     trivial = theory.trivial_loss(task.p_T, task.eta[:, 1])  # the same labels with or without the prompt
-    out.append(f"The constant predictor's loss is {trivial:.3f}: a bound above it says nothing (try a smaller --eps).")
+    vacuous = [label for label, bound in bounds if bound >= trivial]
+    out.append(
+        f"The constant predictor's loss is {trivial:.3f}: a bound above it says nothing"
+        + (f" ({' and '.join(vacuous)} here: try a smaller --eps)." if vacuous else "; both bounds here are below it.")
+    )
     out.append(
         "Read it: the prompt puts the next word's mass on evaluative words and makes their valence follow "
         "the context's sentiment more\nsharply, so the same linear probe reads the label better (smaller τ); "

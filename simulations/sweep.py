@@ -103,11 +103,14 @@ def parse_seeds(text: str) -> tuple[int, ...]:
         for part in (t.strip() for t in text.split(",")):
             lo, _, hi = part.partition("-")
             first, last = int(lo), int(hi) if hi else int(lo)
-            if last < first:
+            if last < first or first < 0 or last > 2**31 - 1 or last - first >= 100_000:
                 raise ValueError
             seeds += range(first, last + 1)
     except ValueError:
-        raise ValueError(f"--seeds expects a range such as 0-31 or a list such as 0,2,5, got {text!r}") from None
+        raise ValueError(
+            f"--seeds expects a range such as 0-31 or a list such as 0,2,5 (seeds in [0, 2^31 - 1], "
+            f"at most 100,000 of them), got {text!r}"
+        ) from None
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"--seeds {text!r} names a seed twice")
     if not all(0 <= s <= 2**31 - 1 for s in seeds):
@@ -135,7 +138,10 @@ def expand(
     points = []
     for index, combo in enumerate(itertools.product(*(values for _, values in grid))):
         values = tuple((key, v) for (key, _), v in zip(grid, combo, strict=True))
-        cfg = override(base, [f"{k}={v}" for k, v in values])
+        try:
+            cfg = override(base, [f"{k}={v}" for k, v in values])
+        except ValueError as err:  # the overlay speaks of --set; these values came from --grid
+            raise ValueError(str(err).replace("--set ", "--grid ", 1)) from None
         _runner.check_memory(name, cfg)
         points.append(Point(index, values, cfg))
     return points
@@ -220,7 +226,7 @@ def _serial(name, jobs, results, force, progress, task) -> None:
 
 def _on_dask(name, jobs, results, force, progress, threads, task, workers, scheduler) -> None:
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, KilledWorker, LocalCluster, as_completed
     except ImportError:  # pragma: no cover - a dependency of the package
         raise ValueError("a sweep on a cluster needs the 'distributed' package (pip install distributed)") from None
     import contextlib
@@ -259,6 +265,11 @@ def _on_dask(name, jobs, results, force, progress, threads, task, workers, sched
                 for future in as_completed(futures):
                     future.result()  # a task's error (bad config, damaged part) is raised here
                     bar.update(1)
+        except KilledWorker as err:
+            raise ValueError(
+                f"a sweep task killed its worker every time it ran ({err.task}): out of memory? "
+                "the finished parts are kept; lower the sizes or give the workers more memory"
+            ) from None
         finally:
             client.cancel(futures)
 

@@ -22,26 +22,37 @@ def test_instances_are_consistent(x):
 
 
 def test_the_paper_bound_survives_the_search():
-    assert find_counterexample(theory.natural_task_bound, max_examples=300, derandomize=True) is None
+    assert find_counterexample(theory.natural_task_bound, max_examples=300, seed=0) is None
 
 
-def test_without_sqrt2_is_caught_fast_without_shrinking():
-    """Negative control of the search: the theorem without its √2 is refuted (the first example found)."""
-    bound = lambda tau, B, eps, gamma: tau + math.sqrt(B * B * eps / gamma)  # noqa: E731
-    x = find_counterexample(bound, max_examples=1000, derandomize=True, shrink=False)
-    assert x is not None and x.loss > bound(x.tau, x.B, x.eps, x.gamma)
+TEMPTING = [
+    ("the theorem without its √2", lambda tau, B, eps, gamma: tau + math.sqrt(B * B * eps / gamma)),
+    ("the theorem without γ", lambda tau, B, eps, gamma: tau + math.sqrt(2 * B * B * eps)),
+]
+
+
+@pytest.mark.parametrize("name, bound", TEMPTING)
+def test_tempting_bounds_are_refuted_fast_without_shrinking(name, bound):
+    """Negative controls of the search: each tempting per-classifier bound is refuted (first example found),
+    and the counterexample obeys the paper's bound."""
+    x = find_counterexample(bound, max_examples=1000, seed=0, shrink=False)
+    assert x is not None, name
+    assert x.loss > bound(x.tau, x.B, x.eps, x.gamma) and x.loss <= theory.natural_task_bound(
+        x.tau, x.B, x.eps, x.gamma
+    )
+
+
+def test_bad_bounds_and_budgets_are_refused():
+    with pytest.raises(ValueError, match="the bound returned nan"):
+        find_counterexample(lambda tau, B, eps, gamma: math.nan, max_examples=5)
+    with pytest.raises(ValueError, match="max_examples must be"):
+        find_counterexample(theory.natural_task_bound, max_examples=0)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "name, bound",
-    [
-        ("the theorem without its √2", lambda tau, B, eps, gamma: tau + math.sqrt(B * B * eps / gamma)),
-        ("the theorem without γ", lambda tau, B, eps, gamma: tau + math.sqrt(2 * B * B * eps)),
-    ],
-)
+@pytest.mark.parametrize("name, bound", TEMPTING)
 def test_tempting_wrong_bounds_are_caught(name, bound):
-    x = find_counterexample(bound, max_examples=3000, derandomize=True)
+    x = find_counterexample(bound, max_examples=3000, seed=0)
     assert x is not None, name
     assert x.loss > bound(x.tau, x.B, x.eps, x.gamma) and x.loss <= theory.natural_task_bound(
         x.tau, x.B, x.eps, x.gamma
@@ -60,7 +71,7 @@ def test_the_theorem_on_package_worlds(drawn):
 
 @settings(max_examples=4)
 @given(lms_at_eps(instances(vocab=(30, 30), contexts=(40, 40), dims=(3, 3)), ("trained",), st.floats(1e-3, 1e-1)))
-def test_trained_lms_at_eps_are_at_or_below_the_target(drawn):
+def test_trained_lms_from_the_strategy_obey_the_bound(drawn):
     inst, lm = drawn
     assert lm.family == "trained" and lm.F is not None and math.isfinite(lm.eps)
     assert sim.probe_vs_bound(inst, lm).holds

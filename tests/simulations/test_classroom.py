@@ -93,3 +93,17 @@ def test_adversarial_direction_needs_no_key(inst):
     np.testing.assert_array_equal(u, sim.tilt_direction(inst.keys["tilt"], inst.world, inst.task, "adversarial"))
     with pytest.raises(ValueError, match="needs a PRNG key"):
         sim.tilt_direction(None, inst.world, inst.task, "random")
+
+
+def test_adversarial_tilt_of_a_misspecified_world_carries_no_wrong_softmax_parameters():
+    """In a misspecified world P* is not softmax(θ*Φ): the tilt keeps its Q and claims no F (an F built from
+    θ* would give another distribution, and a wrong ε_Φ)."""
+    inst = sim.make_instance(0, sim.WorldConfig(vocab_size=60, num_contexts=120, dim=4, extra_dims=3), sim.TaskConfig())
+    lm = sim.language_model(inst, 1e-3, "adversarial")
+    assert lm.F is None and lm.Phi is None
+    r = sim.probe_vs_bound(inst, lm, "phi_p_f")
+    assert r.eps_bound == r.eps  # no ε_Φ without softmax parameters
+    well = sim.make_instance(0, sim.WorldConfig(vocab_size=60, num_contexts=120, dim=4), sim.TaskConfig())
+    tilt = sim.language_model(well, 1e-3, "adversarial")
+    q = np.exp(tilt.F @ tilt.Phi - np.log(np.exp(tilt.F @ tilt.Phi).sum(1, keepdims=True)))
+    np.testing.assert_allclose(q, tilt.q, atol=1e-12)  # where it is attached, F gives exactly its Q

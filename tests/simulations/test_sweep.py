@@ -53,7 +53,7 @@ def test_parse_grid_and_seeds():
                        (["a=1", "a=2"], "given twice")]:  # fmt: skip
         with pytest.raises(ValueError, match=words):
             sweep.parse_grid(bad)
-    for bad in ["", "3-1", "x", "0-2,1", "-1"]:
+    for bad in ["", "3-1", "x", "0-2,1", "-1", "0-99999999999", "2147483648"]:
         with pytest.raises(ValueError, match="--seeds"):
             sweep.parse_seeds(bad)
 
@@ -138,7 +138,7 @@ def test_command_line_sweep_on_two_workers(tmp_path):
                "--grid", "directions=4,6", "--seeds", "0-1", "--workers", "2", "--metric", "error_exponent.slope",
                "--axis", "world.vocab_size", cwd=tmp_path)  # fmt: skip
     assert out.returncode == 0, out.stderr
-    assert "4 point(s) x seeds = 8 task(s), on a local Dask cluster of 2 worker(s)" in out.stdout
+    assert "4 point(s) x 2 seed(s) = 8 task(s), on a local Dask cluster of 2 worker(s)" in out.stdout
     table = (tmp_path / "build/sweeps/random_errors-sweep.csv").read_text().splitlines()
     assert len(table) == 5 and table[0].startswith("point,seeds,status,seconds,world.vocab_size,directions,claim:")
     assert (tmp_path / "build/sweeps/random_errors-sweep.png").stat().st_size > 10_000
@@ -148,7 +148,7 @@ def test_command_line_sweep_on_two_workers(tmp_path):
     "argv, words",
     [
         (["--grid", "directions"], "--grid expects key=v1"),
-        (["--grid", "nope=1,2"], "unknown key 'nope'"),
+        (["--grid", "nope=1,2"], "--grid nope: unknown key 'nope'"),
         (["--grid", "directions=4", "--seeds", "2-1"], "--seeds expects a range"),
         (["--grid", "directions=4", "--axis", "world.dim"], "--axis 'world.dim' is not swept"),
         (["--grid", "directions=4", "--workers", "0"], "worker count must be in"),
