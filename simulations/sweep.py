@@ -135,7 +135,7 @@ def expand(
     base = _runner.make_config(name, profile, None, list(sets))
     if seeds is not None:
         base = dataclasses.replace(base, seeds=seeds)
-    points = []
+    points: list[Point] = []
     for index, combo in enumerate(itertools.product(*(values for _, values in grid))):
         values = tuple((key, v) for (key, _), v in zip(grid, combo, strict=True))
         try:
@@ -143,6 +143,8 @@ def expand(
         except ValueError as err:  # the overlay speaks of --set; these values came from --grid
             raise ValueError(str(err).replace("--set ", "--grid ", 1)) from None
         _runner.check_memory(name, cfg)
+        if any(p.cfg == cfg for p in points):
+            raise ValueError(f"--grid: {', '.join(f'{k}={v}' for k, v in values)} repeats an earlier point")
         points.append(Point(index, values, cfg))
     return points
 
@@ -233,10 +235,7 @@ def _on_dask(name, jobs, results, force, progress, threads, task, workers, sched
 
     with contextlib.ExitStack() as stack:
         if scheduler is not None:
-            try:
-                client = stack.enter_context(Client(scheduler, timeout="20s"))
-            except (OSError, TimeoutError) as err:
-                raise ValueError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
+            client = stack.enter_context(_connect(Client, scheduler))
         else:
             cluster = stack.enter_context(
                 LocalCluster(
@@ -272,6 +271,36 @@ def _on_dask(name, jobs, results, force, progress, threads, task, workers, sched
             ) from None
         finally:
             client.cancel(futures)
+
+
+#: Seconds to wait for a Dask scheduler's answer, handshake included.
+CONNECT_SECONDS = 30
+
+
+def _connect(client_type, scheduler: str):
+    """A Client of the scheduler at `scheduler`, or a ValueError within `CONNECT_SECONDS`.
+
+    Dask's own timeout covers opening the connection, not the handshake after it, so a listener that
+    is not a scheduler (the dashboard's port, say) would hang for ever; the connection is made in a
+    daemon thread that is abandoned when it does not answer in time.
+    """
+    import threading
+
+    box: dict = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = client_type(scheduler, timeout=f"{CONNECT_SECONDS}s")
+        except (OSError, TimeoutError, ValueError) as err:
+            box["error"] = err
+
+    thread = threading.Thread(target=connect, daemon=True)
+    thread.start()
+    thread.join(CONNECT_SECONDS + 5)
+    if "client" in box:
+        return box["client"]
+    why = f": {box['error']}" if "error" in box else f" within {CONNECT_SECONDS} s (is it a Dask scheduler's address?)"
+    raise ValueError(f"cannot reach the Dask scheduler at {scheduler}{why}")
 
 
 def _flatten(prefix: str, value, out: dict) -> None:

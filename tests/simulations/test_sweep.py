@@ -73,6 +73,24 @@ def test_expand_validates_every_point_before_work():
         sweep.expand(NAME, [("directions", ["4"])], "tiny", sets=["directions=5"])
     with pytest.raises(ValueError, match="--seeds"):
         sweep.expand(NAME, [("seeds", ["1"])], "tiny")
+    with pytest.raises(ValueError, match="repeats an earlier point"):
+        sweep.expand(NAME, [("directions", ["2", "02"])], "tiny")
+
+
+def test_a_listener_that_is_not_a_scheduler_is_refused_in_time(monkeypatch, tmp_path):
+    """A port that accepts the connection but never answers as Dask (the dashboard's, say) is one clear error."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    monkeypatch.setattr(sweep, "CONNECT_SECONDS", 2)
+    address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        with pytest.raises(ValueError, match="cannot reach the Dask scheduler"):
+            sweep.run_sweep(NAME, _points(seeds=(0,)), tmp_path, scheduler=address, progress=False)
+    finally:
+        listener.close()
 
 
 def test_serial_sweep_is_the_runs_of_its_points(serial, tmp_path):
