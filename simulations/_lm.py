@@ -56,7 +56,7 @@ def tilted_lms(inst: Instance, family: str, targets: Sequence[float]) -> list[La
     u = tilt_direction(inst.keys["tilt"], world, task, family)
     ts, eps = calibrate_tilts(world, u, targets)
     out = []
-    lam = task.lam if family == "adversarial" and world.well_specified else None
+    lam = task.lam if family == "adversarial" and task.lam is not None and world.well_specified else None
     for target, t, e in zip(targets, ts, eps, strict=True):
         F = Phi = None
         if lam is not None:

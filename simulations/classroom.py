@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._features import measure
 from ._instance import Instance
 from ._lm import LanguageModel, tilted_lms, trained_lms
 from ._train import TrainConfig
@@ -129,8 +130,6 @@ class ProbeReport(NamedTuple):
 
 def probe_vs_bound(inst: Instance, lm: LanguageModel, feature: str = "p_f") -> ProbeReport:
     """Fit the theorem's probe class on `lm`'s features and put its loss next to τ and the bound (R2, R5)."""
-    from ._features import measure
-
     if feature not in ("p_f", "phi_p_f"):
         raise ValueError(f"feature must be 'p_f' or 'phi_p_f' (f has no τ of its own), got {feature!r}")
     if not (np.isfinite(lm.eps) and np.all(np.isfinite(lm.q))):

@@ -207,7 +207,7 @@ def run_sweep(
         jobs += [(point, seed) for seed in point.cfg.seeds if seed not in done]
     if workers is None and scheduler is None:
         _serial(name, jobs, results, force, progress, task)
-    else:
+    elif jobs:  # no cluster is started for a sweep whose parts are all stored
         _on_dask(name, jobs, results, force, progress, threads, task, workers, scheduler)
     # every part is there: this collects, checks and writes the derived files of each point
     summaries = [_runner.run_experiment(name, p.cfg, results, force, progress=False).summary for p in points]
