@@ -113,7 +113,7 @@ def reference_probe(
             init = (task.lam, task.b) if task.lam is not None and phi is world.Phi else None
             fit = fit_polytope_probe(world.p_star, phi, task.p_T, task.eta, task.B, init=init)
         else:
-            g = {"p_f": world.p_star, "phi_p_f": world.p_star @ phi.T, "f": world.theta}[feature]
+            g = world.theta if feature == "f" else _reference_values(inst, feature, phi)  # ΦP* only when asked
             box = task.B if (feature == "p_f" and probe == "box") else None
             init = (task.v, task.b) if feature == "p_f" else None
             fit = fit_probe(g, task.p_T, task.eta, box=box, l2=l2 if probe == "l2" else 0.0, init=init)

@@ -42,10 +42,10 @@ class Instance:
         return _with_task(self.seed, self.keys, self.world, cfg)
 
 
-def make_instance(seed: int, world: WorldConfig, task: TaskConfig) -> Instance:
-    """Split `seed` into its streams, draw the world and plant the task."""
+def make_instance(seed: int, world: WorldConfig, task: TaskConfig, *, keep_log: bool = True) -> Instance:
+    """Split `seed` into its streams, draw the world and plant the task (keep_log: see `make_world`)."""
     keys = streams(seed)
-    return _with_task(seed, keys, make_world(keys["world"], world), task)
+    return _with_task(seed, keys, make_world(keys["world"], world, keep_log=keep_log), task)
 
 
 def _with_task(seed, keys, world: World, cfg: TaskConfig) -> Instance:

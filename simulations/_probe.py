@@ -101,10 +101,33 @@ class _Standardised(NamedTuple):
 
 
 def _standardise(g: np.ndarray, p_T: np.ndarray) -> _Standardised:
-    m = p_T @ g
-    c = np.sqrt(np.maximum(p_T @ (g * g) - m * m, 0.0))
-    c = np.where(c > 1e-300, c, 1.0)
+    m, c = _moments(g, p_T)
     return _Standardised((g - m) / c, m, c)
+
+
+#: Rows of a feature matrix handled at once where a whole-matrix temporary would cost a copy of it.
+CHUNK_ROWS = 512
+
+
+def _moments(g: np.ndarray, p_T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The p_T-weighted mean m and standard deviation c of every feature (c = 1 where it is 0),
+    with no temporary larger than `CHUNK_ROWS` rows of g."""
+    m = p_T @ g
+    sq = sum((p_T[i : i + CHUNK_ROWS] @ np.square(g[i : i + CHUNK_ROWS]) for i in range(0, g.shape[0], CHUNK_ROWS)),
+             np.zeros(g.shape[1]))  # fmt: skip
+    c = np.sqrt(np.maximum(sq - m * m, 0.0))
+    return m, np.where(c > 1e-300, c, 1.0)
+
+
+def _max_standardised_norm(g: np.ndarray, m: np.ndarray, c: np.ndarray) -> float:
+    """max_s ‖(g(s) − m)/c‖₂, a row chunk at a time."""
+    rows = range(0, g.shape[0], CHUNK_ROWS)
+    return max(float(np.linalg.norm((g[i : i + CHUNK_ROWS] - m) / c, axis=1).max()) for i in rows)
+
+
+def _max_abs_row_sum(g: np.ndarray) -> float:
+    """max_s Σ_j |g_j(s)|, a row chunk at a time."""
+    return max(float(np.abs(g[i : i + CHUNK_ROWS]).sum(1).max()) for i in range(0, g.shape[0], CHUNK_ROWS))
 
 
 def _task_rows(features: ArrayLike, p_T: ArrayLike, eta: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -115,6 +138,8 @@ def _task_rows(features: ArrayLike, p_T: ArrayLike, eta: ArrayLike) -> tuple[np.
     p_T = np.asarray(p_T, dtype=np.float64)
     eta = np.asarray(eta, dtype=np.float64)
     live = p_T > 0
+    if live.all():  # no copy: a full-vocabulary feature matrix may be most of the memory
+        return g, p_T, eta
     return g[live], p_T[live], eta[live]
 
 
@@ -160,24 +185,26 @@ def fit_probe(
     if not l2 >= 0:
         raise ValueError(f"l2 must be >= 0, got {l2}")
     g, p_T, eta = _task_rows(features, p_T, eta)
-    st = _standardise(g, p_T)
+    m, c = _moments(g, p_T)
     k = g.shape[1]
 
-    def fun(x):  # z = gs·u + b' with v = u/c, b = b' − m·v
+    def fun(x):  # z = gs·u + b' with gs = (g − m)/c, applied as g·(u/c) + (b' − m·(u/c)): gs is never formed
         u, b = x[:k], x[k]
-        loss, gu, gb = population_loss_and_grad(st.gs, p_T, eta, u, b)
+        v = u / c
+        loss, gv, gb = population_loss_and_grad(g, p_T, eta, v, b - m @ v)
+        gu = (gv - m * gb) / c
         return loss + 0.5 * l2 * u @ u, np.append(gu + l2 * u, gb)
 
     def certify(x, grad):
         u, b = x[:k], x[k]
         if box is not None:  # in the original coordinates v, b
-            v = u / st.c
-            _, gv, gb = population_loss_and_grad(g, p_T, eta, v, b - st.m @ v)
+            v = u / c
+            _, gv, gb = population_loss_and_grad(g, p_T, eta, v, b - m @ v)
             fw = gv @ v + box * np.abs(gv).sum()
-            return _certificate(fw, gb, _bias_radius(b - st.m @ v, p_T, eta, box * np.abs(g).sum(1).max()))
+            return _certificate(fw, gb, _bias_radius(b - m @ v, p_T, eta, box * _max_abs_row_sum(g)))
         if l2 > 0:  # l2-strongly convex in u; ‖u*‖² <= 2 H(η̄)/l2 since the objective at u = 0 is <= H(η̄)
             u_max = math.sqrt(2.0 * theory.trivial_loss(p_T, eta) / l2)
-            radius = _bias_radius(b, p_T, eta, u_max * float(np.linalg.norm(st.gs, axis=1).max()))
+            radius = _bias_radius(b, p_T, eta, u_max * _max_standardised_norm(g, m, c))
             return _certificate(float(grad[:k] @ grad[:k]) / (2.0 * l2), grad[k], radius)
         return math.nan
 
@@ -187,12 +214,12 @@ def fit_probe(
         v0 = np.asarray(v0, dtype=np.float64)
         if box is not None:
             v0 = np.clip(v0, -box, box)
-        x0 = np.append(v0 * st.c, float(b0) + st.m @ v0)
-    x, obj, gap, iters = _lbfgsb(fun, certify, x0, _box_bounds(box, st.c), max_iter)
+        x0 = np.append(v0 * c, float(b0) + m @ v0)
+    x, obj, gap, iters = _lbfgsb(fun, certify, x0, _box_bounds(box, c), max_iter)
     if box is None and l2 > 0 and gap > GAP_TOL and k <= NEWTON_MAX_DIM:
-        x, obj, gap, iters = _newton_polish(st.gs, p_T, eta, l2, x, certify, iters)
-    v = x[:k] / st.c
-    b = float(x[k] - st.m @ v)
+        x, obj, gap, iters = _newton_polish((g - m) / c, p_T, eta, l2, x, certify, iters)
+    v = x[:k] / c
+    b = float(x[k] - m @ v)
     loss, gv, gb = population_loss_and_grad(g, p_T, eta, v, b)
     converged = gap <= GAP_TOL if not math.isnan(gap) else max(np.abs(gv).max(initial=0.0), abs(gb)) <= 1e-8
     return ProbeFit(v, b, loss, float(obj), gap, bool(converged), iters)

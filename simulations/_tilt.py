@@ -7,6 +7,8 @@ here is float64 NumPy; ε is the exact expected KL (docs/design.md,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import jax
 import numpy as np
 from numpy.typing import ArrayLike
@@ -72,7 +74,7 @@ def tilt_eps(world: World, u: np.ndarray, t: ArrayLike) -> np.ndarray:
 
 def tilt_model(world: World, u: np.ndarray, t: float) -> np.ndarray:
     """Q = softmax(log P* + tU), float64, shape (N, V)."""
-    return np.exp(log_softmax(world.log_p_star + t * u, axis=-1))
+    return np.exp(log_softmax(world.log_probs() + t * u, axis=-1))
 
 
 def calibrate_tilts(
@@ -82,7 +84,7 @@ def calibrate_tilts(
 
     ε(t) is convex in t with ε(0) = 0, hence increasing for t > 0. The
     bracket starts at the quadratic guess √(2ε/Var) and is widened by
-    doubling; then bisection on log t, all targets at once.
+    doubling; then bisection on log t, all targets at once (`bisect_scales`).
 
     Returns:
       (t, eps) arrays matching `targets`.
@@ -91,14 +93,26 @@ def calibrate_tilts(
       ValueError: a target is <= 0, or cannot be reached (U constant on the
         support of P*, or the target exceeds what the direction can reach).
     """
+    var = float(np.sum(world.p_L * np.sum(world.p_star * u * u, axis=-1)))
+    return bisect_scales(lambda t: tilt_eps(world, u, t), var, targets, max_iter, rtol)
+
+
+def bisect_scales(
+    eps_of: Callable[[np.ndarray], np.ndarray],
+    var: float,
+    targets: ArrayLike,
+    max_iter: int = 80,
+    rtol: float = EPS_TARGET_RTOL,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The bisection of `calibrate_tilts` for any convex ε(t) with ε(0) = 0, given as `eps_of`
+    (an array of t to their ε) and the variance Var = Σ p_L E_{P*}U² of its direction."""
     targets = np.asarray(targets, dtype=np.float64)
     if np.any(~(targets > 0)):
         raise ValueError(f"eps targets must be > 0, got {targets}")
-    var = max(float(np.sum(world.p_L * np.sum(world.p_star * u * u, axis=-1))), 1e-300)
-    guess = np.sqrt(2.0 * targets / var)
+    guess = np.sqrt(2.0 * targets / max(var, 1e-300))
     lo, hi = guess / 2.0, guess * 2.0
     for _ in range(MAX_BRACKET_DOUBLINGS):
-        e_lo, e_hi = tilt_eps(world, u, lo), tilt_eps(world, u, hi)
+        e_lo, e_hi = eps_of(lo), eps_of(hi)
         bad_lo, bad_hi = e_lo > targets, e_hi < targets
         if not (np.any(bad_lo) or np.any(bad_hi)):
             break
@@ -109,7 +123,7 @@ def calibrate_tilts(
     t = np.sqrt(lo * hi)
     for _ in range(max_iter):
         t = np.sqrt(lo * hi)
-        e = tilt_eps(world, u, t)
+        e = eps_of(t)
         if np.all(np.abs(e / targets - 1.0) <= rtol):
             return t, e
         lo = np.where(e < targets, t, lo)

@@ -412,4 +412,4 @@ def lm_eps(world: World, params: SoftmaxLM[np.ndarray]) -> float:
     """
     if not (np.all(np.isfinite(params.F)) and np.all(np.isfinite(params.Phi))):
         return float("nan")
-    return theory.expected_kl_log(world.log_p_star, lm_log_probs(params), world.p_L)
+    return theory.expected_kl_log(world.log_probs(), lm_log_probs(params), world.p_L)

@@ -59,7 +59,8 @@ class World(NamedTuple):
       embeddings, then, when `word_bias` is not None, one more row holding
       it (so d = dim + 1 when word_zipf > 0). theta: (N, d) the context
       vectors that pair with Phi (their last entry is 1 when there is a bias row).
-    p_L: (N,) context weights. log_p_star: (N, V) log P*, float64.
+    p_L: (N,) context weights. log_p_star: (N, V) log P*, float64, or None
+      when the world keeps P* alone (`make_world(..., keep_log=False)`).
     p_star: (N, V) P*. When well specified, P* = softmax(theta @ Phi) exactly.
     word_bias: (V,) the word bias (log Zipf frequencies up to a constant) that
       is Phi's last row, or None when Phi has no bias row.
@@ -68,7 +69,7 @@ class World(NamedTuple):
     Phi: np.ndarray
     theta: np.ndarray
     p_L: np.ndarray
-    log_p_star: np.ndarray
+    log_p_star: np.ndarray | None
     p_star: np.ndarray
     word_bias: np.ndarray | None = None
 
@@ -77,13 +78,26 @@ class World(NamedTuple):
         """Rows of Phi that are embeddings (Phi's rows less the bias row, if any)."""
         return self.Phi.shape[0] - (self.word_bias is not None)
 
+    def log_probs(self) -> np.ndarray:
+        """log P* (N, V): the stored array, or log of P* for a world that keeps P* alone (a new array)."""
+        return np.log(self.p_star) if self.log_p_star is None else self.log_p_star
+
     @property
     def well_specified(self) -> bool:
-        return bool(np.allclose(log_softmax(self.theta @ self.Phi, axis=-1), self.log_p_star, atol=1e-10))
+        """P* = softmax(θΦ) to 1e-10 in every log-probability (checked a row chunk at a time)."""
+        for rows in row_chunks(self.p_star.shape[0]):
+            log_p = np.log(self.p_star[rows]) if self.log_p_star is None else self.log_p_star[rows]
+            if not np.allclose(log_softmax(self.theta[rows] @ self.Phi, axis=-1), log_p, atol=1e-10):
+                return False
+        return True
 
 
-def make_world(key: jax.Array, cfg: WorldConfig) -> World:
+def make_world(key: jax.Array, cfg: WorldConfig, *, keep_log: bool = True) -> World:
     """Draw a world from `cfg` with the `world` PRNG stream `key`.
+
+    keep_log=False keeps P* alone (log_p_star is None; `World.log_probs`
+    computes it when asked): the world then holds one N × V array, which is
+    what a world of GPT-2's vocabulary can afford (docs/design.md §5).
 
     Φ* has i.i.d. N(0, 1/d*) entries (Gaussian-like embeddings, for which the
     log-partition is close to quadratic, docs/design.md (R6)) and θ*(s) has i.i.d.
@@ -107,9 +121,25 @@ def make_world(key: jax.Array, cfg: WorldConfig) -> World:
         p = rng.dirichlet(alpha, size=N)
         p = np.maximum(p, 1e-300)
         log_p_star = np.log(p / p.sum(-1, keepdims=True))
-    else:
-        log_p_star = log_softmax(theta_true @ phi_true + bias, axis=-1)
+        p_star = np.exp(log_p_star)
+    else:  # a row chunk at a time: no N × V temporary beyond the arrays kept
+        p_star = np.empty((N, V))
+        log_p_star = np.empty((N, V)) if keep_log else None
+        for chunk in row_chunks(N):
+            lp = log_softmax(theta_true[chunk] @ phi_true + bias, axis=-1)
+            np.exp(lp, out=p_star[chunk])
+            if log_p_star is not None:
+                log_p_star[chunk] = lp
     ranks = 1.0 + rng.permutation(N)
     p_L = ranks ** (-cfg.context_zipf)
     p_L = p_L / p_L.sum()
-    return World(Phi, theta, p_L, log_p_star, np.exp(log_p_star), bias if cfg.word_zipf > 0 else None)
+    return World(Phi, theta, p_L, log_p_star, p_star, bias if cfg.word_zipf > 0 else None)
+
+
+#: Contexts handled at once by the computations that walk a world's N × V arrays row chunk by row chunk.
+CHUNK_ROWS = 256
+
+
+def row_chunks(n: int, size: int = CHUNK_ROWS) -> list[slice]:
+    """Slices of `size` rows covering range(n), in order."""
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)]

@@ -310,9 +310,9 @@ def search_general(
     budgets = np.asarray(budgets, dtype=np.float64)
     ref = fit_probe(world.p_star, task.p_T, task.eta, box=task.B, init=(task.v, task.b))
     best = list(start)
-    U = np.stack([np.log(np.maximum(w.q, 1e-300)) - world.log_p_star for w in start])
+    U = np.stack([np.log(np.maximum(w.q, 1e-300)) - world.log_probs() for w in start])
     fits = [fit_probe(w.q, task.p_T, task.eta, box=task.B, init=(ref.v, ref.b)) for w in start]
-    args = [jnp.asarray(a, jnp.float32) for a in (world.log_p_star, world.p_L, task.p_T, task.eta)]
+    args = [jnp.asarray(a, jnp.float32) for a in (world.log_probs(), world.p_L, task.p_T, task.eta)]
     for r in range(rounds):
         V = jnp.asarray(np.stack([f.v for f in fits]), jnp.float32)
         Bs = jnp.asarray([f.b for f in fits], jnp.float32)

@@ -56,13 +56,16 @@ _SERIES = 1.0 / np.array([2.0, 6.0, 24.0, 120.0, 720.0, 5040.0])
 
 def _exp_minus_one_minus(d: np.ndarray) -> np.ndarray:
     """e^d − 1 − d for |d| < SERIES_BELOW, to ~1e-14 relative precision or better."""
-    out = np.expm1(d) - d
     tiny = np.abs(d) < TINY_D
-    dt = d[tiny]
-    acc = np.zeros_like(dt)
-    for c in _SERIES[::-1]:
-        acc = acc * dt + c
-    out[tiny] = dt * dt * acc
+    dt = np.where(tiny, d, 0.0)  # the series on every entry, kept where |d| is tiny: no gather, no scatter
+    acc = np.full_like(dt, _SERIES[-1])
+    for c in _SERIES[-2::-1]:  # Horner, in place
+        acc *= dt
+        acc += c
+    acc *= dt * dt  # (d·d)·acc, as the series was always evaluated
+    out = np.expm1(d)
+    out -= d
+    np.copyto(out, acc, where=tiny)
     return out
 
 
@@ -71,20 +74,42 @@ def _kl_terms(p: np.ndarray, q: np.ndarray, d: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", over="ignore"):
         # (q − p) − p·d is e^d − 1 − d times p without forming e^d (which overflows for p ≪ q);
         # at q = 0 < p, d = −inf and the term is +inf.
-        out = np.where(p > 0, (q - p) - p * d, q)
-        small = (np.abs(d) < SERIES_BELOW) & (p > 0)
+        pos = p > 0
+        small = (np.abs(d) < SERIES_BELOW) & pos
+        if small.all():  # every term by the series form (tilts and trained LMs near P*): no gather
+            return p * _exp_minus_one_minus(d)
+        out = np.where(pos, (q - p) - p * d, q)
         out[small] = p[small] * _exp_minus_one_minus(d[small])  # where (q − p) − p·d would cancel
         return out
 
 
+#: 2-D inputs are handled in row chunks of about this many entries: every per-row KL is the same, and
+#: the temporaries (about ten per chunk) stay small however large the input (a GPT-2-sized P* is 3.3 GB).
+CHUNK_ENTRIES = 2**21
+
+
+def _row_chunks(x: np.ndarray) -> list[slice]:
+    rows = max(1, CHUNK_ENTRIES // max(1, x.shape[-1]))
+    return [slice(i, i + rows) for i in range(0, x.shape[0], rows)]
+
+
 def _kl_rows(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Unvalidated core of `kl_divergence` (callers have checked shapes)."""
+    """Unvalidated core of `kl_divergence` (callers have checked shapes), a row chunk at a time."""
+    if p.ndim == 2 and p.size > CHUNK_ENTRIES:
+        return np.concatenate([_kl_rows_block(p[c], q[c]) for c in _row_chunks(p)])
+    return _kl_rows_block(p, q)
+
+
+def _kl_rows_block(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         pos = p > 0
         safe_p = np.where(pos, p, 1.0)
         ratio = q / safe_p
         usable = (ratio > 0) & np.isfinite(ratio) & (ratio >= np.finfo(float).tiny)
-        d = np.where(usable, np.log(np.where(usable, ratio, 1.0)), np.log(q) - np.log(safe_p))
+        if usable.all():  # log q − log p as log(q/p) everywhere: the two fallback logs are not needed
+            d = np.log(ratio)
+        else:
+            d = np.where(usable, np.log(np.where(usable, ratio, 1.0)), np.log(q) - np.log(safe_p))
         out = _kl_terms(p, q, np.where(pos, d, 0.0)).sum(axis=-1)
     return np.where(np.any(pos & (q == 0), axis=-1), np.inf, out)
 
@@ -113,14 +138,19 @@ def expected_kl_log(log_p_star: ArrayLike, log_q: ArrayLike, weights: ArrayLike)
     lq = _log_rows(log_q, "log_q")
     val.same_shape(lp, lq, "log_p_star", "log_q")
     w = val.weights(weights, "weights", lp.shape[0])
+    kl = np.concatenate([_kl_log_rows(lp[c], lq[c]) for c in _row_chunks(lp)])
+    live = w > 0
+    return float(np.sum(w[live] * kl[live]))
+
+
+def _kl_log_rows(lp: np.ndarray, lq: np.ndarray) -> np.ndarray:
+    """Per-row KL from log-probabilities (one row chunk of `expected_kl_log`)."""
     with np.errstate(invalid="ignore", under="ignore"):
         p, q = np.exp(lp), np.exp(lq)
         pos = lp > -np.inf
         d = np.where(pos, lq - np.where(pos, lp, 0.0), 0.0)
         kl = _kl_terms(p, q, d).sum(axis=-1)
-    kl = np.where(np.any(pos & (lq == -np.inf), axis=-1), np.inf, kl)
-    live = w > 0
-    return float(np.sum(w[live] * kl[live]))
+    return np.where(np.any(pos & (lq == -np.inf), axis=-1), np.inf, kl)
 
 
 def _log_rows(x: ArrayLike, name: str) -> np.ndarray:
@@ -134,7 +164,8 @@ def _log_rows(x: ArrayLike, name: str) -> np.ndarray:
     if np.any(np.isnan(arr) | (arr == np.inf)):
         raise ValueError(f"{name} contains NaN or +inf entries")
     with np.errstate(under="ignore"):
-        off = np.max(np.abs(np.exp(arr).sum(axis=-1) - 1.0))
+        sums = np.concatenate([np.exp(arr[c]).sum(axis=-1) for c in _row_chunks(arr)])
+    off = np.max(np.abs(sums - 1.0))
     if off > val.SIMPLEX_ATOL:
         raise ValueError(f"{name} rows must be log-probabilities (exp summing to 1); worst row is off by {off:.3g}")
     return arr
