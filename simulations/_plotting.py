@@ -7,6 +7,7 @@ or listing the experiments does not load it.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -68,7 +69,15 @@ def new_figure(ncols: int, nrows: int = 1, width: float = 4.2, height: float = 3
 
 
 def finish_figure(fig: Figure, title: str, ok: bool, stem: str | Path) -> list[Path]:
-    """Title the figure with its verdict (red when a claim failed), lay out, save."""
+    """Title the figure with its verdict (red when a claim failed), lay out, save.
+
+    Title lines longer than the figure is wide are wrapped (a one-panel figure of a many-panel experiment).
+    """
+    from matplotlib.font_manager import FontProperties
+
+    points = FontProperties(size=pyplot().rcParams["figure.titlesize"]).get_size_in_points()
+    chars = max(20, int(fig.get_figwidth() * 72 / (0.55 * points)))
+    title = "\n".join(textwrap.fill(line, chars) if len(line) > chars else line for line in title.split("\n"))
     fig.suptitle(title, color="black" if ok else "red")
     fig.tight_layout()
     return save_figure(fig, stem)

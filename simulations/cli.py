@@ -15,10 +15,10 @@ import re
 import sys
 from typing import Any, NoReturn
 
-PROFILES = ("tiny", "quick", "standard")
+PROFILES = ("tiny", "quick", "standard", "gpt2")
 #: Where each profile's figures go unless --figures says otherwise: only the standard
 #: profile may overwrite the committed figures/.
-DEFAULT_FIGURES = {"standard": "figures", "quick": "build/figures-quick", "tiny": "build/figures-tiny"}
+DEFAULT_FIGURES = {p: "figures" if p == "standard" else f"build/figures-{p}" for p in PROFILES}
 #: argparse treats "-1e-3" as an option unless told that such words are numbers.
 _NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-inf(inity)?$", re.IGNORECASE)
 
@@ -209,7 +209,7 @@ def _dispatch(args) -> int:
         runs = [(args.name, cfg)]
         figures = args.figures
     else:
-        names = args.only or experiment_names()
+        names = args.only or [n for n in experiment_names() if args.profile in get_experiment(n).profiles]
         runs = [(name, _runner.make_config(name, args.profile)) for name in names]  # every config checked first
         figures = args.figures or DEFAULT_FIGURES[args.profile]
         _runner.check_output_folder(figures)

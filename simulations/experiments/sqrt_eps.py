@@ -24,6 +24,7 @@ from .._instance import make_instance
 from .._lm import tilted_lms, trained_lms
 from .._plotting import FAMILY_STYLE, LEGEND_BELOW, finish_figure, new_figure, plot_signed, slope_label
 from .._rows import column, select
+from .._signed import signed_tilted_lms
 from .._stats import format_slope, slope_consistent, slopes_by
 from .._task import TaskConfig
 from .._tilt import TILT_FAMILIES
@@ -44,6 +45,15 @@ class Config(RunConfig):
       theorem's classes) and l2 (ridge `l2` on standardised features), the
       latter only for `l2_features` (a V-dim ridge fit costs ~3 s at the
       standard size).
+    chunked: hold one N × V array beside P* at a time, for worlds of a real
+      vocabulary (the `gpt2` profile): the world keeps P* alone, the tilts go
+      along signed word directions (`simulations._signed`: the adversarial
+      direction is one; "random" is then a random signed direction, random
+      signs σ_s and Gaussian word weights, not i.i.d. Gaussian entries), and
+      each LM's Q is made, probed and dropped in turn. Tilt families, p_f
+      features and the box class only: training at such a size is beyond a
+      laptop, and the polytope class of Φp_f needs a linear program with 2V
+      constraints.
     """
 
     world: WorldConfig = WorldConfig()
@@ -56,9 +66,17 @@ class Config(RunConfig):
     l2: float = 1e-2
     l2_features: tuple[str, ...] = FEATURES
     bootstrap: int = 1000
+    chunked: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.chunked:
+            if not set(self.families) <= set(TILT_FAMILIES):
+                raise ValueError(f"chunked runs take only the tilt families {TILT_FAMILIES}, got {self.families}")
+            if tuple(self.features) != ("p_f",) or tuple(self.probes) != ("box",):
+                raise ValueError(
+                    "chunked runs measure p_f features in the box class only: set features=p_f, probes=box"
+                )
         check_ranges("eps_targets", self.eps_targets, 0.0, 10.0, lo_open=True)
         check_choices("families", self.families, FAMILIES)
         check_choices("features", self.features, FEATURES)
@@ -88,19 +106,40 @@ class SqrtEps(Experiment[Config]):
             l2_features=("phi_p_f", "f"),
             seeds=(0, 1, 2),
         ),
+        # a world of GPT-2's vocabulary and width (V = 50,257, d = 768) with 8,192 contexts: P* alone is 3.3 GB
+        "gpt2": Config(
+            world=WorldConfig(vocab_size=50_257, num_contexts=8_192, dim=768),
+            families=TILT_FAMILIES,
+            features=("p_f",),
+            probes=("box",),
+            l2_features=("p_f",),
+            eps_targets=(1e-4, 1e-3, 1e-2),
+            chunked=True,
+        ),
     }
     claim_statements = {
         "bound_holds": "(R2/R5/R6/R9) no probe of the theorem's classes above its bounds (certified fits)",
         "adversarial_sqrt_rate": "(R8) adversarial tilts: excess ∝ √ε (slope 0.5 ± 0.1, p_f, refitted box probe)",
     }
 
+    def arrays_nv(self, cfg: Config) -> int:
+        """P* and one LM's Q, and one more for the validation masks and row-chunk temporaries, when chunked."""
+        return 3 if cfg.chunked else super().arrays_nv(cfg)
+
     def work_units(self, cfg: Config) -> int:
         return 1 + sum(len(cfg.eps_targets) if f in TILT_FAMILIES else cfg.lm.checkpoints for f in cfg.families)
 
     def run_seed(self, cfg: Config, seed: int, tick: Callable[[], None]) -> list[ProbeRow]:
-        inst = make_instance(seed, cfg.world, cfg.task)
+        inst = make_instance(seed, cfg.world, cfg.task, keep_log=not cfg.chunked)
         tick()
         rows: list[ProbeRow] = []
+        if cfg.chunked:
+            for family in cfg.families:
+                for lm in signed_tilted_lms(inst, family, cfg.eps_targets):  # one Q alive at a time
+                    rows += probe_rows(inst, lm, cfg.features, cfg.probes)
+                    del lm
+                    tick()
+            return rows
         for family in cfg.families:
             tilt = family in TILT_FAMILIES
             if tilt:
@@ -117,8 +156,10 @@ class SqrtEps(Experiment[Config]):
     def summarize(self, cfg: Config, rows: list[ProbeRow]) -> dict:
         p_f = [r for r in select(rows, probe="box", feature="p_f") if r.bound > r.tau]
         valid = [r for r in rows if not r.flag]
+        w = cfg.world
         return dict(
             experiment=self.name,
+            world=dict(vocab_size=w.vocab_size, num_contexts=w.num_contexts, dim=w.dim, chunked=cfg.chunked),
             n_rows=len(rows),
             **bound_check(rows, cfg.violation_tol),
             max_ratio_to_bound_p_f=max(((r.probe_loss - r.tau) / (r.bound - r.tau) for r in p_f), default=math.nan),
@@ -138,7 +179,7 @@ class SqrtEps(Experiment[Config]):
 
     def plot(self, rows: list[ProbeRow], summary: dict, stem: Path) -> list:
         feats = [f for f in FEATURES if select(rows, feature=f)]
-        fig, axes = new_figure(len(feats), height=6.0)
+        fig, axes = new_figure(len(feats), height=6.0, width=4.2 if len(feats) > 1 else 6.5)
         for ax, feature in zip(axes[0], feats, strict=True):
             sel = [r for r in select(rows, feature=feature, probe="box") if not r.flag]
             for family in FAMILIES:
@@ -154,18 +195,32 @@ class SqrtEps(Experiment[Config]):
         s = summary
         ok = s["violations"] == s["r9_violations"] == s["unresolved"] == 0
         verdict = "0 violations" if ok else f"!!! {s['violations']} + {s['r9_violations']} (R9) VIOLATIONS !!!"
+        extras = [f"LMs flagged (diverged): {len(s['flagged'])}"]
+        if select(rows, feature="f"):
+            extras.insert(0, f"(R6) bound on f vacuous (≥ the constant predictor's loss) in {s['vacuous']['f']} rows")
+        if select(rows, probe="l2"):
+            extras.insert(-1, f"ℓ2 probes above the bound (class not covered): {s['l2_above_bound']}")
         title = (
             "sqrt_eps: downstream excess loss vs LM suboptimality ε, next to the natural-task bound τ + √(2B²ε/γ) "
             "and the residual-weighted bound (R9)\n"
+            f"{_world_line(s.get('world'))}"
             f"theorem's classes: {verdict} in {s['n_checked']} rows (fits certified to gap ≤ {s['max_gap']:.0e});  "
             f"max (loss−τ)/(bound−τ) for p_f: {s['max_ratio_to_bound_p_f']:.3f} (paper), "
             f"{s['max_ratio_to_r9_p_f']:.3f} (R9)\n"
-            f"(R6) bound on f vacuous (≥ the constant predictor's loss) in {s['vacuous']['f']} rows;  "
-            f"ℓ2 probes above the bound (class not covered): {s['l2_above_bound']};  "
-            f"LMs flagged (diverged): {len(s['flagged'])}\n"
+            f"{';  '.join(extras)}\n"
             "hollow markers: negative excess at |excess|;  slopes fitted on |excess| with a 95% seed bootstrap"
         )
         return finish_figure(fig, title, ok, stem)
+
+
+def _world_line(world: dict | None) -> str:
+    """The world's size, and how a chunked run's tilts differ, as one title line ('' for an older summary)."""
+    if not world:
+        return ""
+    line = f"world: V = {world['vocab_size']:,} words, N = {world['num_contexts']:,} contexts, d* = {world['dim']}"
+    if world["chunked"]:
+        line += ";  held a row chunk at a time, tilts along signed word directions (random: random signs and words)"
+    return line + "\n"
 
 
 def _bound_lines(ax, rows: list[ProbeRow], feature: str) -> None:
