@@ -12,7 +12,7 @@ export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: reproduce quick test test-slow fuzz lint bench clean
+.PHONY: reproduce quick gpt2 test test-slow fuzz lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ reproduce: $(STAMP)
 
 quick: $(STAMP)
 	$(VENV)/bin/natural-tasks reproduce --profile quick
+
+# sqrt_eps on a world of GPT-2's vocabulary and width (about 8 minutes and 7.5 GB on 2 cores).
+gpt2: $(STAMP)
+	$(VENV)/bin/natural-tasks --threads 2 reproduce --profile gpt2
 
 # The test command: lint, then the suite (HYPOTHESIS_PROFILE=ci: >= 5,000 property examples) on two
 # workers, one per core, each test file on one worker (its module fixtures computed once).

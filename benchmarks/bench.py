@@ -5,15 +5,29 @@
      matrix products plus one exp pass over N × V.
 (P3) The probe fit (V-dim p_f features, ridge class) against scikit-learn's
      LogisticRegression on the same objective and data.
+(P4) The full-vocabulary p_f probe at GPT-2 shape (the `gpt2` profile's world:
+     V = 50,257, N = 8,192): ours (the theorem's box class on the exact
+     population loss, certified, from a cold start) against the protocol of
+     the paper's own code, scikit-learn's LogisticRegressionCV on sampled
+     labels (liblinear, dual, 10 values of C, 5-fold stratified CV, then a
+     refit: 51 fits). Running all 51 fits at this shape takes hours (one
+     fit at C = 1000 stops at its 200 iterations after about 5 minutes), so
+     the protocol's time is measured on `--p4-fits` of them (the first fold,
+     Cs spread from the largest to the smallest) and scaled by 51/fits:
+     printed as an estimate, with the measured part beside it.
 (P5) A population of LMs trained together (vmap over parameters, one
      fori_loop over steps) against the same LMs trained one after another.
 (P6) Sweep throughput: one grid of (point, seed) tasks on a Dask LocalCluster
      of 1 and of 2 worker processes.
+(gpt2) The `gpt2` profile of sqrt_eps (V = 50,257, d = 768, N = 8,192), run
+     from scratch in a child process on 2 threads: its wall time and peak
+     resident memory against the targets (15 minutes, 8 GB), and its claims.
 (scaling) Time and peak memory of one measurement's parts (the world, an
      LM at one ε, the exact train step, the box probe on p_f) against V and
      against N, on log-log axes: build/bench/scaling.png and .csv.
 
-Usage: python benchmarks/bench.py [--parts P2,P3,P5,P6,scaling] [--vocab 2000 --contexts 4000 --dim 32 --repeats 5]
+Usage: python benchmarks/bench.py [--parts P2,P3,P4,P5,P6,gpt2,scaling]
+       [--vocab 2000 --contexts 4000 --dim 32 --repeats 5]
 """
 
 from __future__ import annotations
@@ -53,17 +67,29 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1, help="BLAS and XLA threads (default 1)")
-    ap.add_argument("--parts", default="P2,P3,P5,P6,scaling", help="which comparisons to run (default all)")
+    ap.add_argument("--parts", default="P2,P3,P4,P5,P6,gpt2,scaling", help="which comparisons to run (default all)")
+    ap.add_argument(
+        "--p4-fits",
+        type=int,
+        default=3,
+        help="P4: scikit-learn fits measured of the protocol's 51 "
+        "(Cs spread from the largest to the smallest, on the first fold)",
+    )
+    ap.add_argument("--p4-contexts", type=int, default=8192, help="P4: contexts of the GPT-2-shaped world")
     ap.add_argument("--members", type=int, default=32, help="P5: LMs in the population (default 32)")
     ap.add_argument("--p5-large", action="store_true", help="P5: also a world of N·d·V = 2.6e8 (for accelerators)")
     args = ap.parse_args()
     parts = set(args.parts.upper().split(","))
     if parts & {"P2", "P3"}:
         step_and_probe(args, parts)
+    if "P4" in parts:
+        full_vocabulary_probe(args.p4_contexts, args.p4_fits)
     if "P5" in parts:
         population(args.members, POPULATION_WORLDS + (POPULATION_LARGE if args.p5_large else []))
     if "P6" in parts:
         sweep_workers()
+    if "GPT2" in parts:
+        gpt2_profile()
     if "SCALING" in parts:
         scaling()
 
@@ -122,26 +148,83 @@ def probe(args, world, task) -> None:
     ridge = 1e-2
     ours = {}
     t_ours = best_of(lambda: ours.update(fit=sim.fit_probe(g, p_T, eta, l2=ridge)), max(1, args.repeats // 2))
+    fit = ours["fit"]
     m = p_T @ g
     sd = np.sqrt(p_T @ g**2 - m**2)
     X = np.vstack([(g - m) / sd] * 2)
     y = np.r_[np.ones(N), np.zeros(N)]
     sw = np.r_[p_T * eta, p_T * (1 - eta)]
-    clf = LogisticRegression(C=1 / ridge, solver="lbfgs", tol=1e-10, max_iter=10000)
-    t_skl = best_of(lambda: clf.fit(X, y, sample_weight=sw), max(1, args.repeats // 2))
-    v = clf.coef_[0] / sd
-    bias = clf.intercept_[0] - m @ v
-    z = g @ v + bias
-    loss_skl = np.sum(p_T * (eta * np.logaddexp(0, -z) + (1 - eta) * np.logaddexp(0, z)))
-    fit = ours["fit"]
-    print(f"(P3) probe fit, V-dim features, ridge: ours {t_ours:.2f} s (certified: {fit.converged})")
-    print(f"  scikit-learn lbfgs on the same objective: {t_skl:.2f} s")
-    print(
-        f"  speed-up over scikit-learn: {t_skl / t_ours:.2f}x (target >= 3);  "
-        f"loss difference {fit.loss - loss_skl:+.2e}"
-    )
+
+    def objective(v, bias):  # ours: ℓ_T + (l2/2)‖c ⊙ v‖², which scikit-learn minimises on (X, y, sw) with C = 1/l2
+        z = g @ v + bias
+        return np.sum(p_T * (eta * np.logaddexp(0, -z) + (1 - eta) * np.logaddexp(0, z))) + ridge / 2 * (sd * v) @ (
+            sd * v
+        )
+
+    runs = {}
+    for tol in (1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-10):
+        clf = LogisticRegression(C=1 / ridge, solver="lbfgs", tol=tol, max_iter=10000)
+        t = best_of(lambda c=clf: c.fit(X, y, sample_weight=sw), max(1, args.repeats // 2))
+        v = clf.coef_[0] / sd
+        runs[tol] = (t, objective(v, clf.intercept_[0] - m @ v))
+    best = min(min(o for _, o in runs.values()), fit.objective)
+    # matched tolerance: the loosest tol whose objective is within our certified gap of the best found
+    matched = next(tol for tol, (_, o) in runs.items() if o - best <= max(fit.gap, 1e-12))
+    print(f"(P3) probe fit, V-dim p_f features, ridge {ridge:g} on standardised features, same objective:")
+    print(f"  ours: {t_ours:.2f} s, objective − best found {fit.objective - best:.1e} (certified gap {fit.gap:.1e})")
+    for tol, (t, o) in runs.items():
+        mark = "  <- matched: the loosest within our certified gap" if tol == matched else ""
+        print(f"  scikit-learn lbfgs tol={tol:.0e}: {t:.2f} s, objective − best {o - best:.1e}{mark}")
+    print(f"  speed-up over scikit-learn at matched tolerance: {runs[matched][0] / t_ours:.2f}x (target >= 3); "
+          f"at tol=1e-10: {runs[1e-10][0] / t_ours:.2f}x")  # fmt: skip
     t_box = best_of(lambda: sim.fit_probe(g, p_T, eta, box=task.B, init=(task.v, task.b)), max(1, args.repeats // 2))
     print(f"probe fit, V-dim features, box (theorem's class; scikit-learn has no box constraint): {t_box:.2f} s")
+
+
+#: The paper's code: C = 10^k for k in [−6, 3] with fewer than 10,000 training examples, else [−3, 2].
+PAPER_CS_SMALL, PAPER_CS_LARGE = np.logspace(-6, 3, 10), np.logspace(-3, 2, 6)
+
+
+def full_vocabulary_probe(contexts: int, fits: int) -> None:
+    import dataclasses
+    import resource
+
+    from sklearn.model_selection import StratifiedKFold
+
+    gpt2 = sim.get_experiment("sqrt_eps").profiles["gpt2"]
+    world_cfg = dataclasses.replace(gpt2.world, num_contexts=contexts)
+    inst = sim.make_instance(0, world_cfg, gpt2.task, keep_log=False)
+    world, task = inst.world, inst.task
+    N, V = world.p_star.shape
+    t = time.perf_counter()
+    fit = sim.fit_probe(world.p_star, task.p_T, task.eta, box=task.B)
+    t_ours = time.perf_counter() - t
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"(P4) full-vocabulary p_f probe at GPT-2 shape: N={N} contexts, V={V} words; threads {thread_settings()}")
+    print(f"  ours, box class on the exact population loss, cold start: {t_ours:.1f} s ({fit.iterations} L-BFGS-B "
+          f"iterations, certified gap {fit.gap:.1e}; process peak so far {rss:.1f} GiB)")  # fmt: skip
+    # the paper's protocol on the same features: one sampled label per context (p_T is uniform here)
+    y = (np.random.default_rng(0).random(N) < task.eta).astype(int)
+    Cs = PAPER_CS_SMALL if N < 10_000 else PAPER_CS_LARGE
+    folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(world.p_star, y))
+    n_fits = len(folds) * len(Cs) + 1
+    train = folds[0][0]
+    X = world.p_star[train]
+    times = []
+    order = sorted(Cs, reverse=True)
+    picks = [order[round(i * (len(order) - 1) / max(fits - 1, 1))] for i in range(fits)]  # spread over the Cs
+    for C in dict.fromkeys(picks):
+        clf = LogisticRegression(C=C, solver="liblinear", dual=N < V, max_iter=200)
+        t = time.perf_counter()
+        clf.fit(X, y[train])
+        times.append(time.perf_counter() - t)
+        print(f"    liblinear fit C={C:.0e} on fold 1 of 5: {times[-1]:.1f} s", flush=True)
+    measured = sum(times)
+    estimate = measured * n_fits / len(times)
+    print(f"  LogisticRegressionCV protocol (liblinear, dual, {len(Cs)} Cs x 5 folds + refit = {n_fits} fits): "
+          f"{len(times)} fits measured, {measured:.0f} s; whole protocol estimated {estimate:.0f} s")  # fmt: skip
+    print(f"  speed-up of ours over the protocol (estimated): {estimate / t_ours:.1f}x (target >= 10; "
+          f"ours {'under' if t_ours < 180 else 'OVER'} 3 minutes)")  # fmt: skip
 
 
 #: P5's worlds: (name, V, N, d, steps); "quick" is the quick profile's world of sqrt_eps.
@@ -199,6 +282,31 @@ def sweep_workers() -> None:
     print(
         f"  1 worker {times[1]:.1f} s, 2 workers {times[2]:.1f} s: speed-up {times[1] / times[2]:.2f}x (target >= 1.6)"
     )
+
+
+def gpt2_profile() -> None:
+    import resource
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    folder = tempfile.mkdtemp(prefix="bench-gpt2-")
+    command = [str(Path(sys.executable).parent / "natural-tasks"), "--threads", "2", "run", "sqrt_eps", "--profile",
+               "gpt2", "--results", f"{folder}/results", "--figures", f"{folder}/figures", "--no-progress"]  # fmt: skip
+    try:
+        t = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True)
+        wall = time.perf_counter() - t
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e9  # the largest child: this one
+    claims = [line for line in done.stdout.splitlines() if line.startswith("sqrt_eps ")]
+    print("(gpt2) sqrt_eps --profile gpt2 (V=50,257, d=768, N=8,192; 2 threads), from scratch in a child process:")
+    print(f"  wall {wall / 60:.1f} min (target < 15), peak resident memory {peak:.2f} GB (target < 8); "
+          f"exit code {done.returncode}")  # fmt: skip
+    for line in claims:
+        print("  " + line)
 
 
 #: The scaling grid: V at fixed N, and N at fixed V.

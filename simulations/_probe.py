@@ -195,18 +195,34 @@ def fit_probe(
         gu = (gv - m * gb) / c
         return loss + 0.5 * l2 * u @ u, np.append(gu + l2 * u, gb)
 
+    if box is not None:  # |vᵀg(s)| <= B Σ_j |g_j(s)|
+        margin = box * _max_abs_row_sum(g)
+    elif l2 > 0:  # l2-strongly convex in u; ‖u*‖² <= 2 H(η̄)/l2 since the objective at u = 0 is <= H(η̄)
+        margin = math.sqrt(2.0 * theory.trivial_loss(p_T, eta) / l2) * _max_standardised_norm(g, m, c)
+
     def certify(x, grad):
         u, b = x[:k], x[k]
         if box is not None:  # in the original coordinates v, b
             v = u / c
             _, gv, gb = population_loss_and_grad(g, p_T, eta, v, b - m @ v)
             fw = gv @ v + box * np.abs(gv).sum()
-            return _certificate(fw, gb, _bias_radius(b - m @ v, p_T, eta, box * _max_abs_row_sum(g)))
-        if l2 > 0:  # l2-strongly convex in u; ‖u*‖² <= 2 H(η̄)/l2 since the objective at u = 0 is <= H(η̄)
-            u_max = math.sqrt(2.0 * theory.trivial_loss(p_T, eta) / l2)
-            radius = _bias_radius(b, p_T, eta, u_max * _max_standardised_norm(g, m, c))
-            return _certificate(float(grad[:k] @ grad[:k]) / (2.0 * l2), grad[k], radius)
+            return _certificate(fw, gb, _bias_radius(b - m @ v, p_T, eta, margin))
+        if l2 > 0:
+            return _certificate(float(grad[:k] @ grad[:k]) / (2.0 * l2), grad[k], _bias_radius(b, p_T, eta, margin))
         return math.nan
+
+    def weights_gap(x, grad):
+        """The certificate's part for the weights, from a gradient `fun` returned (no product with g): the
+        solver stops once it is small, and `polish` then removes the bias's part."""
+        if box is not None:
+            v, gv = x[:k] / c, (grad[:k] - l2 * x[:k]) * c + m * grad[k]  # the loss gradient in v
+            return max(float(gv @ v + box * np.abs(gv).sum()), 0.0)
+        return float(grad[:k] @ grad[:k]) / (2.0 * l2) if l2 > 0 else math.nan
+
+    def polish(x):
+        """x with the free bias that minimises the objective for its weights (the margins' 1-D Newton)."""
+        v = x[:k] / c
+        return np.append(x[:k], _best_bias(g @ v - m @ v, float(x[k]), p_T, eta))
 
     x0 = np.zeros(k + 1)
     if init is not None:
@@ -215,7 +231,10 @@ def fit_probe(
         if box is not None:
             v0 = np.clip(v0, -box, box)
         x0 = np.append(v0 * c, float(b0) + m @ v0)
-    x, obj, gap, iters = _lbfgsb(fun, certify, x0, _box_bounds(box, c), max_iter)
+    certified = box is not None or l2 > 0
+    x, obj, gap, iters = _lbfgsb(
+        fun, certify, x0, _box_bounds(box, c), max_iter, weights_gap if certified else None, polish
+    )
     if box is None and l2 > 0 and gap > GAP_TOL and k <= NEWTON_MAX_DIM:
         x, obj, gap, iters = _newton_polish((g - m) / c, p_T, eta, l2, x, certify, iters)
     v = x[:k] / c
@@ -263,18 +282,59 @@ def _box_bounds(box, c):
     return -hi, hi
 
 
-def _lbfgsb(fun, certify, x0, lohi, max_iter):
-    """L-BFGS-B with restarts until the certificate is below GAP_TOL: (x, objective, gap, iterations)."""
+def _best_bias(z0: np.ndarray, b: float, p_T: np.ndarray, eta: np.ndarray, max_iter: int = 60) -> float:
+    """argmin_b Σ p_T φ_η(z0 + b) from b: Newton's method on the convex 1-D loss, steps halved until
+    |∂/∂b| decreases; stops when it no longer does (its rounding floor)."""
+    grad = float(p_T @ (expit(z0 + b) - eta))
+    for _ in range(max_iter):
+        if grad == 0.0:
+            break
+        s = expit(z0 + b)
+        step = grad / max(float(p_T @ (s * (1.0 - s))), 1e-300)
+        while step != 0.0:
+            new = float(p_T @ (expit(z0 + b - step) - eta))
+            if abs(new) < abs(grad):
+                b, grad = b - step, new
+                break
+            step /= 2.0
+        else:
+            break
+    return b
+
+
+def _lbfgsb(fun, certify, x0, lohi, max_iter, early=None, polish=None):
+    """L-BFGS-B with restarts until the certificate is below GAP_TOL: (x, objective, gap, iterations).
+
+    early(x, grad): the certificate's part for the weights, from a gradient the solver already has; the
+    solver stops once it is below GAP_TOL / 100 (instead of running until its line search stalls), and
+    polish(x) then sets the free bias to its best value for those weights (so the bias's part of the
+    certificate vanishes) before the certificate is computed afresh.
+    """
     bounds = None
     if lohi is not None:
         bounds = [(a, b) if np.isfinite(b) else (None, None) for a, b in zip(*lohi, strict=True)]
     x, iters, gap, obj = x0, 0, math.inf, math.nan
+    last: dict = {}
+
+    def tracked(x):
+        obj, grad = fun(x)
+        last.update(x=x.copy(), grad=grad)
+        return obj, grad
+
+    def stop(intermediate_result):
+        y = intermediate_result.x
+        if "x" in last and np.array_equal(y, last["x"]) and early(y, last["grad"]) <= GAP_TOL / 100:
+            raise StopIteration
+
     # L-BFGS-B may stop on its relative-decrease test before the certificate holds; a restart (fresh
     # curvature memory) then continues from where it stopped.
     for _ in range(MAX_RESTARTS):
         options = dict(maxiter=max_iter, maxfun=2 * max_iter, ftol=0.0, gtol=1e-14, maxcor=30)
-        res = minimize(fun, x, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
+        res = minimize(tracked, x, jac=True, method="L-BFGS-B", bounds=bounds, options=options,
+                       callback=stop if early is not None else None)  # fmt: skip
         x, iters = res.x, iters + int(res.nit)
+        if polish is not None:
+            x = polish(x)
         obj, grad = fun(x)
         gap = certify(x, grad)
         if not gap > GAP_TOL:  # certified, or no certificate (NaN) for the unconstrained class

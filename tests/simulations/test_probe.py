@@ -123,3 +123,20 @@ def test_unconstrained_class_has_no_certificate():
     g, p_T, eta = _problem(4)
     fit = sim.fit_probe(g, p_T, eta)
     assert np.isnan(fit.gap)
+
+
+@pytest.mark.parametrize("kw", [dict(l2=1e-2), dict(box=0.5)])
+def test_the_fitted_bias_is_the_best_bias_for_the_fitted_weights(kw):
+    """The solver stops on the weights' certificate and then sets the free bias by a 1-D Newton; SciPy's
+    bounded scalar search over b, with the weights fixed, finds no better bias."""
+    from scipy.optimize import minimize_scalar
+
+    import theory
+
+    g, p_T, eta = _problem(7, n=200, k=12)
+    fit = sim.fit_probe(g, p_T, eta, **kw)
+    assert fit.converged
+    res = minimize_scalar(lambda b: theory.probe_loss(g, fit.v, b, p_T, eta), bracket=(fit.b - 1, fit.b + 1),
+                          tol=1e-12)  # fmt: skip
+    assert fit.loss <= res.fun + 1e-14
+    assert fit.b == pytest.approx(res.x, abs=1e-6)
