@@ -14,6 +14,13 @@ if TYPE_CHECKING:
 
     from .experiments import RunConfig
 
+#: Upper bounds of counts that have no natural one, so that a typo (10^23 steps, in a sweep's grid or a
+#: --set) is refused before it runs for ever: loop counts (steps, seeds' bootstrap resamples, directions),
+#: dimensions, and sizes of a sampled corpus.
+MAX_COUNT = 10**6
+MAX_DIM = 10**5
+MAX_CORPUS = 10**9
+
 #: A frozen config dataclass; `override` returns the type it was given.
 _ConfigT = TypeVar("_ConfigT", bound="DataclassInstance")
 
@@ -137,5 +144,5 @@ def _replace_path(cfg: Any, path: list[str], text: str, full: str) -> Any:
 def check_run_fields(cfg: RunConfig) -> None:
     """Validate the fields every experiment config shares: seeds, bootstrap, violation_tol."""
     check_ranges("seeds", cfg.seeds, 0, 2**31 - 1, integer=True)
-    check_range("bootstrap", cfg.bootstrap, 1, integer=True)
+    check_range("bootstrap", cfg.bootstrap, 1, MAX_COUNT, integer=True)
     check_range("violation_tol", cfg.violation_tol, 0.0)

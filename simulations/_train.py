@@ -20,7 +20,7 @@ from scipy.special import log_softmax
 
 import theory
 
-from ._config import check_choice, check_range
+from ._config import MAX_CORPUS, MAX_COUNT, check_choice, check_range
 from ._keys import numpy_rng
 from ._world import World
 
@@ -55,13 +55,13 @@ class TrainConfig:
     batch_size: int = 1024
 
     def __post_init__(self) -> None:
-        check_range("lm.steps", self.steps, 1, integer=True)
+        check_range("lm.steps", self.steps, 1, MAX_COUNT, integer=True)
         check_range("lm.learning_rate", self.learning_rate, 0.0, 10.0, lo_open=True)
         check_range("lm.final_lr_fraction", self.final_lr_fraction, 0.0, 1.0, lo_open=True)
         check_range("lm.init_scale", self.init_scale, 0.0)
-        check_range("lm.checkpoints", self.checkpoints, 1, integer=True)
-        check_range("lm.corpus_size", self.corpus_size, 1, integer=True)
-        check_range("lm.batch_size", self.batch_size, 1, integer=True)
+        check_range("lm.checkpoints", self.checkpoints, 1, MAX_COUNT, integer=True)
+        check_range("lm.corpus_size", self.corpus_size, 1, MAX_CORPUS, integer=True)
+        check_range("lm.batch_size", self.batch_size, 1, MAX_CORPUS, integer=True)
 
 
 #: The array type of a `SoftmaxLM`'s parameters.

@@ -9,7 +9,7 @@ import jax
 import numpy as np
 from scipy.special import log_softmax
 
-from ._config import check_range
+from ._config import MAX_DIM, check_range
 from ._keys import numpy_rng
 
 
@@ -44,8 +44,8 @@ class WorldConfig:
     def __post_init__(self) -> None:
         check_range("world.vocab_size", self.vocab_size, 2, integer=True)
         check_range("world.num_contexts", self.num_contexts, 1, integer=True)
-        check_range("world.dim", self.dim, 1, integer=True)
-        check_range("world.extra_dims", self.extra_dims, 0, integer=True)
+        check_range("world.dim", self.dim, 1, MAX_DIM, integer=True)
+        check_range("world.extra_dims", self.extra_dims, 0, MAX_DIM, integer=True)
         check_range("world.dirichlet", self.dirichlet, 0.0)
         check_range("world.theta_scale", self.theta_scale, 0.0, lo_open=True)
         check_range("world.word_zipf", self.word_zipf, 0.0, 5.0)

@@ -21,7 +21,7 @@ import numpy as np
 
 import theory
 
-from .._config import check_choices, check_range, check_ranges
+from .._config import MAX_COUNT, check_choices, check_range, check_ranges
 from .._embeddings import SAMPLED_FAMILIES, sample_embeddings, sample_thetas
 from .._features import measure
 from .._instance import make_instance
@@ -92,11 +92,11 @@ class Config(RunConfig):
         check_ranges("vocab_sizes", self.vocab_sizes, 2, 10**6, integer=True)
         check_range("dim", self.dim, 1, 1000, integer=True)
         check_ranges("spreads", self.spreads, 0.0, 50.0, lo_open=True)
-        check_range("n_thetas", self.n_thetas, max(self.dim, self.world.dim + 1) + 2, integer=True)
+        check_range("n_thetas", self.n_thetas, max(self.dim, self.world.dim + 1) + 2, MAX_COUNT, integer=True)
         if self.rate_spread not in self.spreads:
             raise ValueError(f"rate_spread must be one of spreads {self.spreads}, got {self.rate_spread}")
         check_range("df", self.df, 2.0, lo_open=True)
-        check_range("distinct", self.distinct, 0, integer=True)
+        check_range("distinct", self.distinct, 0, 10**6, integer=True)
         check_ranges("theta_scales", self.theta_scales, 0.0, 20.0, lo_open=True)
 
 

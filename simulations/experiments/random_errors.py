@@ -18,7 +18,7 @@ import jax
 import numpy as np
 from scipy.special import expit
 
-from .._config import check_choice, check_range, check_ranges
+from .._config import MAX_COUNT, check_choice, check_range, check_ranges
 from .._features import measure, reference_probe
 from .._instance import make_instance
 from .._keys import numpy_rng
@@ -63,7 +63,7 @@ class Config(RunConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_ranges("eps_targets", self.eps_targets, 0.0, 1.0, lo_open=True)
-        check_range("directions", self.directions, 1, integer=True)
+        check_range("directions", self.directions, 1, MAX_COUNT, integer=True)
         check_ranges("task_fractions", self.task_fractions, 0.0, 1.0, lo_open=True)
         check_range("fraction_eps", self.fraction_eps, 0.0, 1.0, lo_open=True)
         check_choice("family", self.family, {"random", "adversarial"})

@@ -21,7 +21,7 @@ import numpy as np
 import theory
 
 from .. import _worst_case as wc
-from .._config import check_range, check_ranges
+from .._config import MAX_CORPUS, MAX_COUNT, check_range, check_ranges
 from .._features import measure, reference_probe
 from .._instance import Instance, make_instance
 from .._lm import LanguageModel, lms_at_eps, tilt_directions, tilted_lms, trained_directions, trained_lms
@@ -78,9 +78,9 @@ class Config(RunConfig):
         for name in ("eps_targets", "strip_eps", "family_eps"):
             check_ranges(name, getattr(self, name), 0.0, 1.0, lo_open=True)
         for name in ("n_random", "n_mixed", "train_seeds", "general_rounds", "general_steps"):
-            check_range(name, getattr(self, name), 0, integer=True)
-        check_ranges("corpus_sizes", self.corpus_sizes, 1, integer=True)
-        check_range("rounds", self.rounds, 1, integer=True)
+            check_range(name, getattr(self, name), 0, MAX_COUNT, integer=True)
+        check_ranges("corpus_sizes", self.corpus_sizes, 1, MAX_CORPUS, integer=True)
+        check_range("rounds", self.rounds, 1, MAX_COUNT, integer=True)
         check_range("family_B", self.family_B, 0.0, lo_open=True)
         check_ranges("family_kappas", self.family_kappas, 0.0, self.family_B / 2, lo_open=True)
         check_range("chain_k", self.chain_k, 2, 40, integer=True)

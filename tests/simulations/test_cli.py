@@ -52,6 +52,8 @@ BAD_INPUT = [
     (["--threads", "0", "list"], "thread count must be in"),
     (["reproduce", "--only", "nope"], "unknown experiment"),
     (["reproduce", "--profile", "huge"], "invalid choice"),
+    (["run", "random_errors", "--set", "directions=100000000000000000000000"], "directions must be in [1, 1000000]"),
+    (["run", "sqrt_eps", "--set", "lm.steps=10000000000"], "lm.steps must be in"),
     (["run", "tightness", "--profile", "gpt2"], "unknown profile 'gpt2' for tightness"),
     (["run", "sqrt_eps", "--profile", "gpt2", "--set", "families=trained"], "chunked runs take only the tilt families"),
     (["run", "sqrt_eps", "--profile", "gpt2", "--set", "features=p_f,f"], "p_f features in the box class only"),

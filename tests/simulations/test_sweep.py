@@ -170,6 +170,7 @@ def test_command_line_sweep_on_two_workers(tmp_path):
         (["--grid", "directions=4", "--seeds", "2-1"], "--seeds expects a range"),
         (["--grid", "directions=4", "--axis", "world.dim"], "--axis 'world.dim' is not swept"),
         (["--grid", "directions=4", "--workers", "0"], "worker count must be in"),
+        (["--grid", "directions=4,100000000000000000000000"], "directions must be in [1, 1000000]"),
         (["--grid", "directions=4", "--workers", "1", "--scheduler", "tcp://x:1"], "not both"),
         (["--grid", "directions=4", "--metric", "nope"], "unknown metric 'nope'"),
     ],
