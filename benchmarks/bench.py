@@ -10,11 +10,16 @@
      population loss, certified, from a cold start) against the protocol of
      the paper's own code, scikit-learn's LogisticRegressionCV on sampled
      labels (liblinear, dual, 10 values of C, 5-fold stratified CV, then a
-     refit: 51 fits). Running all 51 fits at this shape takes hours (one
-     fit at C = 1000 stops at its 200 iterations after about 5 minutes), so
-     the protocol's time is measured on `--p4-fits` of them (the first fold,
-     Cs spread from the largest to the smallest) and scaled by 51/fits:
-     printed as an estimate, with the measured part beside it.
+     refit: 51 fits). Running all 51 fits at this shape takes more than an
+     hour (the fits at C = 1000 and 100 stop at their 200 iterations after
+     about 4-5 minutes each), so the protocol's time is measured on the
+     first fold's fits (all 10 Cs by default; `--p4-fits` fewer, spread from
+     the largest C to the smallest, which over-weights the slow large Cs)
+     and scaled to 51 fits: printed as an estimate, with the measured part
+     beside it. The ratio compares two protocols (one certified fit on the
+     exact soft-label loss against a cross-validated search on sampled
+     labels); the per-fit ratio, ours against the mean liblinear fit, is
+     printed beside it.
 (P5) A population of LMs trained together (vmap over parameters, one
      fori_loop over steps) against the same LMs trained one after another.
 (P6) Sweep throughput: one grid of (point, seed) tasks on a Dask LocalCluster
@@ -71,9 +76,9 @@ def main() -> None:
     ap.add_argument(
         "--p4-fits",
         type=int,
-        default=3,
-        help="P4: scikit-learn fits measured of the protocol's 51 "
-        "(Cs spread from the largest to the smallest, on the first fold)",
+        default=10,
+        help="P4: scikit-learn fits measured of the protocol's 51 (on the first fold, Cs spread from the "
+        "largest to the smallest; default all 10 Cs of it)",
     )
     ap.add_argument("--p4-contexts", type=int, default=8192, help="P4: contexts of the GPT-2-shaped world")
     ap.add_argument("--members", type=int, default=32, help="P5: LMs in the population (default 32)")
@@ -169,7 +174,7 @@ def probe(args, world, task) -> None:
         runs[tol] = (t, objective(v, clf.intercept_[0] - m @ v))
     best = min(min(o for _, o in runs.values()), fit.objective)
     # matched tolerance: the loosest tol whose objective is within our certified gap of the best found
-    matched = next(tol for tol, (_, o) in runs.items() if o - best <= max(fit.gap, 1e-12))
+    matched = next((tol for tol, (_, o) in runs.items() if o - best <= max(fit.gap, 1e-12)), 1e-10)
     print(f"(P3) probe fit, V-dim p_f features, ridge {ridge:g} on standardised features, same objective:")
     print(f"  ours: {t_ours:.2f} s, objective − best found {fit.objective - best:.1e} (certified gap {fit.gap:.1e})")
     for tol, (t, o) in runs.items():
@@ -212,7 +217,7 @@ def full_vocabulary_probe(contexts: int, fits: int) -> None:
     X = world.p_star[train]
     times = []
     order = sorted(Cs, reverse=True)
-    picks = [order[round(i * (len(order) - 1) / max(fits - 1, 1))] for i in range(fits)]  # spread over the Cs
+    picks = [order[round(i * (len(order) - 1) / max(fits - 1, 1))] for i in range(min(fits, len(order)))]
     for C in dict.fromkeys(picks):
         clf = LogisticRegression(C=C, solver="liblinear", dual=N < V, max_iter=200)
         t = time.perf_counter()
@@ -221,10 +226,12 @@ def full_vocabulary_probe(contexts: int, fits: int) -> None:
         print(f"    liblinear fit C={C:.0e} on fold 1 of 5: {times[-1]:.1f} s", flush=True)
     measured = sum(times)
     estimate = measured * n_fits / len(times)
+    sample = "every C of fold 1" if len(times) == len(Cs) else f"{len(times)} of fold 1's {len(Cs)} Cs (biased high)"
     print(f"  LogisticRegressionCV protocol (liblinear, dual, {len(Cs)} Cs x 5 folds + refit = {n_fits} fits): "
-          f"{len(times)} fits measured, {measured:.0f} s; whole protocol estimated {estimate:.0f} s")  # fmt: skip
+          f"{sample} measured, {measured:.0f} s; whole protocol estimated {estimate:.0f} s")  # fmt: skip
     print(f"  speed-up of ours over the protocol (estimated): {estimate / t_ours:.1f}x (target >= 10; "
-          f"ours {'under' if t_ours < 180 else 'OVER'} 3 minutes)")  # fmt: skip
+          f"ours {'under' if t_ours < 180 else 'OVER'} 3 minutes); one fit against one: "
+          f"{np.mean(times) / t_ours:.1f}x")  # fmt: skip
 
 
 #: P5's worlds: (name, V, N, d, steps); "quick" is the quick profile's world of sqrt_eps.

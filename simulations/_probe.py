@@ -87,7 +87,13 @@ def _bias_radius(b: float, p_T: np.ndarray, eta: np.ndarray, margin_bound: float
 
 
 def _certificate(fw: float, grad_b: float, radius: float) -> float:
-    """f(x) − f* <= FW gap over the constrained weights + |∂f/∂b|·|b − b*| (convexity)."""
+    """f(x) − f* <= FW gap over the constrained weights + |∂f/∂b|·|b − b*| (convexity).
+
+    No certificate (inf) when the bias's radius is infinite (every label one class: the infimum is
+    approached as b → ±∞ and never attained), even where the computed ∂f/∂b rounds to 0.
+    """
+    if math.isinf(radius):
+        return math.inf
     tail = 0.0 if grad_b == 0.0 else abs(grad_b) * radius
     return max(fw, 0.0) + tail
 
@@ -287,13 +293,13 @@ def _best_bias(z0: np.ndarray, b: float, p_T: np.ndarray, eta: np.ndarray, max_i
     |∂/∂b| decreases; stops when it no longer does (its rounding floor)."""
     grad = float(p_T @ (expit(z0 + b) - eta))
     for _ in range(max_iter):
-        if grad == 0.0:
+        if grad == 0.0 or not math.isfinite(grad):
             break
         s = expit(z0 + b)
         step = grad / max(float(p_T @ (s * (1.0 - s))), 1e-300)
-        while step != 0.0:
+        for _ in range(64):  # halvings
             new = float(p_T @ (expit(z0 + b - step) - eta))
-            if abs(new) < abs(grad):
+            if math.isfinite(step) and abs(new) < abs(grad):
                 b, grad = b - step, new
                 break
             step /= 2.0

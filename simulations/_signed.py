@@ -13,9 +13,10 @@ The adversarial direction of (R8) is one (σ_s = −sign(2η(s) − 1), u = v*/B
 counterpart draws σ_s and u at random: errors unrelated to the task. With
 m_s = E_{P*[s]} u, the tilt's per-context KL is the cumulant
 
-    log E_{P*[s]} e^{tU} = log1p(e^{−tσ_s m_s}·P*[s]·expm1(tσ_s u) + expm1(−tσ_s m_s)),
+    log E_{P*[s]} e^{tU} = log1p(e^{−tσ_s m_s}·P*[s]·expm1(tσ_s u) + expm1(−tσ_s m_s))
 
-so ε(t) for any number of t is one pass of matrix products over P* (no N × V
+(for large t a shifted form of the same cumulant, `signed_eps`), so ε(t)
+for any number of t is one pass of matrix products over P* (no N × V
 exponential), and Q[s] = P*[s] ⊙ e^{tσ_s u} / Z_s multiplies each row by one
 of two vectors. Everything is float64 and walks P* a row chunk at a time
 (`simulations._world.row_chunks`).
@@ -76,19 +77,37 @@ def signed_variance(world: World, d: SignedDirection) -> float:
 
 
 def signed_eps(world: World, d: SignedDirection, t: ArrayLike) -> np.ndarray:
-    """ε(t) = Σ_s p_L(s) KL(P*[s] ‖ Q_t[s]) for each t, exact in float64 (the cumulant of the module
-    docstring), in one pass over P*."""
+    """ε(t) = Σ_s p_L(s) KL(P*[s] ‖ Q_t[s]) for each t, exact in float64, in one pass over P*.
+
+    For t·max|u| <= 1 the cumulant of the module docstring (expm1 keeps its digits as t → 0); beyond,
+    where e^{−tσm}·P*·expm1(tσu) and expm1(−tσm) would cancel to −1, the same cumulant as
+    log(P*[s]·e^{tσ_s(u − a_σ)}) + tσ_s(a_σ − m_s) with a_σ the largest σu (no exponent above 0).
+    """
     t = np.atleast_1d(np.asarray(t, dtype=np.float64))
     k = t.size
-    cols = np.column_stack([d.u] + [np.expm1(ti * d.u) for ti in t] + [np.expm1(-ti * d.u) for ti in t])
+    top, bottom = float(np.max(d.u)), float(np.min(d.u))
+    reach = max(abs(top), abs(bottom))
+    wide = t * reach > 1.0
+    cols = [d.u]
+    for ti, w in zip(t, wide, strict=True):  # (up, down) columns for each t
+        cols += (
+            [np.exp(ti * (d.u - top)), np.exp(-ti * (d.u - bottom))] if w else [np.expm1(ti * d.u), np.expm1(-ti * d.u)]
+        )
+    vecs = np.column_stack(cols)
     out = np.zeros(k)
     for rows in row_chunks(world.p_star.shape[0]):
-        pm = world.p_star[rows] @ cols  # (rows, 1 + 2k): m_s, then P*·expm1(±t u)
+        pm = world.p_star[rows] @ vecs  # (rows, 1 + 2k): m_s, then P*·(up, down) for each t
         sign, m = d.sign[rows], pm[:, 0]
         for j, tj in enumerate(t):
-            pushed = np.where(sign > 0, pm[:, 1 + j], np.where(sign < 0, pm[:, 1 + k + j], 0.0))
-            shift = -tj * sign * m
-            out[j] += float(world.p_L[rows] @ np.log1p(np.exp(shift) * pushed + np.expm1(shift)))
+            up, down = pm[:, 1 + 2 * j], pm[:, 2 + 2 * j]
+            if wide[j]:
+                with np.errstate(divide="ignore"):
+                    kl = np.where(sign > 0, np.log(up) + tj * (top - m), np.log(down) + tj * (m - bottom))
+            else:
+                pushed = np.where(sign > 0, up, down)
+                shift = -tj * sign * m
+                kl = np.log1p(np.exp(shift) * pushed + np.expm1(shift))
+            out[j] += float(world.p_L[rows] @ np.where(sign != 0, kl, 0.0))
     return out
 
 
@@ -101,7 +120,7 @@ def signed_tilts(
 
 def signed_model(world: World, d: SignedDirection, t: float) -> np.ndarray:
     """Q_t = softmax(log P* + tU), float64 (N, V), built a row chunk at a time: the only N × V array made."""
-    up, down = np.exp(t * d.u), np.exp(-t * d.u)
+    up, down = np.exp(t * (d.u - np.max(d.u))), np.exp(-t * (d.u - np.min(d.u)))  # ≤ 1: no overflow; Z divides out
     q = np.empty_like(world.p_star)
     for rows in row_chunks(world.p_star.shape[0]):
         sign = d.sign[rows, None]

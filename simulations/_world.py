@@ -120,8 +120,9 @@ def make_world(key: jax.Array, cfg: WorldConfig, *, keep_log: bool = True) -> Wo
         alpha = cfg.dirichlet * np.exp(bias) / np.exp(bias).sum() * V
         p = rng.dirichlet(alpha, size=N)
         p = np.maximum(p, 1e-300)
-        log_p_star = np.log(p / p.sum(-1, keepdims=True))
-        p_star = np.exp(log_p_star)
+        log_p = np.log(p / p.sum(-1, keepdims=True))
+        p_star = np.exp(log_p)
+        log_p_star = log_p if keep_log else None
     else:  # a row chunk at a time: no N × V temporary beyond the arrays kept
         p_star = np.empty((N, V))
         log_p_star = np.empty((N, V)) if keep_log else None

@@ -161,6 +161,7 @@ class SqrtEps(Experiment[Config]):
             experiment=self.name,
             world=dict(vocab_size=w.vocab_size, num_contexts=w.num_contexts, dim=w.dim, chunked=cfg.chunked),
             n_rows=len(rows),
+            features=[f for f in FEATURES if any(r.feature == f for r in rows)],
             **bound_check(rows, cfg.violation_tol),
             max_ratio_to_bound_p_f=max(((r.probe_loss - r.tau) / (r.bound - r.tau) for r in p_f), default=math.nan),
             max_ratio_to_r9_p_f=max(((r.probe_loss - r.tau) / (r.r9_bound - r.tau) for r in p_f), default=math.nan),
@@ -171,6 +172,8 @@ class SqrtEps(Experiment[Config]):
     def claims(self, cfg: Config | None, summary: dict) -> list:
         v, r9, n = summary["violations"], summary["r9_violations"], summary["n_checked"]
         measured = f"{v} violations of the paper's bound, {r9} of (R9), in {n} rows; {summary['unresolved']} unresolved"
+        if "features" in summary:  # which bounds the rows exercise: (R5) and (R6) only with Φp_f and f
+            measured += f" (features: {', '.join(summary['features'])})"
         out = [self.claim("bound_holds", v == r9 == summary["unresolved"] == 0 and n > 0, measured)]
         adv = summary["slopes"].get("box/adversarial/p_f")
         if adv:
@@ -209,6 +212,7 @@ class SqrtEps(Experiment[Config]):
             f"{s['max_ratio_to_r9_p_f']:.3f} (R9)\n"
             f"{';  '.join(extras)}\n"
             "hollow markers: negative excess at |excess|;  slopes fitted on |excess| with a 95% seed bootstrap"
+            + (" (one seed: the interval is the estimate itself)" if len({r.seed for r in rows}) == 1 else "")
         )
         return finish_figure(fig, title, ok, stem)
 
@@ -219,7 +223,8 @@ def _world_line(world: dict | None) -> str:
         return ""
     line = f"world: V = {world['vocab_size']:,} words, N = {world['num_contexts']:,} contexts, d* = {world['dim']}"
     if world["chunked"]:
-        line += ";  held a row chunk at a time, tilts along signed word directions (random: random signs and words)"
+        line += (";  held a row chunk at a time, tilts along signed word directions "
+                 "(random: random signs, Gaussian word weights)")  # fmt: skip
     return line + "\n"
 
 

@@ -140,3 +140,11 @@ def test_the_fitted_bias_is_the_best_bias_for_the_fitted_weights(kw):
                           tol=1e-12)  # fmt: skip
     assert fit.loss <= res.fun + 1e-14
     assert fit.b == pytest.approx(res.x, abs=1e-6)
+
+
+def test_labels_all_of_one_class_get_no_certificate():
+    """Every η = 1: the loss's infimum is approached as b → ∞ and never attained, so no fit is certified,
+    even where the bias step makes the computed ∂ℓ/∂b round to 0."""
+    g, p_T, _ = _problem(3)
+    fit = sim.fit_probe(g, p_T, np.ones(len(g)), box=1.0)
+    assert fit.gap == np.inf and not fit.converged

@@ -155,3 +155,26 @@ def test_the_gpt2_profile_is_gpt2_sized_and_fits_the_memory_check():
     cfg = sim.get_experiment("sqrt_eps").profiles["gpt2"]
     assert (cfg.world.vocab_size, cfg.world.dim) == (50_257, 768) and cfg.world.num_contexts >= 8_192
     assert cfg.chunked and sim.get_experiment("sqrt_eps").arrays_nv(cfg) == 3
+
+
+def test_signed_tilts_stay_finite_where_a_sharp_world_makes_the_cumulant_cancel():
+    """A world of sharp P* rows (logit scale 20, Zipf 5): at large t the expm1 form cancels to −1; the
+    shifted form keeps ε and Q finite and equal to the general tilts' (which overflow only later)."""
+    cfg = sim.WorldConfig(vocab_size=120, num_contexts=300, dim=4, theta_scale=20.0, word_zipf=5.0)
+    case = sim.make_instance(1, cfg, sim.TaskConfig())
+    d = sim.signed_direction(None, case, "adversarial")
+    u = sim.dense_direction(case.world, d)
+    for t in (0.5, 5.0, 36.7, 100.0, 300.0):
+        assert sim.signed_eps(case.world, d, t)[0] == pytest.approx(sim.tilt_eps(case.world, u, t)[0], rel=1e-9)
+        np.testing.assert_allclose(sim.signed_model(case.world, d, t), sim.tilt_model(case.world, u, t), atol=1e-14)
+    t_s, e_s = sim.signed_tilts(case.world, d, [10.0])
+    t_g, e_g = sim.calibrate_tilts(case.world, u, [10.0])
+    assert t_s[0] == pytest.approx(t_g[0], rel=1e-9) and e_s[0] == pytest.approx(e_g[0], rel=1e-9)
+
+
+def test_a_dirichlet_world_can_keep_p_star_alone():
+    cfg = sim.WorldConfig(vocab_size=50, num_contexts=40, dirichlet=0.5)
+    key = sim.streams(0)["world"]
+    full, lean = sim.make_world(key, cfg), sim.make_world(key, cfg, keep_log=False)
+    assert lean.log_p_star is None
+    np.testing.assert_array_equal(full.p_star, lean.p_star)
