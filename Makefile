@@ -26,7 +26,7 @@ reproduce: $(STAMP)
 quick: $(STAMP)
 	$(VENV)/bin/natural-tasks reproduce --profile quick
 
-# sqrt_eps on a world of GPT-2's vocabulary and width (about 8 minutes and 7.5 GB on 2 cores).
+# sqrt_eps on a world of GPT-2's vocabulary and width (about 8 minutes and 7.7 GB of memory on 2 cores).
 gpt2: $(STAMP)
 	$(VENV)/bin/natural-tasks --threads 2 reproduce --profile gpt2
 
