@@ -320,7 +320,7 @@ def _lbfgsb(fun, certify, x0, lohi, max_iter, early=None, polish=None):
     if lohi is not None:
         bounds = [(a, b) if np.isfinite(b) else (None, None) for a, b in zip(*lohi, strict=True)]
     x, iters, gap, obj = x0, 0, math.inf, math.nan
-    last: dict = {}
+    last = {}  # the latest point the solver evaluated, and its gradient
 
     def tracked(x):
         obj, grad = fun(x)

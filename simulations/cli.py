@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(r, "standard")
     r.add_argument("--only", nargs="+", metavar="NAME", default=None, help="run only these experiments")
     r.add_argument("--figures", default=None, help="figures folder (default: figures/ for the standard profile, "
-                   "build/figures-<profile>/ otherwise)")  # fmt: skip
+                   "figures/gpt2/ for gpt2, build/figures-<profile>/ otherwise)")  # fmt: skip
 
     run = sub.add_parser("run", help="run one experiment")
     run.add_argument("name", help="experiment name (see `list`)")

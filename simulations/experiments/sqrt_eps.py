@@ -72,10 +72,14 @@ class Config(RunConfig):
         super().__post_init__()
         if self.chunked:
             if not set(self.families) <= set(TILT_FAMILIES):
-                raise ValueError(f"chunked runs take only the tilt families {TILT_FAMILIES}, got {self.families}")
+                raise ValueError(
+                    f"chunked runs (such as the gpt2 profile) take only the tilt families {TILT_FAMILIES}, "
+                    f"got {self.families}"
+                )
             if tuple(self.features) != ("p_f",) or tuple(self.probes) != ("box",):
                 raise ValueError(
-                    "chunked runs measure p_f features in the box class only: set features=p_f, probes=box"
+                    "chunked runs (such as the gpt2 profile) measure p_f features in the box class only: "
+                    "--set features=p_f --set probes=box"
                 )
         check_ranges("eps_targets", self.eps_targets, 0.0, 10.0, lo_open=True)
         check_choices("families", self.families, FAMILIES)
@@ -198,11 +202,14 @@ class SqrtEps(Experiment[Config]):
         s = summary
         ok = s["violations"] == s["r9_violations"] == s["unresolved"] == 0
         verdict = "0 violations" if ok else f"!!! {s['violations']} + {s['r9_violations']} (R9) VIOLATIONS !!!"
-        extras = [f"LMs flagged (diverged): {len(s['flagged'])}"]
+        extras = []
         if select(rows, feature="f"):
-            extras.insert(0, f"(R6) bound on f vacuous (≥ the constant predictor's loss) in {s['vacuous']['f']} rows")
+            extras.append(f"(R6) bound on f vacuous (≥ the constant predictor's loss) in {s['vacuous']['f']} rows")
         if select(rows, probe="l2"):
-            extras.insert(-1, f"ℓ2 probes above the bound (class not covered): {s['l2_above_bound']}")
+            extras.append(f"ℓ2 probes above the bound (class not covered): {s['l2_above_bound']}")
+        if select(rows, family="trained") or select(rows, family="corpus") or s["flagged"]:
+            extras.append(f"LMs flagged (diverged): {len(s['flagged'])}")
+        one_seed = len({r.seed for r in rows}) == 1
         title = (
             "sqrt_eps: downstream excess loss vs LM suboptimality ε, next to the natural-task bound τ + √(2B²ε/γ) "
             "and the residual-weighted bound (R9)\n"
@@ -210,9 +217,9 @@ class SqrtEps(Experiment[Config]):
             f"theorem's classes: {verdict} in {s['n_checked']} rows (fits certified to gap ≤ {s['max_gap']:.0e});  "
             f"max (loss−τ)/(bound−τ) for p_f: {s['max_ratio_to_bound_p_f']:.3f} (paper), "
             f"{s['max_ratio_to_r9_p_f']:.3f} (R9)\n"
-            f"{';  '.join(extras)}\n"
-            "hollow markers: negative excess at |excess|;  slopes fitted on |excess| with a 95% seed bootstrap"
-            + (" (one seed: the interval is the estimate itself)" if len({r.seed for r in rows}) == 1 else "")
+            + (f"{';  '.join(extras)}\n" if extras else "")
+            + "hollow markers: negative excess at |excess|;  slopes fitted on |excess| with a 95% seed bootstrap"
+            + (" (one seed: the interval is the estimate itself)" if one_seed else "")
         )
         return finish_figure(fig, title, ok, stem)
 

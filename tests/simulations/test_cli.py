@@ -55,7 +55,7 @@ BAD_INPUT = [
     (["run", "random_errors", "--set", "directions=100000000000000000000000"], "directions must be in [1, 1000000]"),
     (["run", "sqrt_eps", "--set", "lm.steps=10000000000"], "lm.steps must be in"),
     (["run", "tightness", "--profile", "gpt2"], "unknown profile 'gpt2' for tightness"),
-    (["run", "sqrt_eps", "--profile", "gpt2", "--set", "families=trained"], "chunked runs take only the tilt families"),
+    (["run", "sqrt_eps", "--profile", "gpt2", "--set", "families=trained"], "take only the tilt families"),
     (["run", "sqrt_eps", "--profile", "gpt2", "--set", "features=p_f,f"], "p_f features in the box class only"),
     (["run", "sqrt_eps", "--profile", "gpt2", "--set", "world.num_contexts=2000000"], "lower world.vocab_size"),
     (["demo", "--eps", "0"], "eps must be in (0, 10]"),

@@ -141,7 +141,7 @@ def test_a_chunked_run_holds_about_two_n_by_v_arrays(monkeypatch):
 @pytest.mark.parametrize(
     "change, match",
     [
-        (dict(families=("trained",)), "tilt families"),
+        (dict(families=("trained",)), "gpt2 profile.* take only the tilt families"),
         (dict(features=("p_f", "phi_p_f")), "p_f features in the box class"),
         (dict(probes=("box", "l2")), "p_f features in the box class"),
     ],
