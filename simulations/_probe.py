@@ -28,6 +28,8 @@ from scipy.special import expit, logit
 
 import theory
 
+from ._world import row_chunks
+
 #: A certified fit has gap <= this (in nats of population loss): below every violation tolerance
 #: the experiments use (1e-7), and far below the smallest excess they read.
 GAP_TOL = 1e-8
@@ -119,21 +121,19 @@ def _moments(g: np.ndarray, p_T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The p_T-weighted mean m and standard deviation c of every feature (c = 1 where it is 0),
     with no temporary larger than `CHUNK_ROWS` rows of g."""
     m = p_T @ g
-    sq = sum((p_T[i : i + CHUNK_ROWS] @ np.square(g[i : i + CHUNK_ROWS]) for i in range(0, g.shape[0], CHUNK_ROWS)),
-             np.zeros(g.shape[1]))  # fmt: skip
+    sq = sum((p_T[r] @ np.square(g[r]) for r in row_chunks(g.shape[0], CHUNK_ROWS)), np.zeros(g.shape[1]))
     c = np.sqrt(np.maximum(sq - m * m, 0.0))
     return m, np.where(c > 1e-300, c, 1.0)
 
 
 def _max_standardised_norm(g: np.ndarray, m: np.ndarray, c: np.ndarray) -> float:
     """max_s ‖(g(s) − m)/c‖₂, a row chunk at a time."""
-    rows = range(0, g.shape[0], CHUNK_ROWS)
-    return max(float(np.linalg.norm((g[i : i + CHUNK_ROWS] - m) / c, axis=1).max()) for i in rows)
+    return max(float(np.linalg.norm((g[r] - m) / c, axis=1).max()) for r in row_chunks(g.shape[0], CHUNK_ROWS))
 
 
 def _max_abs_row_sum(g: np.ndarray) -> float:
     """max_s Σ_j |g_j(s)|, a row chunk at a time."""
-    return max(float(np.abs(g[i : i + CHUNK_ROWS]).sum(1).max()) for i in range(0, g.shape[0], CHUNK_ROWS))
+    return max(float(np.abs(g[r]).sum(1).max()) for r in row_chunks(g.shape[0], CHUNK_ROWS))
 
 
 def _task_rows(features: ArrayLike, p_T: ArrayLike, eta: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
