@@ -42,7 +42,7 @@ import functools
 import sys
 import time
 
-from simulations._threads import limit_threads, thread_settings
+from simulations.core import limit_threads, thread_settings
 
 if __name__ == "__main__":  # before JAX starts: XLA reads its thread flags once
     limit_threads(int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 1)
@@ -53,7 +53,7 @@ import numpy as np  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 import simulations as sim  # noqa: E402
-from simulations._train import make_optimizer, run_steps  # noqa: E402
+from simulations.models import make_optimizer, run_steps  # noqa: E402
 
 
 def best_of(fn, repeats: int) -> float:
@@ -243,7 +243,7 @@ POPULATION_LARGE = [("large", 2000, 4000, 32, 50)]
 
 
 def population(P: int, worlds) -> None:
-    from simulations._train import POPULATION_MAX_WORK, population_pays, train_population
+    from simulations.models import POPULATION_MAX_WORK, population_pays, train_population
 
     keys = sim.streams(0)
     print(f"(P5) a population of {P} LMs (exact objective, 5 checkpoints) trained together (vmap) against a loop;")
@@ -326,8 +326,8 @@ def scaling() -> None:
     import tracemalloc
     from pathlib import Path
 
-    from simulations._plotting import finish_figure, new_figure
-    from simulations._train import make_optimizer, run_steps
+    from simulations.experiments.kit import finish_figure, new_figure
+    from simulations.models import make_optimizer, run_steps
 
     keys = sim.streams(0)
     rows = []

@@ -23,10 +23,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._features import measure
-from ._instance import Instance
-from ._lm import LanguageModel, tilted_lms, trained_lms
-from ._train import TrainConfig
+from .features import measure
+from .models import LanguageModel, TrainConfig, tilted_lms, trained_lms
+from .worlds import Instance
 
 #: The kinds of LM `language_model` makes.
 KINDS = ("adversarial", "random", "trained")

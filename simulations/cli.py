@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command not in ("bound", "list"):
-            from ._threads import limit_threads
+            from .core import limit_threads
 
             limit_threads(args.threads)
         return _dispatch(args)
@@ -200,29 +200,29 @@ def _dispatch(args) -> int:
             exp = get_experiment(name)
             print(f"{name:<16} {exp.title}  (profiles: {', '.join(exp.profiles)})")
         return 0
-    from . import _runner
+    from . import runs as runner
 
     if args.command == "sweep":
         return _sweep(args)
     if args.command == "run":
-        cfg = _runner.make_config(args.name, args.profile, args.seed, args.set)
+        cfg = runner.make_config(args.name, args.profile, args.seed, args.set)
         if args.figures:
-            _runner.check_output_folder(args.figures)
-        runs = [(args.name, cfg)]
+            runner.check_output_folder(args.figures)
+        todo = [(args.name, cfg)]
         figures = args.figures
     else:
         names = args.only or [n for n in experiment_names() if args.profile in get_experiment(n).profiles]
-        runs = [(name, _runner.make_config(name, args.profile)) for name in names]  # every config checked first
+        todo = [(name, runner.make_config(name, args.profile)) for name in names]  # every config checked first
         figures = args.figures or DEFAULT_FIGURES[args.profile]
-        _runner.check_output_folder(figures)
+        runner.check_output_folder(figures)
     done = []
-    for name, cfg in runs:
-        run = _runner.run_experiment(name, cfg, args.results, args.force, not args.no_progress)
+    for name, cfg in todo:
+        run = runner.run_experiment(name, cfg, args.results, args.force, not args.no_progress)
         print(_status_line(name, run))
         if text := get_experiment(name).report(run.summary):
             print(text)
         if figures:
-            print(f"  figures: {', '.join(map(str, _runner.draw(name, run.rows, run.summary, figures)))}")
+            print(f"  figures: {', '.join(map(str, runner.draw(name, run.rows, run.summary, figures)))}")
         done.append((name, run.summary))
     print()
     print(_claims_table(done))
@@ -236,7 +236,7 @@ def _dispatch(args) -> int:
 def _sweep(args) -> int:
     from pathlib import Path
 
-    from . import sweep
+    from .runs import sweep
 
     grid = sweep.parse_grid(args.grid)
     seeds = None if args.seeds is None else sweep.parse_seeds(args.seeds)
@@ -346,7 +346,7 @@ def _partition(args) -> int:
 def _check_figure_stem(stem: str) -> None:
     from pathlib import Path
 
-    from ._runner import check_output_folder
+    from .runs import check_output_folder
 
     check_output_folder(Path(stem).parent if str(Path(stem).parent) else ".")
 

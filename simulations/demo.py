@@ -13,9 +13,9 @@ import numpy as np
 
 import theory
 
-from ._completion import fit, make_class_task, zero_shot
-from ._lexicon import PROMPT, TOPICS, LexiconConfig, make_lexicon, named_words
-from ._tilt import calibrate_tilts, center, tilt_model
+from .features import fit_class_probe, zero_shot
+from .models import calibrate_tilts, center, tilt_model
+from .worlds import PROMPT, TOPICS, LexiconConfig, make_class_task, make_lexicon, named_words
 
 #: The demo's world and probe box.
 DEMO_LEXICON = LexiconConfig(vocab_size=150, num_contexts=200)
@@ -64,8 +64,8 @@ def run_demo(seed: int = 0, eps: float = 0.01) -> str:
     rows, bounds = [], []
     for prompted in (False, True):
         task = make_class_task(lex, "sentiment", prompted)
-        tau_fit = fit(world.p_star, task, DEMO_B)
-        lm_fit = fit(q, task, DEMO_B)
+        tau_fit = fit_class_probe(world.p_star, task, DEMO_B)
+        lm_fit = fit_class_probe(q, task, DEMO_B)
         bound = theory.multiclass_task_bound(tau_fit.loss, DEMO_B, e, task.gamma)
         _, zs_acc = zero_shot(q, task)
         bounds.append(("with the prompt" if prompted else "without the prompt", bound))

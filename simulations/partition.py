@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 import theory
 
-from ._embeddings import sample_thetas
+from .worlds import sample_thetas
 
 #: Default logit spreads std_w(θᵀφ_w) of the sampled θ's.
 SPREADS = (0.5, 1.0, 2.0, 4.0)
@@ -161,7 +161,7 @@ def format_report(reports: list[PartitionReport]) -> str:
 
 def plot_report(reports: list[PartitionReport], title: str, stem: str | Path) -> list[Path]:
     """rel δ and both forms' errors against the logit spread (log-log)."""
-    from ._plotting import finish_figure, new_figure
+    from .experiments.kit import finish_figure, new_figure
 
     fig, axes = new_figure(1, width=6.0, height=4.2)
     ax = axes[0][0]

@@ -26,8 +26,8 @@ from scipy.special import log_softmax, softmax
 import theory
 
 if TYPE_CHECKING:  # the package's own types (importing them at run time would load JAX)
-    from ._instance import Instance
-    from ._lm import LanguageModel
+    from .models import LanguageModel
+    from .worlds import Instance
 
 LOGIT = st.floats(-50.0, 50.0, allow_nan=False, width=64)
 #: Suboptimalities ε of `lms_at_eps`.
@@ -124,9 +124,7 @@ def instances(
     The task is natural by construction: its planted classifier (`task.v`, `task.b`, ‖v‖∞ = B) has
     loss `task.tau_planted` on P*; the probe fitted on P* (`reference_probe`) is the smaller τ.
     """
-    from ._instance import make_instance
-    from ._task import TaskConfig
-    from ._world import WorldConfig
+    from .worlds import TaskConfig, WorldConfig, make_instance
 
     world = WorldConfig(
         vocab_size=draw(st.integers(*vocab)), num_contexts=draw(st.integers(*contexts)), dim=draw(st.integers(*dims))

@@ -1,7 +1,10 @@
-"""The experiment registry: name -> module, imported on first use.
+"""The experiments and their registry: name -> module, imported on first use.
 
-Adding an experiment is one new module in this folder (a subclass of
-`Experiment` bound to the module-level name `EXPERIMENT`) and one line here.
+The floor above the kit (`simulations.experiments.kit`) and below
+`simulations.runs`: one module (or a small package, for a large figure) per
+experiment, each importing the kit and the floors below it, never another
+experiment. Adding an experiment is one new module in this folder (a subclass
+of `Experiment` bound to the module-level name `EXPERIMENT`) and one line here.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ._base import PROFILES, Experiment, RunConfig
+from .kit import PROFILES, Claim, Experiment, RunConfig, claims_by_id
 
 #: name -> module (relative to this package) defining `EXPERIMENT`.
 REGISTRY: dict[str, str] = {
@@ -36,4 +39,13 @@ def get_experiment(name: str) -> Experiment[Any]:
     return importlib.import_module(REGISTRY[name], __name__).EXPERIMENT
 
 
-__all__ = ["PROFILES", "REGISTRY", "Experiment", "RunConfig", "experiment_names", "get_experiment"]
+__all__ = [
+    "PROFILES",
+    "REGISTRY",
+    "Claim",
+    "Experiment",
+    "RunConfig",
+    "claims_by_id",
+    "experiment_names",
+    "get_experiment",
+]

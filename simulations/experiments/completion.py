@@ -20,16 +20,12 @@ import numpy as np
 
 import theory
 
-from .._completion import CLASS_TASKS, FEATURES, feature_values, fit, make_class_task, zero_shot
-from .._config import check_choices, check_range, check_ranges
-from .._keys import numpy_rng, streams
-from .._lexicon import LexiconConfig, make_lexicon
-from .._plotting import FAMILY_STYLE, LEGEND_BELOW, finish_figure, new_figure
-from .._probe import fit_multiclass_probe
-from .._rows import column, select, values
-from .._tilt import calibrate_tilts, center, tilt_model
-from .._train import TrainConfig, lm_eps, lm_probs, train
-from ._base import Experiment, RunConfig
+from ..core import check_choices, check_range, check_ranges, numpy_rng, streams
+from ..features import CLASS_FEATURES, class_feature_values, fit_class_probe, zero_shot
+from ..models import TrainConfig, calibrate_tilts, center, lm_eps, lm_probs, tilt_model, train
+from ..probes import fit_multiclass_probe
+from ..worlds import CLASS_TASKS, LexiconConfig, make_class_task, make_lexicon
+from .kit import FAMILY_STYLE, LEGEND_BELOW, Experiment, RunConfig, column, finish_figure, new_figure, select, values
 
 BOUNDED = ("p_f", "p_f_class")  # the theorem's classes: K-class box probes on next-word probabilities
 PROMPT_MARGIN = 0.01
@@ -51,7 +47,7 @@ class Config(RunConfig):
     lm: TrainConfig = TrainConfig(steps=300, checkpoints=3)
     eps_targets: tuple[float, ...] = (1e-3, 1e-2, 1e-1)
     tasks: tuple[str, ...] = CLASS_TASKS
-    features: tuple[str, ...] = FEATURES
+    features: tuple[str, ...] = CLASS_FEATURES
     B: float = 4.0
     B_sweep: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
     sample_sizes: tuple[int, ...] = (10, 30, 100, 300, 1000, 3000, 10000)
@@ -60,8 +56,8 @@ class Config(RunConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_choices("tasks", self.tasks, CLASS_TASKS)
-        check_choices("features", self.features, FEATURES)
-        check_choices("sample_features", self.sample_features, FEATURES[:4])
+        check_choices("features", self.features, CLASS_FEATURES)
+        check_choices("sample_features", self.sample_features, CLASS_FEATURES[:4])
         check_ranges("eps_targets", self.eps_targets, 0.0, 10.0, lo_open=True)
         check_range("B", self.B, 0.0, 1e4, lo_open=True)
         check_ranges("B_sweep", self.B_sweep, 0.0, 1e4, lo_open=True)
@@ -146,11 +142,11 @@ class Completion(Experiment[Config]):
         rows, ref = [], {}
         for task in tasks:  # τ against B, with and without the prompt
             for feature in BOUNDED:
-                vals = feature_values(lex, world.p_star, None, task, feature)
+                vals = class_feature_values(lex, world.p_star, None, task, feature)
                 if vals is None:  # BOUNDED features are read from Q, never from F
                     raise ValueError(f"feature {feature!r} has no values without F")
                 for B in sorted({*cfg.B_sweep, cfg.B}):
-                    f = fit(vals, task, B)
+                    f = fit_class_probe(vals, task, B)
                     ref[task.name, task.prompted, feature, B] = f.loss
                     if B in cfg.B_sweep:
                         rows.append(_row("tau", task, feature, "p_star", 0.0, 0, B, 0, f.loss, f.accuracy, f.loss,
@@ -178,10 +174,10 @@ class Completion(Experiment[Config]):
         if feature == "zero_shot":
             loss, acc = zero_shot(q, task)
             return [_row("probe", task, feature, family, eps, step, math.nan, 0, loss, acc, seed=seed)]
-        vals = feature_values(lex, q, F, task, feature)
+        vals = class_feature_values(lex, q, F, task, feature)
         if vals is None:
             return []
-        f = fit(vals, task, cfg.B)
+        f = fit_class_probe(vals, task, cfg.B)
         tau, bound = math.nan, math.nan
         if feature in BOUNDED:
             tau = ref[task.name, task.prompted, feature, cfg.B]
@@ -206,7 +202,7 @@ class Completion(Experiment[Config]):
                 eta[-1] = 0.5  # one virtual example, half of each class, with all features 0: it touches only the
                 weights = np.append(counts, 1.0) / (n + 1)  # bias, and keeps its optimum finite when a sample
                 for feature in cfg.sample_features:  # holds one class only
-                    vals = feature_values(lex, q, F, task, feature)
+                    vals = class_feature_values(lex, q, F, task, feature)
                     if vals is None:
                         continue
                     padded = np.vstack([vals, np.zeros((1, vals.shape[1]))])

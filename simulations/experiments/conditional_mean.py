@@ -20,16 +20,26 @@ from scipy.linalg import subspace_angles
 
 import theory
 
-from .._config import check_choices, check_ranges
-from .._features import ProbeRow, bound_check, eps_phi, probe_rows, softmax_optimum
-from .._instance import make_instance
-from .._lm import trained_lms
-from .._plotting import FAMILY_STYLE, LEGEND_BELOW, finish_figure, new_figure, plot_signed
-from .._rows import column, select, values
-from .._task import TaskConfig
-from .._train import TrainConfig
-from .._world import WorldConfig
-from ._base import TINY_LM, Experiment, RunConfig
+from ..core import check_choices, check_ranges
+from ..features import eps_phi, softmax_optimum
+from ..models import TrainConfig, trained_lms
+from ..worlds import TaskConfig, WorldConfig, make_instance
+from .kit import (
+    FAMILY_STYLE,
+    LEGEND_BELOW,
+    TINY_LM,
+    Experiment,
+    ProbeRow,
+    RunConfig,
+    bound_check,
+    column,
+    finish_figure,
+    new_figure,
+    plot_signed,
+    probe_rows,
+    select,
+    values,
+)
 
 TRAININGS = ("exact", "corpus", "learned")
 #: The bottleneck floor holds when the last checkpoint's TV(p_f, P*) is at least this fraction of the optimum's.

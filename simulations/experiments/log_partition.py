@@ -21,19 +21,36 @@ import numpy as np
 
 import theory
 
-from .._config import MAX_COUNT, check_choices, check_range, check_ranges
-from .._embeddings import SAMPLED_FAMILIES, sample_embeddings, sample_thetas
-from .._features import measure
-from .._instance import make_instance
-from .._keys import numpy_rng, streams
-from .._lm import trained_lms
-from .._plotting import FAMILY_STYLE, LEGEND_BELOW, finish_figure, label_panels, new_figure, slope_label
-from .._rows import column, select, values
-from .._stats import format_slope, slope_consistent, slopes_by
-from .._task import TaskConfig
-from .._train import TrainConfig
-from .._world import WorldConfig, make_world
-from ._base import TINY_LM, TINY_WORLD, Experiment, RunConfig
+from ..core import MAX_COUNT, check_choices, check_range, check_ranges, numpy_rng, streams
+from ..features import measure
+from ..models import TrainConfig, trained_lms
+from ..worlds import (
+    SAMPLED_FAMILIES,
+    TaskConfig,
+    WorldConfig,
+    make_instance,
+    make_world,
+    sample_embeddings,
+    sample_thetas,
+)
+from .kit import (
+    FAMILY_STYLE,
+    LEGEND_BELOW,
+    TINY_LM,
+    TINY_WORLD,
+    Experiment,
+    RunConfig,
+    column,
+    finish_figure,
+    format_slope,
+    label_panels,
+    new_figure,
+    select,
+    slope_consistent,
+    slope_label,
+    slopes_by,
+    values,
+)
 
 FAMILIES = (*SAMPLED_FAMILIES, "zipf", "learned")
 LM_FAMILIES = ("trained", "learned")

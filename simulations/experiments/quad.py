@@ -23,17 +23,25 @@ from scipy.linalg import subspace_angles
 
 import theory
 
-from .._config import check_choices
-from .._features import measure, reference_probe
-from .._instance import make_instance
-from .._lm import LanguageModel
-from .._plotting import FAMILY_STYLE, finish_figure, label_panels, new_figure, plot_signed
-from .._probe import fit_probe
-from .._rows import column, select, values
-from .._task import TaskConfig
-from .._train import TrainConfig, lm_eps, lm_probs, train
-from .._world import WorldConfig
-from ._base import TINY_LM, TINY_WORLD, Experiment, RunConfig
+from ..core import check_choices
+from ..features import measure, reference_probe
+from ..models import LanguageModel, TrainConfig, lm_eps, lm_probs, train
+from ..probes import fit_probe
+from ..worlds import TaskConfig, WorldConfig, make_instance
+from .kit import (
+    FAMILY_STYLE,
+    TINY_LM,
+    TINY_WORLD,
+    Experiment,
+    RunConfig,
+    column,
+    finish_figure,
+    label_panels,
+    new_figure,
+    plot_signed,
+    select,
+    values,
+)
 
 FAMILIES = ("quad", "quad_learned", "quad_corpus", "xent", "xent_learned")
 #: A learned Φ spans the top eigenspace when its row space captures at least this share of the best rank-d energy.

@@ -18,18 +18,24 @@ import jax
 import numpy as np
 from scipy.special import expit
 
-from .._config import MAX_COUNT, check_choice, check_range, check_ranges
-from .._features import measure, reference_probe
-from .._instance import make_instance
-from .._keys import numpy_rng
-from .._lm import LanguageModel
-from .._plotting import LEGEND_BELOW, finish_figure, new_figure, plot_signed
-from .._rows import column, select
-from .._stats import format_slope, loglog_slope, slope_consistent
-from .._task import TaskConfig
-from .._tilt import adversarial_direction, calibrate_tilts, center, tilt_model
-from .._world import WorldConfig
-from ._base import TINY_WORLD, Experiment, RunConfig
+from ..core import MAX_COUNT, check_choice, check_range, check_ranges, numpy_rng
+from ..features import measure, reference_probe
+from ..models import LanguageModel, adversarial_direction, calibrate_tilts, center, tilt_model
+from ..worlds import TaskConfig, WorldConfig, make_instance
+from .kit import (
+    LEGEND_BELOW,
+    TINY_WORLD,
+    Experiment,
+    RunConfig,
+    column,
+    finish_figure,
+    format_slope,
+    loglog_slope,
+    new_figure,
+    plot_signed,
+    select,
+    slope_consistent,
+)
 
 #: The prediction error must be of second order: its log-log slope in ε at least this (the excess's is 0.5).
 SECOND_ORDER_SLOPE = 0.9

@@ -18,19 +18,30 @@ import numpy as np
 
 import theory
 
-from .._config import check_choices, check_range, check_ranges
-from .._features import FEATURES, LABELS, PROBES, ProbeRow, bound_check, check_gradient_fit, probe_rows
-from .._instance import make_instance
-from .._lm import tilted_lms, trained_lms
-from .._plotting import FAMILY_STYLE, LEGEND_BELOW, finish_figure, new_figure, plot_signed, slope_label
-from .._rows import column, select
-from .._signed import signed_tilted_lms
-from .._stats import format_slope, slope_consistent, slopes_by
-from .._task import TaskConfig
-from .._tilt import TILT_FAMILIES
-from .._train import TrainConfig
-from .._world import WorldConfig
-from ._base import TINY_LM, TINY_WORLD, Experiment, RunConfig
+from ..core import check_choices, check_range, check_ranges
+from ..features import FEATURES, LABELS, PROBES, check_gradient_fit
+from ..models import TILT_FAMILIES, TrainConfig, signed_tilted_lms, tilted_lms, trained_lms
+from ..worlds import TaskConfig, WorldConfig, make_instance
+from .kit import (
+    FAMILY_STYLE,
+    LEGEND_BELOW,
+    TINY_LM,
+    TINY_WORLD,
+    Experiment,
+    ProbeRow,
+    RunConfig,
+    bound_check,
+    column,
+    finish_figure,
+    format_slope,
+    new_figure,
+    plot_signed,
+    probe_rows,
+    select,
+    slope_consistent,
+    slope_label,
+    slopes_by,
+)
 
 FAMILIES = ("random", "adversarial", "trained", "corpus")
 

@@ -20,19 +20,39 @@ import numpy as np
 
 import theory
 
-from .. import _worst_case as wc
-from .._config import MAX_CORPUS, MAX_COUNT, check_range, check_ranges
-from .._features import measure, reference_probe
-from .._instance import Instance, make_instance
-from .._lm import LanguageModel, lms_at_eps, tilt_directions, tilted_lms, trained_directions, trained_lms
-from .._plotting import FAMILY_STYLE, LEGEND_BELOW, finish_figure, new_figure, plot_strips
-from .._rows import column, select, values
-from .._stats import format_slope, slope_consistent, slopes_by
-from .._task import TaskConfig
-from .._tilt import TILT_FAMILIES
-from .._train import TrainConfig
-from .._world import WorldConfig
-from ._base import TINY_LM, TINY_WORLD, Experiment, RunConfig
+from ..core import MAX_CORPUS, MAX_COUNT, check_range, check_ranges
+from ..features import measure, reference_probe
+from ..models import (
+    TILT_FAMILIES,
+    LanguageModel,
+    TrainConfig,
+    fixed_classifier_chain,
+    lms_at_eps,
+    refit_family,
+    tilt_directions,
+    tilted_lms,
+    trained_directions,
+    trained_lms,
+    worst_lms,
+)
+from ..worlds import Instance, TaskConfig, WorldConfig, make_instance
+from .kit import (
+    FAMILY_STYLE,
+    LEGEND_BELOW,
+    TINY_LM,
+    TINY_WORLD,
+    Experiment,
+    RunConfig,
+    column,
+    finish_figure,
+    format_slope,
+    new_figure,
+    plot_strips,
+    select,
+    slope_consistent,
+    slopes_by,
+    values,
+)
 
 STRIP_FAMILIES = ("random", "mixed", "adversarial", "trained", "worst_case")
 #: fold_in index of the `tilt` stream that draws the strips' random directions.
@@ -172,7 +192,7 @@ class Tightness(Experiment[Config]):
         tick()
         if seed == cfg.seeds[0]:  # the family does not depend on the seed
             for kappa in cfg.family_kappas:
-                fam = wc.refit_family(cfg.family_B, kappa, keys=inst.keys)
+                fam = refit_family(cfg.family_B, kappa, keys=inst.keys)
                 fam_lms = tilted_lms(fam, "adversarial", cfg.family_eps)
                 rows += [r for lm in fam_lms for r in _measure(fam, "family", lm._replace(family=f"κ={kappa:g}"))]
         tick()
@@ -190,7 +210,7 @@ class Tightness(Experiment[Config]):
         for name in values(select(rows, panel="family"), "family"):
             sel = sorted(select(rows, panel="family", family=name), key=lambda r: r.eps)
             family[name] = dict(r9_ratio=sel[0].excess / sel[0].first_order, paper_ratio=sel[0].ratio, eps=sel[0].eps)
-        chain = wc.fixed_classifier_chain(cfg.chain_k)
+        chain = fixed_classifier_chain(cfg.chain_k)
         curves = select(rows, panel="curve", classifier="refit", family=("worst_case", "adversarial", "random"))
         return dict(
             experiment=self.name,
@@ -290,7 +310,7 @@ def _measure(inst: Instance, panel: str, lm: LanguageModel, source: str = "") ->
 def _worst_cases(inst: Instance, budgets, cfg: Config, panel: str, general: bool = True) -> list[Row]:
     """Rows of the worst LMs found (`worst_lms`), each measured with the classifier it was searched against."""
     steps = cfg.general_steps if general else 0
-    planted, refit = wc.worst_lms(inst.world, inst.task, np.asarray(budgets), cfg.rounds, cfg.general_rounds, steps)
+    planted, refit = worst_lms(inst.world, inst.task, np.asarray(budgets), cfg.rounds, cfg.general_rounds, steps)
     rows = []
     for target, p, r in zip(budgets, planted, refit, strict=True):
         lm_p, lm_r = (

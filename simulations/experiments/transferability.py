@@ -18,16 +18,25 @@ import numpy as np
 
 import theory
 
-from .._config import check_choices, check_ranges
-from .._features import measure, reference_probe
-from .._instance import make_instance
-from .._lm import placed_tilts
-from .._plotting import LEGEND_BELOW, finish_figure, new_figure, plot_hollow, plot_signed
-from .._rows import column, select
-from .._stats import format_slope, slope_consistent, slopes_by
-from .._task import TaskConfig
-from .._world import WorldConfig
-from ._base import TINY_WORLD, Experiment, RunConfig
+from ..core import check_choices, check_ranges
+from ..features import measure, reference_probe
+from ..models import placed_tilts
+from ..worlds import TaskConfig, WorldConfig, make_instance
+from .kit import (
+    LEGEND_BELOW,
+    TINY_WORLD,
+    Experiment,
+    RunConfig,
+    column,
+    finish_figure,
+    format_slope,
+    new_figure,
+    plot_hollow,
+    plot_signed,
+    select,
+    slope_consistent,
+    slopes_by,
+)
 
 PLACEMENTS = ("concentrated", "spread", "outside")
 PLACEMENT_STYLE = {

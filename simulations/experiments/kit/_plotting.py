@@ -161,7 +161,7 @@ def slope_label(fit: dict | None) -> str:
 
 def save_figure(fig: Figure, stem: str | Path) -> list[Path]:
     """Save stem.png and stem.pdf, each atomically, with metadata stripped (reruns are byte-identical)."""
-    from ._store import atomic_write
+    from ...core import atomic_write
 
     stem = Path(stem)
     png, pdf = stem.with_suffix(".png"), stem.with_suffix(".pdf")

@@ -14,10 +14,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import log_softmax
 
-from ._config import check_choice
-from ._keys import numpy_rng
-from ._task import Task
-from ._world import World
+from ..core import check_choice, numpy_rng
+from ..worlds import Task, World
 
 #: The tilt families: errors unrelated to the task, and errors against its labels.
 TILT_FAMILIES = ("random", "adversarial")

@@ -20,9 +20,8 @@ from scipy.special import log_softmax
 
 import theory
 
-from ._config import MAX_CORPUS, MAX_COUNT, check_choice, check_range
-from ._keys import numpy_rng
-from ._world import World
+from ..core import MAX_CORPUS, MAX_COUNT, check_choice, check_range, numpy_rng
+from ..worlds import World
 
 #: Cross-entropy on the exact population or a sampled corpus; the Quad objective (R7) likewise.
 OBJECTIVES = ("exact", "corpus", "quad", "quad_corpus")

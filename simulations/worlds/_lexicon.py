@@ -18,8 +18,8 @@ from collections.abc import Iterable
 import numpy as np
 from scipy.special import log_softmax
 
-from ._config import check_range
-from ._world import World
+from ..core import check_range
+from ._loglinear import World
 
 #: Sentiment words and their valence in [−1, 1] (adjectives, then emoticons).
 SENTIMENT = {

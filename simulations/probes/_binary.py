@@ -23,28 +23,20 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.optimize import linprog, minimize
+from scipy.optimize import minimize
 from scipy.special import expit, logit
 
 import theory
 
-from ._world import row_chunks
+from ..core import row_chunks
 
 #: A certified fit has gap <= this (in nats of population loss): below every violation tolerance
 #: the experiments use (1e-7), and far below the smallest excess they read.
 GAP_TOL = 1e-8
-#: A K-class fit is converged when its Frank–Wolfe gap is at most this (L-BFGS-B on K·D weights).
-MULTI_GAP_TOL = 1e-6
 #: L-BFGS-B restarts from its own solution until the certificate holds, at most this often.
 MAX_RESTARTS = 8
-#: The barrier method stops when its duality gap m/t (m = 2V constraints) is below this.
-BARRIER_GAP = 1e-10
 #: Ridge fits with at most this many features are finished by Newton steps (a k × k Hessian).
 NEWTON_MAX_DIM = 1000
-#: A warm-started barrier (from a nearby optimum, shrunk into the interior) starts at this t.
-WARM_T0 = 1e4
-#: Singular values of Φ below this fraction of the largest are its null space (no effect on any feature).
-RANK_RTOL = 1e-12
 
 
 class ProbeFit(NamedTuple):
@@ -346,210 +338,3 @@ def _lbfgsb(fun, certify, x0, lohi, max_iter, early=None, polish=None):
         if not gap > GAP_TOL:  # certified, or no certificate (NaN) for the unconstrained class
             break
     return x, obj, gap, iters
-
-
-def fit_polytope_probe(
-    q: ArrayLike,
-    Phi: ArrayLike,
-    p_T: ArrayLike,
-    eta: ArrayLike,
-    B: float,
-    *,
-    init: tuple[ArrayLike, float] | None = None,
-) -> ProbeFit:
-    r"""Fit the probe v = Φᵀλ with ‖Φᵀλ‖_∞ <= B on features Q, i.e. λ on the features ΦQ.
-
-    The class of tasks natural w.r.t. Φ (docs/design.md (R5)): the probe λ
-    on the conditional-mean features Φq(s) is the probe Φᵀλ on q(s), so the
-    theorem's box constraint on v is the polytope ‖Φᵀλ‖_∞ <= B on λ (not a
-    box on λ). A convex problem with d + 1 variables and 2V linear
-    constraints, solved by a log-barrier Newton method (λ restricted to the
-    row space of Φ, where it acts), then certified independently: a
-    Frank–Wolfe gap (one linear program over the polytope, SciPy's HiGHS)
-    plus the free bias's term.
-
-    Args:
-      q: (N, V) rows on the simplex (P* or an LM's Q).  Phi: Φ, (d, V).
-      p_T: (N,) task weights.  eta: (N,) label probabilities.  B: > 0.
-      init: optional (λ, b) warm start (shrunk into the polytope's interior).
-
-    Returns:
-      A `ProbeFit` with v = λ (d,).
-
-    Raises:
-      ValueError: bad shapes or B <= 0.
-    """
-    if not B > 0:
-        raise ValueError(f"B must be > 0, got {B}")
-    Phi = np.asarray(Phi, dtype=np.float64)
-    q, p_T, eta = _task_rows(q, p_T, eta)
-    if Phi.ndim != 2 or Phi.shape[1] != q.shape[1]:
-        raise ValueError(f"Phi must be (d, V) with V = {q.shape[1]}, got {np.shape(Phi)}")
-    u, s, _ = np.linalg.svd(Phi, full_matrices=False)
-    basis = u[:, s > RANK_RTOL * s[0]]  # λ = basis μ: the directions that move some v_w
-    G, C = q @ Phi.T @ basis, Phi.T @ basis  # features and constraint rows in μ
-    mu0 = np.zeros(basis.shape[1])
-    b0 = float(logit(np.clip(np.sum(p_T * eta), 1e-12, 1 - 1e-12)))
-    if init is not None:
-        mu0, b0 = basis.T @ np.asarray(init[0], dtype=np.float64), float(init[1])
-        reach = np.abs(C @ mu0).max(initial=0.0)
-        mu0 = mu0 * min(1.0, 0.9 * B / reach) if reach > 0 else mu0
-    mu, b, iters = _barrier(G, C, p_T, eta, B, mu0, b0, t0=1.0 if init is None else WARM_T0)
-    lam = basis @ mu
-    loss, g_mu, g_b = population_loss_and_grad(G, p_T, eta, mu, b)
-    fw = g_mu @ mu - _lp_min(g_mu, C, B)
-    gap = _certificate(fw, g_b, _bias_radius(b, p_T, eta, B * float(np.abs(q).sum(1).max())))
-    return ProbeFit(lam, b, loss, loss, gap, bool(gap <= GAP_TOL), iters)
-
-
-def _lp_min(c: np.ndarray, C: np.ndarray, B: float) -> float:
-    """A certified lower bound on min c·μ over −B <= Cμ <= B (C of full column rank).
-
-    HiGHS solves the linear program to its tolerances (~1e-9); its dual
-    multipliers u >= 0 then give, for every feasible μ,
-    c·μ >= −Bᵀu − ‖c + Aᵀu‖₂ max‖μ‖₂ (A = [C; −C]), and
-    max‖μ‖₂ <= √(2V)·B/σ_min(C). So the bound holds whatever the solver's
-    rounding, and is within the dual residual of the optimum.
-    """
-    A = np.vstack([C, -C])
-    res = linprog(c, A_ub=A, b_ub=np.full(A.shape[0], B), bounds=(None, None), method="highs")
-    if res.status != 0:
-        return -math.inf  # no certificate rather than a wrong one
-    u = np.maximum(-res.ineqlin.marginals, 0.0)
-    residual = float(np.linalg.norm(c + A.T @ u))
-    radius = math.sqrt(A.shape[0]) * B / float(np.linalg.svd(C, compute_uv=False)[-1])
-    return -B * float(u.sum()) - residual * radius
-
-
-def _barrier(G, C, p_T, eta, B, mu, b, t0: float = 1.0, growth: float = 50.0):
-    """Minimise ℓ_T(G, μ, b) over −B < Cμ < B by the log-barrier method; returns (μ, b, Newton steps).
-
-    Centres ℓ_T + w·(−Σ log(B − Cμ) − Σ log(B + Cμ)) for barrier weights
-    w = 1/t shrinking by `growth` (the objective stays O(1), so Armijo tests
-    are meaningful at every w), until the duality gap m·w of the central path
-    is below `BARRIER_GAP`. The certificate of the result is computed
-    separately (`fit_polytope_probe`).
-    """
-    m, weight, steps = 2 * C.shape[0], 1.0 / t0, 0
-    x = np.append(mu, b)
-    design = np.hstack([G, np.ones((G.shape[0], 1))])
-
-    def objective(x, weight):
-        a = C @ x[:-1]
-        if np.any(np.abs(a) >= B):
-            return math.inf
-        loss = np.sum(p_T * theory.context_loss(design @ x, eta))
-        return loss - weight * (np.sum(np.log(B - a)) + np.sum(np.log(B + a)))
-
-    while True:
-        for _ in range(100):  # centring by damped Newton
-            a = C @ x[:-1]
-            sig = expit(design @ x)
-            grad = design.T @ (p_T * (sig - eta))
-            grad[:-1] += weight * (C.T @ (1.0 / (B - a) - 1.0 / (B + a)))
-            hess = design.T @ ((p_T * sig * (1.0 - sig))[:, None] * design)
-            hess[:-1, :-1] += weight * (C.T @ ((1.0 / (B - a) ** 2 + 1.0 / (B + a) ** 2)[:, None] * C))
-            step = -np.linalg.lstsq(hess, grad, rcond=None)[0]
-            decrement = -grad @ step  # λ², the Newton decrement squared, in units of the loss
-            if decrement / 2 <= 1e-15:
-                break
-            cur, s = objective(x, weight), 1.0
-            while s > 1e-12 and objective(x + s * step, weight) > cur - 0.25 * s * decrement + 1e-15 * abs(cur):
-                s *= 0.5
-            x, steps = x + s * step, steps + 1
-        if m * weight <= BARRIER_GAP:
-            return x[:-1], float(x[-1]), steps
-        weight /= growth
-
-
-class MultiProbeFit(NamedTuple):
-    """A fitted K-class probe z(s) = W g(s) + b (see `fit_multiclass_probe`)."""
-
-    W: np.ndarray  # (K, D)
-    b: np.ndarray  # (K,)
-    loss: float  # ℓ_T: p_T-weighted softmax cross-entropy against η
-    accuracy: float  # Σ p_T(s) η_{argmax z(s)}(s): expected accuracy against the label distributions
-    gap: float  # Frank–Wolfe gap over the box in W (+ inf if the bias gradient is not ~0); NaN without a box
-    converged: bool
-
-
-def multiclass_accuracy(scores: np.ndarray, p_T: np.ndarray, eta: np.ndarray) -> float:
-    """Expected accuracy of predicting argmax_k z_k(s) when the label is drawn from η(s)."""
-    pick = np.argmax(scores, axis=1)
-    return float(p_T @ eta[np.arange(eta.shape[0]), pick])
-
-
-def fit_multiclass_probe(
-    features: ArrayLike,
-    p_T: ArrayLike,
-    eta: ArrayLike,
-    *,
-    box: float | None = None,
-    l2: float = 0.0,
-    max_iter: int = 20000,
-) -> MultiProbeFit:
-    r"""Fit a K-class linear probe on the exact population softmax cross-entropy (R10).
-
-    Minimises Σ p_T(s)·(−Σ_k η_k(s) log softmax(W g(s) + b)_k) + (l2/2)‖W ⊙ c‖²
-    (the ridge penalty on the standardised weights, as in `fit_probe`)
-    over W (with |W_kj| ≤ box when given: the theorem's class of
-    `theory.multiclass_task_bound`) and an unconstrained bias b, by L-BFGS-B on
-    features standardised with the p_T-weighted mean m and std c (the box maps
-    to |W'_kj| ≤ box·c_j). The certificate `gap` is the Frank–Wolfe gap of the
-    box in W at the returned bias, valid as a bound on the suboptimality when
-    the bias gradient is ~0 (checked: ≤ 1e-9, else gap = inf).
-    """
-    g, p_T, eta = _task_rows(features, p_T, eta)
-    eta = np.asarray(eta, dtype=np.float64)
-    if eta.ndim != 2:
-        raise ValueError(f"eta must be (N, K) label distributions, got shape {eta.shape}")
-    K, D = eta.shape[1], g.shape[1]
-    st = _standardise(g, p_T)
-    gs, c = st.gs, st.c
-
-    def fun(x):
-        W, b = x[: K * D].reshape(K, D), x[K * D :]
-        z = gs @ W.T + b
-        lp = z - np.logaddexp.reduce(z, axis=1, keepdims=True)
-        loss = -float(p_T @ np.sum(eta * lp, axis=1))
-        r = p_T[:, None] * (np.exp(lp) - eta)
-        gW, gb = r.T @ gs, r.sum(axis=0)
-        if l2:
-            loss += 0.5 * float(np.sum(W * W)) * l2
-            gW = gW + l2 * W
-        return loss, np.concatenate([gW.ravel(), gb])
-
-    lohi = [(-box * cj, box * cj) for _ in range(K) for cj in c] if box is not None else [(None, None)] * (K * D)
-    res = minimize(fun, np.zeros(K * D + K), jac=True, method="L-BFGS-B", bounds=lohi + [(None, None)] * K,
-                   options=dict(maxiter=max_iter, maxcor=30, ftol=1e-16, gtol=1e-12))  # fmt: skip
-    x = res.x
-    Ws, bs = x[: K * D].reshape(K, D), _polish_bias(gs @ x[: K * D].reshape(K, D).T, x[K * D :], p_T, eta)
-    x = np.concatenate([Ws.ravel(), bs])
-    _, grad = fun(x)
-    gW, gb = grad[: K * D].reshape(K, D), grad[K * D :]
-    if box is None:
-        gap = math.nan
-    elif np.max(np.abs(gb)) > 1e-9:
-        gap = math.inf
-    else:
-        gap = max(float(np.sum(gW * Ws) + np.sum(box * c[None, :] * np.abs(gW))), 0.0)
-    W = Ws / c  # back to the raw features: z = W g + (b − W m)
-    b = bs - W @ st.m
-    z = g @ W.T + b
-    loss = float(p_T @ theory.multiclass_context_loss(z, eta))
-    converged = bool(gap <= MULTI_GAP_TOL) if box is not None else bool(res.success)
-    return MultiProbeFit(W, b, loss, multiclass_accuracy(z, p_T, eta), gap, converged)
-
-
-def _polish_bias(scores: np.ndarray, b: np.ndarray, p_T: np.ndarray, eta: np.ndarray, iters: int = 30) -> np.ndarray:
-    """Newton steps on the bias alone (convex in b, Hessian Σ p_T(diag p − ppᵀ), singular along 1: least squares),
-    so that its gradient is ~0 and the Frank–Wolfe gap in W bounds the suboptimality."""
-    for _ in range(iters):
-        z = scores + b
-        p = np.exp(z - np.logaddexp.reduce(z, axis=1, keepdims=True))
-        grad = (p_T[:, None] * (p - eta)).sum(axis=0)
-        if np.max(np.abs(grad)) <= 1e-13:
-            break
-        H = np.diag(p_T @ p) - (p * p_T[:, None]).T @ p
-        b = b - np.linalg.lstsq(H, grad, rcond=None)[0]
-    return b

@@ -11,9 +11,8 @@ from scipy.special import expit
 
 import theory
 
-from ._config import check_choice, check_range
-from ._keys import numpy_rng
-from ._world import World
+from ..core import check_choice, check_range, numpy_rng
+from ._loglinear import World
 
 #: How v* is planted: in the row space of Φ (natural w.r.t. Φ), or on two groups of words.
 STRUCTURES = ("row_space", "word_groups")

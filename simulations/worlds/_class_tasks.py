@@ -1,9 +1,10 @@
-"""Tasks of the named-word world read as sentence completion: labels, class words, features, zero-shot.
+"""Tasks of the named-word world read as sentence completion: labels from latent attributes, and class words.
 
 The labels come from the contexts' latent attributes, not from a planted
 linear function of P*: whether a task is natural, and how much a prompt
 helps, is measured (arXiv:2010.03648, §3, sentence completion reformulation;
-its Table 1 compares these feature kinds with and without a prompt).
+its Table 1 compares feature kinds with and without a prompt). The feature
+kinds and the zero-shot rule are in `simulations.features`.
 """
 
 from __future__ import annotations
@@ -13,15 +14,9 @@ import dataclasses
 import numpy as np
 from scipy.special import expit, log_softmax
 
-import theory
-
 from ._lexicon import LEVELS, SENTIMENT, TOPICS, Lexicon
-from ._probe import MultiProbeFit, fit_multiclass_probe, multiclass_accuracy
 
 CLASS_TASKS = ("sentiment", "topic", "fine_sentiment")
-#: Feature kinds: the LM's f(s) (softmax LMs only), Φp_f(s), p_f(s) on all words, p_f(s) on the task's
-#: class words, and the zero-shot rule (no probe: class scores = log of each class's word probability).
-FEATURES = ("f", "phi_p_f", "p_f", "p_f_class", "zero_shot")
 #: Label sharpness: sentiment η = σ(6·sentiment); topic 0.85 on the true topic; fine sentiment ∝ exp(−2(l − level)²).
 SENTIMENT_SHARPNESS = 6.0
 TOPIC_MASS = 0.85
@@ -73,32 +68,3 @@ def make_class_task(lex: Lexicon, name: str, prompted: bool) -> ClassTask:
     live = p_T > 0
     gamma = float(np.min(lex.world.p_L[live] / p_T[live]))
     return ClassTask(name, prompted, np.vstack([eta, eta]), p_T, groups, classes, gamma)
-
-
-def feature_values(
-    lex: Lexicon, q: np.ndarray, F: np.ndarray | None, task: ClassTask, feature: str
-) -> np.ndarray | None:
-    """The features of one LM (Q, and F for a softmax LM with the world's Φ) for one task; None if absent."""
-    if feature == "f":
-        return F
-    if feature == "phi_p_f":
-        return q @ lex.world.Phi.T
-    if feature == "p_f":
-        return q
-    if feature == "p_f_class":
-        return q[:, np.concatenate(task.class_words)]
-    raise ValueError(f"unknown feature {feature!r} (known: {', '.join(FEATURES)})")
-
-
-def zero_shot(q: np.ndarray, task: ClassTask) -> tuple[float, float]:
-    """(loss, accuracy) of predicting softmax_k(log Σ_{w ∈ class k} q(w|s)): no probe, no training."""
-    mass = np.stack([q[:, idx].sum(axis=1) for idx in task.class_words], axis=1)
-    scores = np.log(np.maximum(mass, 1e-300))
-    live = task.p_T > 0
-    loss = float(task.p_T[live] @ theory.multiclass_context_loss(scores[live], task.eta[live]))
-    return loss, multiclass_accuracy(scores[live], task.p_T[live], task.eta[live])
-
-
-def fit(values: np.ndarray, task: ClassTask, B: float) -> MultiProbeFit:
-    """The box-B K-class probe on one feature kind."""
-    return fit_multiclass_probe(values, task.p_T, task.eta, box=B)

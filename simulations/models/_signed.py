@@ -31,12 +31,10 @@ import jax
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._config import check_choice
-from ._instance import Instance
-from ._keys import numpy_rng
+from ..core import check_choice, numpy_rng, row_chunks
+from ..worlds import Instance, World
 from ._lm import LanguageModel
 from ._tilt import EPS_TARGET_RTOL, TILT_FAMILIES, bisect_scales, center
-from ._world import World, row_chunks
 
 
 class SignedDirection(NamedTuple):

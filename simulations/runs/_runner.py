@@ -11,10 +11,10 @@ from typing import Any, NamedTuple
 
 from tqdm import tqdm
 
+from ..core import __version__, thread_settings
+from ..experiments import Experiment, RunConfig, get_experiment
 from ._config import override, to_dict
 from ._store import RunStore, dumps, loads
-from ._threads import thread_settings
-from .experiments import Experiment, RunConfig, get_experiment
 
 #: Bytes of one float64 N × V array.
 _NV = 8
@@ -179,8 +179,6 @@ def _collect(exp: Experiment[Any], cfg: RunConfig, store: RunStore, gen: str) ->
 
 
 def _summarize(exp: Experiment[Any], cfg: RunConfig, rows: list, manifests: list[dict]) -> dict:
-    from . import __version__
-
     summary = exp.summarize(cfg, rows)
     threads = {dumps(m.get("threads")) for m in manifests}
     summary.update(

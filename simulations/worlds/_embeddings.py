@@ -11,7 +11,7 @@ import numpy as np
 
 import theory
 
-from ._config import check_range
+from ..core import check_range
 
 #: Drawn here; "zipf" (the world's Φ with its bias row) and "learned" (a trained LM's Φ) come from worlds.
 SAMPLED_FAMILIES = ("isotropic", "anisotropic", "student_t")

@@ -32,23 +32,16 @@ import json
 import math
 import os
 import shutil
-import socket
-import tempfile
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _rows
+from ..core import FILE_MODE, HOST, write_text
+from ..experiments.kit import from_cells, row_fields, to_cells
 from ._config import config_hash, to_dict
 
 if TYPE_CHECKING:
-    from .experiments import RunConfig
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-#: Mode of every file the package writes: rw-r--r-- less the umask (mkstemp's 0600 is for secrets).
-FILE_MODE = 0o666 & ~_UMASK
-_HOST = socket.gethostname().replace("-", "_") or "host"
+    from ..experiments import RunConfig
 
 
 class CorruptResults(ValueError):
@@ -62,7 +55,7 @@ class RunStore:
         self.path = Path(root) / f"{name}-{config_hash(cfg)}"
         self.config = to_dict(cfg)
         self.row_type = row_type
-        self.columns = list(_rows.fields(row_type))
+        self.columns = list(row_fields(row_type))
 
     # -- paths ---------------------------------------------------------------------------------
     @property
@@ -98,13 +91,13 @@ class RunStore:
         """Create the folder (checked writable) and drop temporaries of dead processes of this host."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            probe = self.path / f".write-test-{_HOST}-{os.getpid()}"
+            probe = self.path / f".write-test-{HOST}-{os.getpid()}"
             probe.write_text("")
             probe.unlink()
         except OSError as err:
             raise ValueError(f"results folder {self.path} is not writable: {err.strerror}") from None
         with self.folder_lock():
-            for stale in self.path.rglob(f".tmp-{_HOST}-*"):
+            for stale in self.path.rglob(f".tmp-{HOST}-*"):
                 pid = stale.name.split("-")[2]
                 if pid.isdigit() and not _alive(int(pid)):
                     stale.unlink(missing_ok=True)
@@ -247,25 +240,6 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def atomic_write(path: Path, write: Callable, binary: bool = False) -> None:
-    """Write `path` through `write(fh)` into a temporary file beside it, then rename (mode `FILE_MODE`)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{_HOST}-{os.getpid()}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb" if binary else "w", newline=None if binary else "") as fh:
-            write(fh)
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda fh: fh.write(text))
-
-
 #: Strict JSON has no NaN or infinity; a non-finite float (an infinite γ(Δ), an undefined
 #: ratio) is written as one of these strings and read back as the float.
 NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -308,9 +282,9 @@ def rows_text(rows: list, columns: list[str]) -> str:
     buf = io.StringIO(newline="")
     w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     w.writeheader()
-    types = _rows.fields(type(rows[0])) if rows else {}
+    types = row_fields(type(rows[0])) if rows else {}
     for r in rows:
-        w.writerow(_rows.to_cells(r, types))
+        w.writerow(to_cells(r, types))
     return buf.getvalue()
 
 
@@ -319,12 +293,12 @@ def parse_rows(text: str, row_type: type, columns: list[str]) -> list:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if reader.fieldnames != columns:
         raise ValueError(f"header {reader.fieldnames} is not the schema's {columns}")
-    types, out = _rows.fields(row_type), []
+    types, out = row_fields(row_type), []
     for line, cells in enumerate(reader, start=2):
         if None in cells or any(v is None for v in cells.values()):
             raise ValueError(f"line {line} has {len(cells)} cells, expected {len(columns)}")
         try:
-            out.append(_rows.from_cells(row_type, cells, types))
+            out.append(from_cells(row_type, cells, types))
         except ValueError as err:
             raise ValueError(f"line {line}: {err}") from None
     return out
@@ -332,4 +306,4 @@ def parse_rows(text: str, row_type: type, columns: list[str]) -> list:
 
 def read_rows(path: Path, row_type: type) -> list:
     """The rows of a rows.csv (for users and tests; the store itself reads the checked parts)."""
-    return parse_rows(Path(path).read_text(), row_type, list(_rows.fields(row_type)))
+    return parse_rows(Path(path).read_text(), row_type, list(row_fields(row_type)))

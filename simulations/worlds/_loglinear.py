@@ -9,8 +9,7 @@ import jax
 import numpy as np
 from scipy.special import log_softmax
 
-from ._config import MAX_DIM, check_range
-from ._keys import numpy_rng
+from ..core import MAX_DIM, check_range, numpy_rng, row_chunks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,12 +134,3 @@ def make_world(key: jax.Array, cfg: WorldConfig, *, keep_log: bool = True) -> Wo
     p_L = ranks ** (-cfg.context_zipf)
     p_L = p_L / p_L.sum()
     return World(Phi, theta, p_L, log_p_star, p_star, bias if cfg.word_zipf > 0 else None)
-
-
-#: Contexts handled at once by the computations that walk a world's N × V arrays row chunk by row chunk.
-CHUNK_ROWS = 256
-
-
-def row_chunks(n: int, size: int = CHUNK_ROWS) -> list[slice]:
-    """Slices of `size` rows covering range(n), in order."""
-    return [slice(i, min(i + size, n)) for i in range(0, n, size)]

@@ -10,9 +10,9 @@ import jax
 
 import theory
 
-from ._keys import streams
+from ..core import streams
+from ._loglinear import World, WorldConfig, make_world
 from ._task import Task, TaskConfig, make_task
-from ._world import World, WorldConfig, make_world
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

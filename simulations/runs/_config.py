@@ -1,79 +1,17 @@
-"""Validated, frozen configuration dataclasses and the `--set key=value` overlay."""
+"""Configs as data: the `--set key=value` overlay (validated again on every change) and config hashes."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
-import math
-from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-    from .experiments import RunConfig
-
-#: Upper bounds of counts that have no natural one, so that a typo (10^23 steps, in a sweep's grid or a
-#: --set) is refused before it runs for ever: loop counts (steps, seeds' bootstrap resamples, directions),
-#: dimensions, and sizes of a sampled corpus.
-MAX_COUNT = 10**6
-MAX_DIM = 10**5
-MAX_CORPUS = 10**9
-
 #: A frozen config dataclass; `override` returns the type it was given.
 _ConfigT = TypeVar("_ConfigT", bound="DataclassInstance")
-
-
-def check_range(
-    name: str,
-    value: float,
-    lo: float | None = None,
-    hi: float | None = None,
-    *,
-    lo_open: bool = False,
-    integer: bool = False,
-) -> None:
-    """Raise ValueError naming `name` unless lo (<|<=) value <= hi."""
-    if integer and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if not integer and (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    low_ok = lo is None or (value > lo if lo_open else value >= lo)
-    if not low_ok or (hi is not None and value > hi):
-        lo_s = "-inf" if lo is None else f"{lo}"
-        hi_s = "inf" if hi is None else f"{hi}"
-        bracket = "(" if lo_open or lo is None else "["
-        raise ValueError(f"{name} must be in {bracket}{lo_s}, {hi_s}], got {value!r}")
-
-
-def check_choice(name: str, value: str, choices: Collection[str]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
-
-
-def check_choices(name: str, values: Collection[str], choices: Iterable[str]) -> None:
-    """A non-empty tuple whose every entry is one of `choices`."""
-    if not values:
-        raise ValueError(f"{name} must not be empty")
-    for v in values:
-        check_choice(name, v, set(choices))
-
-
-def check_ranges(
-    name: str,
-    values: Collection[float],
-    lo: float | None = None,
-    hi: float | None = None,
-    *,
-    lo_open: bool = False,
-    integer: bool = False,
-) -> None:
-    """A non-empty tuple whose every entry passes `check_range`."""
-    if not values:
-        raise ValueError(f"{name} must not be empty")
-    for v in values:
-        check_range(name, v, lo, hi, lo_open=lo_open, integer=integer)
 
 
 def to_dict(cfg: DataclassInstance) -> dict:
@@ -139,10 +77,3 @@ def _replace_path(cfg: Any, path: list[str], text: str, full: str) -> Any:
             raise ValueError(f"--set {full}: is a group; set one of its fields")
         new = _parse(text, current, full)
     return dataclasses.replace(cfg, **{head: new})
-
-
-def check_run_fields(cfg: RunConfig) -> None:
-    """Validate the fields every experiment config shares: seeds, bootstrap, violation_tol."""
-    check_ranges("seeds", cfg.seeds, 0, 2**31 - 1, integer=True)
-    check_range("bootstrap", cfg.bootstrap, 1, MAX_COUNT, integer=True)
-    check_range("violation_tol", cfg.violation_tol, 0.0)

@@ -18,12 +18,10 @@ from numpy.typing import ArrayLike
 
 import theory
 
-from ._instance import Instance
-from ._keys import streams
-from ._probe import fit_probe
-from ._task import Task
+from ..core import streams
+from ..probes import fit_probe
+from ..worlds import Instance, Task, World
 from ._tilt import adversarial_direction, calibrate_tilts, tilt_model
-from ._world import World
 
 #: Uniform-tilt candidates are calibrated to ε within this relative distance
 #: below the budget (so they use it fully without exceeding it).

@@ -10,11 +10,10 @@ from typing import ClassVar, Generic, Protocol, TypeVar, cast
 
 import numpy as np
 
-from .._claims import Claim
-from .._config import check_run_fields
-from .._keys import numpy_rng, streams
-from .._train import TrainConfig
-from .._world import WorldConfig
+from ...core import MAX_COUNT, check_range, check_ranges, numpy_rng, streams
+from ...models import TrainConfig
+from ...worlds import WorldConfig
+from ._claims import Claim
 
 #: The profiles every experiment defines: seconds (tests), under a minute, the figures.
 PROFILES = ("tiny", "quick", "standard")
@@ -38,7 +37,9 @@ class RunConfig:
     violation_tol: float = 1e-7
 
     def __post_init__(self) -> None:
-        check_run_fields(self)
+        check_ranges("seeds", self.seeds, 0, 2**31 - 1, integer=True)
+        check_range("bootstrap", self.bootstrap, 1, MAX_COUNT, integer=True)
+        check_range("violation_tol", self.violation_tol, 0.0)
 
 
 #: The config dataclass of one experiment (a subclass of `RunConfig`).

@@ -16,8 +16,8 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from ._instance import Instance
-from ._keys import numpy_rng
+from ..core import numpy_rng
+from ..worlds import Instance
 from ._tilt import adversarial_direction, calibrate_tilts, center, tilt_direction, tilt_model
 from ._train import TrainConfig, lm_eps, lm_probs, train, train_population
 

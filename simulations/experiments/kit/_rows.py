@@ -19,7 +19,7 @@ import numpy as np
 CELL_TYPES = (float, int, bool, str)
 
 
-def fields(row_type: type) -> dict[str, type]:
+def row_fields(row_type: type) -> dict[str, type]:
     """{field name: type} of a row dataclass, in declaration order (its CSV columns)."""
     hints = typing.get_type_hints(row_type)
     out = {f.name: hints[f.name] for f in dataclasses.fields(row_type)}
@@ -51,7 +51,7 @@ def values(rows: Iterable[Any], name: str) -> list[Any]:
 def to_cells(row: Any, types: dict[str, type] | None = None) -> dict[str, str]:
     """A row as CSV cells, each written as its declared type: floats by repr (round-trips exactly,
     NumPy scalars included), bools as True/False."""
-    types = types or fields(type(row))
+    types = types or row_fields(type(row))
     return {name: _cell(tp, getattr(row, name)) for name, tp in types.items()}
 
 
@@ -67,7 +67,7 @@ def _cell(tp: type, x) -> str:
 
 def from_cells(row_type: type, cells: dict[str, str], types: dict[str, type] | None = None) -> Any:
     """Parse CSV cells back into a row; ValueError names the bad column and cell."""
-    types = types or fields(row_type)
+    types = types or row_fields(row_type)
     out: dict[str, Any] = {}
     for name, tp in types.items():
         text = cells[name]

@@ -1,0 +1,39 @@
+"""The bottom floor: pieces every layer uses, and nothing of the package above it.
+
+PRNG streams (one seed split into named JAX keys, NumPy generators seeded from
+them), range and choice checks that raise one clear `ValueError`, row chunks
+for walking N × V arrays, atomic file writes, BLAS/XLA thread settings and
+the package version. It imports only NumPy and the standard library when it
+loads (JAX and threadpoolctl when first used), so the command line can set
+thread counts before anything starts JAX; every other floor of `simulations`
+may import it, and it imports none of them (docs/design.md §3).
+"""
+
+from ._checks import MAX_CORPUS, MAX_COUNT, MAX_DIM, check_choice, check_choices, check_range, check_ranges
+from ._chunks import CHUNK_ROWS, row_chunks
+from ._files import FILE_MODE, HOST, atomic_write, write_text
+from ._keys import STREAMS, numpy_rng, streams
+from ._threads import limit_threads, thread_settings
+from ._version import __version__
+
+__all__ = [
+    "CHUNK_ROWS",
+    "FILE_MODE",
+    "HOST",
+    "MAX_CORPUS",
+    "MAX_COUNT",
+    "MAX_DIM",
+    "STREAMS",
+    "__version__",
+    "atomic_write",
+    "check_choice",
+    "check_choices",
+    "check_range",
+    "check_ranges",
+    "limit_threads",
+    "numpy_rng",
+    "row_chunks",
+    "streams",
+    "thread_settings",
+    "write_text",
+]

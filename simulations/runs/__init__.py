@@ -1,0 +1,46 @@
+"""Running experiments: the config overlay, the results store, the runner, sweeps.
+
+The floor above `simulations.experiments` (it reads the registry and runs
+what it finds): `override` applies `--set key=value` to a frozen config
+(validated again), `RunStore` is one results folder per config hash (atomic
+files, per-seed locks, generations, resuming), `run_experiment` computes or
+reuses a run and `draw` redraws its figure from stored rows and `sweep` runs a
+grid of configs serially or on Dask (docs/design.md §3, §5).
+"""
+
+from . import sweep
+from ._config import config_hash, override, to_dict
+from ._runner import (
+    Run,
+    available_memory,
+    check_memory,
+    check_output_folder,
+    compute_seed,
+    draw,
+    make_config,
+    run_experiment,
+)
+from ._store import NONFINITE, CorruptResults, RunStore, dumps, loads, parse_rows, read_rows, rows_text
+
+__all__ = [
+    "NONFINITE",
+    "CorruptResults",
+    "Run",
+    "RunStore",
+    "available_memory",
+    "check_memory",
+    "check_output_folder",
+    "compute_seed",
+    "config_hash",
+    "draw",
+    "dumps",
+    "loads",
+    "make_config",
+    "override",
+    "parse_rows",
+    "read_rows",
+    "rows_text",
+    "run_experiment",
+    "sweep",
+    "to_dict",
+]
