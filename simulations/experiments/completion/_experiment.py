@@ -20,12 +20,16 @@ import numpy as np
 
 import theory
 
-from ..core import check_choices, check_range, check_ranges, numpy_rng, streams
-from ..features import CLASS_FEATURES, class_feature_values, fit_class_probe, zero_shot
-from ..models import TrainConfig, calibrate_tilts, center, lm_eps, lm_probs, tilt_model, train
-from ..probes import fit_multiclass_probe
-from ..worlds import CLASS_TASKS, LexiconConfig, make_class_task, make_lexicon
-from .kit import FAMILY_STYLE, LEGEND_BELOW, Experiment, RunConfig, column, finish_figure, new_figure, select, values
+from ...core import check_choices, check_range, check_ranges, numpy_rng, streams
+from ...features import CLASS_FEATURES, class_feature_values, fit_class_probe, zero_shot
+from ...models import TrainConfig, calibrate_tilts, center, lm_eps, lm_probs, tilt_model, train
+from ...worlds import CLASS_TASKS, LexiconConfig, make_class_task, make_lexicon
+from ..kit import Experiment, RunConfig, select, values
+from ._plot import draw, table_text
+from ._rows import Row, make_row, sample_rows
+
+#: `Row` under a name that the `Row` class attribute of the experiment does not shadow.
+_Row = Row
 
 BOUNDED = ("p_f", "p_f_class")  # the theorem's classes: K-class box probes on next-word probabilities
 PROMPT_MARGIN = 0.01
@@ -62,38 +66,6 @@ class Config(RunConfig):
         check_range("B", self.B, 0.0, 1e4, lo_open=True)
         check_ranges("B_sweep", self.B_sweep, 0.0, 1e4, lo_open=True)
         check_ranges("sample_sizes", self.sample_sizes, 1, 10**7, integer=True)
-
-
-@dataclasses.dataclass(frozen=True)
-class Row:
-    """One measurement: τ on P* at one B ("tau"), a probe on one LM ("probe"), or a probe fitted on n
-    sampled labelled contexts and tested on the exact population ("samples")."""
-
-    kind: str
-    task: str
-    prompted: bool
-    feature: str
-    family: str  # p_star, random (tilt), trained
-    eps: float
-    step: int
-    B: float
-    n: int  # labelled samples (samples rows), else 0
-    loss: float
-    accuracy: float
-    tau: float  # the same class's loss on P* (probe rows)
-    excess: float
-    bound: float  # τ + 2B√(2ε/γ) for the theorem's classes, NaN otherwise
-    gap: float
-    seed: int
-
-
-#: `Row` under a name that the `Row` class attribute of the experiment does not shadow.
-_Row = Row
-
-
-def _row(kind, task, feature, family, eps, step, B, n, loss, acc, tau=math.nan, bound=math.nan, gap=math.nan, seed=0):
-    return Row(kind, task.name, task.prompted, feature, family, eps, step, B, n, loss, acc, tau, loss - tau, bound,
-               gap, seed)  # fmt: skip
 
 
 class Completion(Experiment[Config]):
@@ -149,7 +121,7 @@ class Completion(Experiment[Config]):
                     f = fit_class_probe(vals, task, B)
                     ref[task.name, task.prompted, feature, B] = f.loss
                     if B in cfg.B_sweep:
-                        rows.append(_row("tau", task, feature, "p_star", 0.0, 0, B, 0, f.loss, f.accuracy, f.loss,
+                        rows.append(make_row("tau", task, feature, "p_star", 0.0, 0, B, 0, f.loss, f.accuracy, f.loss,
                                          gap=f.gap, seed=seed))  # fmt: skip
         tick()
         u = center(world, numpy_rng(keys["tilt"]).normal(size=world.p_star.shape))
@@ -166,14 +138,14 @@ class Completion(Experiment[Config]):
                 for feature in cfg.features:
                     rows += self._probe_rows(cfg, lex, task, feature, family, q, F, e, step, ref, seed)
             tick()
-        rows += self._sample_rows(cfg, lex, lms, numpy_rng(keys["stats"]), seed)
+        rows += sample_rows(lex, lms, numpy_rng(keys["stats"]), seed, cfg.sample_sizes, cfg.sample_features, cfg.B)
         tick()
         return rows
 
     def _probe_rows(self, cfg, lex, task, feature, family, q, F, eps, step, ref, seed) -> list[_Row]:
         if feature == "zero_shot":
             loss, acc = zero_shot(q, task)
-            return [_row("probe", task, feature, family, eps, step, math.nan, 0, loss, acc, seed=seed)]
+            return [make_row("probe", task, feature, family, eps, step, math.nan, 0, loss, acc, seed=seed)]
         vals = class_feature_values(lex, q, F, task, feature)
         if vals is None:
             return []
@@ -182,35 +154,8 @@ class Completion(Experiment[Config]):
         if feature in BOUNDED:
             tau = ref[task.name, task.prompted, feature, cfg.B]
             bound = theory.multiclass_task_bound(tau, cfg.B, eps, task.gamma)
-        return [_row("probe", task, feature, family, eps, step, cfg.B, 0, f.loss, f.accuracy, tau, bound, f.gap, seed)]
-
-    def _sample_rows(self, cfg, lex, lms, rng, seed) -> list[_Row]:
-        """Probes fitted on n labelled contexts drawn from p_T (labels from η), tested on the exact population."""
-        task = make_class_task(lex, "sentiment", True)
-        live = np.flatnonzero(task.p_T > 0)
-        rows = []
-        for family, q, F, e, step in (lms[0], lms[-1]):
-            for n in cfg.sample_sizes:
-                ctx = rng.choice(live, size=n, p=task.p_T[live])
-                labels = (rng.random(n) < task.eta[ctx, 1]).astype(int)
-                counts = np.bincount(ctx, minlength=task.p_T.size).astype(float)
-                pos = np.bincount(ctx, weights=labels, minlength=task.p_T.size)
-                seen = counts > 0
-                eta = np.zeros((task.p_T.size + 1, 2))  # the sample's labels, context by context
-                eta[:-1][seen, 1] = pos[seen] / counts[seen]
-                eta[:, 0] = 1.0 - eta[:, 1]
-                eta[-1] = 0.5  # one virtual example, half of each class, with all features 0: it touches only the
-                weights = np.append(counts, 1.0) / (n + 1)  # bias, and keeps its optimum finite when a sample
-                for feature in cfg.sample_features:  # holds one class only
-                    vals = class_feature_values(lex, q, F, task, feature)
-                    if vals is None:
-                        continue
-                    padded = np.vstack([vals, np.zeros((1, vals.shape[1]))])
-                    f = fit_multiclass_probe(padded, weights, eta, box=cfg.B)
-                    test = theory.multiclass_probe_loss(vals[live], f.W, f.b, task.p_T[live], task.eta[live])
-                    rows.append(_row("samples", task, feature, family, e, step, cfg.B, n, test, math.nan,
-                                     gap=f.gap, seed=seed))  # fmt: skip
-        return rows
+        row = make_row("probe", task, feature, family, eps, step, cfg.B, 0, f.loss, f.accuracy, tau, bound, f.gap, seed)
+        return [row]
 
     def summarize(self, cfg: Config, rows: list[_Row]) -> dict:
         taus = select(rows, kind="tau", feature="p_f")
@@ -281,121 +226,10 @@ class Completion(Experiment[Config]):
 
     def report(self, summary: dict) -> str:
         """The synthetic Table 1: accuracy (loss) of each feature kind on each task, without and with the prompt."""
-        lines = []
-        trained = f"trained LM (step {summary['trained_step']}, ε = {summary['trained_eps']:.2g})"
-        for family, title in (("p_star", "P* (ε = 0)"), ("trained", trained)):
-            table = summary["table"][family]
-            cols = sorted({c for row in table.values() for c in row}, key=lambda c: (c.split("/")[0], c))
-            lines.append(f"synthetic Table 1, {title}: accuracy (loss), box B = {summary['B']:g}")
-            lines.append(f"{'feature':<11}" + "".join(f"{c:>24}" for c in cols))
-            for feat, row in table.items():
-                cells = "".join(
-                    f"{f'{row[c][0]:.3f} ({row[c][1]:.3f})':>24}" if c in row else f"{'—':>24}" for c in cols
-                )
-                lines.append(f"{feat:<11}" + cells)
-            lines.append("")
-        return "\n".join(lines)
+        return table_text(summary)
 
-    def plot(self, rows: list[_Row], summary: dict, stem: Path) -> list:
-        fig, axes = new_figure(3, height=4.4, width=4.8)
-        taus = select(rows, kind="tau", feature="p_f")
-        colors = {"sentiment": "#d62728", "topic": "#1f77b4", "fine_sentiment": "#ff7f0e"}
-        for name in values(taus, "task"):
-            for prompted, ls in ((False, "--"), (True, "-")):
-                sel = [r for r in taus if r.task == name and r.prompted == prompted]
-                Bs = sorted(values(sel, "B"))
-                mean = [np.mean([r.loss for r in sel if r.B == B]) for B in Bs]
-                axes[0][0].plot(Bs, mean, ls, marker="o", color=colors[name],
-                                label=f"{name}, {'with' if prompted else 'without'} prompt")  # fmt: skip
-        axes[0][0].set_xscale("log")
-        axes[0][0].xaxis.set_minor_formatter("")
-        axes[0][0].xaxis.set_major_formatter("{x:g}")
-        axes[0][0].set_xticks(summary["B_sweep"])
-        axes[0][0].set_xlabel("B (box of the probe on p_f)")
-        axes[0][0].set_ylabel("τ: best box probe's loss on P*")
-        axes[0][0].set_title("the prompt: sentiment more natural, topic less")
-        _table_panel(axes[0][1], summary)
-        probes = [r for r in select(rows, kind="probe", feature="p_f") if r.family != "p_star"]
-        for family in values(probes, "family"):
-            sel = select(probes, family=family)
-            label = f"{family} LMs: probe loss − τ (floored at 1e-8)"
-            excess = np.maximum(column(sel, "excess"), 1e-8)
-            axes[0][2].loglog(column(sel, "eps"), excess, linestyle="none", label=label, **FAMILY_STYLE[family])
-        if probes:
-            eps = np.geomspace(min(column(probes, "eps")), max(column(probes, "eps")), 30)
-            axes[0][2].loglog(eps, [2 * summary["B"] * math.sqrt(2 * e / 0.5) for e in eps], "k-",
-                              label="2B√(2ε/γ), γ = 1/2")  # fmt: skip
-        axes[0][2].set_xlabel("ε (exact)")
-        axes[0][2].set_ylabel("excess loss of the K-class probe on p_f")
-        axes[0][2].set_title("(R10) the multi-class bound")
-        for ax in (axes[0][0], axes[0][2]):
-            ax.legend(**LEGEND_BELOW)
-        verdicts = self.claims(None, summary)
-        title = (
-            'completion: tasks as sentence completion in a named-word world (after "This movie is" the next word '
-            "carries the sentiment)\n" + ";  ".join(f"{c.id}: {c.verdict}" for c in verdicts)
-        )
-        paths = finish_figure(fig, title, all(c.passed for c in verdicts), stem)
-        return (
-            paths + _samples_figure(select(rows, kind="samples"), str(stem) + "_samples") + [_table_csv(summary, stem)]
-        )
-
-
-def _table_panel(ax, summary: dict) -> None:
-    """The synthetic Table 1 (trained LM) as an annotated heat map of accuracy."""
-    table = summary["table"]["trained"]
-    feats = list(table)
-    cols = sorted({c for row in table.values() for c in row}, key=lambda c: (c.split("/")[0], c))
-    acc = np.array([[table[f].get(c, [np.nan])[0] for c in cols] for f in feats])
-    ax.imshow(acc, vmin=0, vmax=1, cmap="viridis", aspect="auto")
-    for i in range(len(feats)):
-        for j in range(len(cols)):
-            if np.isfinite(acc[i, j]):
-                ax.text(j, i, f"{acc[i, j]:.2f}", ha="center", va="center", color="w" if acc[i, j] < 0.6 else "k",
-                        fontsize=7)  # fmt: skip
-    ax.set_xticks(range(len(cols)), [c.replace("/", "\n") for c in cols], fontsize=6)
-    ax.set_yticks(range(len(feats)), feats)
-    ax.set_title(f"accuracy, trained LM (step {summary['trained_step']}, ε = {summary['trained_eps']:.2g})")
-    ax.grid(False)
-
-
-def _table_csv(summary: dict, stem) -> Path:
-    """The synthetic Table 1 as CSV beside the figure: one line per (LM, feature, task, prompt)."""
-    path = Path(str(stem) + "_table.csv")
-    lines = ["lm,feature,task,prompt,accuracy,loss"]
-    for family, table in summary["table"].items():
-        for feature, cells in table.items():
-            for col, (acc, loss) in cells.items():
-                task, prompt = col.split("/")
-                lines.append(f"{family},{feature},{task},{prompt},{acc!r},{loss!r}")
-    tmp = path.with_name(f".tmp-{path.name}")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(path)
-    return path
-
-
-def _samples_figure(rows: list[Row], stem) -> list:
-    if not rows:
-        return []
-    fig, axes = new_figure(2, height=4.0, width=4.8)
-    for ax, family in zip(axes[0], ("p_star", "trained"), strict=True):
-        sel = select(rows, family=family)
-        for feature in values(sel, "feature"):
-            fs = select(sel, feature=feature)
-            ns = sorted(values(fs, "n"))
-            ax.semilogx(ns, [np.mean([r.loss for r in fs if r.n == n]) for n in ns], marker="o", label=feature)
-        ax.set_xlabel("labelled contexts n (drawn from p_T, labels from η)")
-        ax.set_ylabel("population loss of the probe (exact)")
-        eps = np.mean(column(sel, "eps")) if sel else math.nan
-        ax.set_title(f"{family} (ε = {eps:.2g}): sentiment with the prompt")
-        ax.legend(fontsize=7)
-    uncertified = sum(1 for r in rows if not r.gap <= 1e-6)
-    title = (
-        "completion: how many labelled samples each feature kind needs\n(box probes, B fixed; one virtual "
-        f"half-and-half example keeps the bias finite; mean over seeds;\nfits not certified to a gap ≤ 1e-6: "
-        f"{uncertified} of {len(rows)})"
-    )
-    return finish_figure(fig, title, True, stem)
+    def plot(self, rows: list, summary: dict, stem: Path) -> list:
+        return draw(rows, summary, stem, self.claims(None, summary))
 
 
 EXPERIMENT = Completion()

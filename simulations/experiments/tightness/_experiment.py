@@ -12,19 +12,14 @@ refitted excess is 0.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-import theory
-
-from ..core import MAX_CORPUS, MAX_COUNT, check_range, check_ranges
-from ..features import measure, reference_probe
-from ..models import (
+from ...core import MAX_CORPUS, MAX_COUNT, check_range, check_ranges
+from ...models import (
     TILT_FAMILIES,
-    LanguageModel,
     TrainConfig,
     fixed_classifier_chain,
     lms_at_eps,
@@ -33,28 +28,26 @@ from ..models import (
     tilted_lms,
     trained_directions,
     trained_lms,
-    worst_lms,
 )
-from ..worlds import Instance, TaskConfig, WorldConfig, make_instance
-from .kit import (
-    FAMILY_STYLE,
-    LEGEND_BELOW,
+from ...worlds import TaskConfig, WorldConfig, make_instance
+from ..kit import (
     TINY_LM,
     TINY_WORLD,
     Experiment,
     RunConfig,
     column,
-    finish_figure,
     format_slope,
-    new_figure,
-    plot_strips,
     select,
     slope_consistent,
     slopes_by,
     values,
 )
+from ._plot import draw
+from ._rows import Row, measure_rows, worst_case_rows
 
-STRIP_FAMILIES = ("random", "mixed", "adversarial", "trained", "worst_case")
+#: `Row` under a name that the `Row` class attribute of the experiment does not shadow.
+_Row = Row
+
 #: fold_in index of the `tilt` stream that draws the strips' random directions.
 STRIP_STREAM = 7
 #: The refitted family is tight when its excess / (R9 first-order term) is within this of 1 at its smallest ε.
@@ -104,29 +97,6 @@ class Config(RunConfig):
         check_range("family_B", self.family_B, 0.0, lo_open=True)
         check_ranges("family_kappas", self.family_kappas, 0.0, self.family_B / 2, lo_open=True)
         check_range("chain_k", self.chain_k, 2, 40, integer=True)
-
-
-@dataclasses.dataclass(frozen=True)
-class Row:
-    """One LM measured with one classifier: the planted (v*, b*) kept fixed, or the refitted box probe."""
-
-    panel: str  # "curve" (against ε), "strip" (many LMs at one ε) or "family" (the refitted family)
-    family: str
-    target_eps: float
-    eps: float
-    classifier: str  # "planted" or "refit"
-    excess: float
-    bound_excess: float  # the paper's bound − τ
-    r9_excess: float  # the (R9) bound − τ
-    first_order: float  # ρ√X, the first-order part of (R9)
-    ratio: float  # excess / (bound − τ)
-    gap: float  # certificate of the refit (0 for the fixed classifier)
-    source: str  # which search found a worst case ("" for the other LMs)
-    seed: int
-
-
-#: `Row` under a name that the `Row` class attribute of the experiment does not shadow.
-_Row = Row
 
 
 class Tightness(Experiment[Config]):
@@ -180,21 +150,25 @@ class Tightness(Experiment[Config]):
     def run_seed(self, cfg: Config, seed: int, tick: Callable[[], None]) -> list[_Row]:
         inst = make_instance(seed, cfg.world, cfg.task)
         lms = [lm for family in TILT_FAMILIES for lm in tilted_lms(inst, family, cfg.eps_targets)]
-        rows = [r for lm in lms + trained_lms(inst, cfg.lm) for r in _measure(inst, "curve", lm)]
+        rows = [r for lm in lms + trained_lms(inst, cfg.lm) for r in measure_rows(inst, "curve", lm)]
         tick()
-        rows += _worst_cases(inst, cfg.eps_targets, cfg, "curve")
+        rows += worst_case_rows(inst, cfg.eps_targets, "curve", cfg.rounds, cfg.general_rounds, cfg.general_steps)
         tick()
         directions = tilt_directions(inst, cfg.n_random, cfg.n_mixed, STRIP_STREAM)
         directions += trained_directions(inst, cfg.lm, cfg.train_seeds, cfg.corpus_sizes)
         tick()
-        rows += [r for lm in lms_at_eps(inst, directions, cfg.strip_eps) for r in _measure(inst, "strip", lm)]
-        rows += [r for r in _worst_cases(inst, cfg.strip_eps, cfg, "strip", general=False) if r.classifier == "refit"]
+        rows += [r for lm in lms_at_eps(inst, directions, cfg.strip_eps) for r in measure_rows(inst, "strip", lm)]
+        rows += [
+            r
+            for r in worst_case_rows(inst, cfg.strip_eps, "strip", cfg.rounds, cfg.general_rounds, 0)
+            if r.classifier == "refit"
+        ]
         tick()
         if seed == cfg.seeds[0]:  # the family does not depend on the seed
             for kappa in cfg.family_kappas:
                 fam = refit_family(cfg.family_B, kappa, keys=inst.keys)
                 fam_lms = tilted_lms(fam, "adversarial", cfg.family_eps)
-                rows += [r for lm in fam_lms for r in _measure(fam, "family", lm._replace(family=f"κ={kappa:g}"))]
+                rows += [r for lm in fam_lms for r in measure_rows(fam, "family", lm._replace(family=f"κ={kappa:g}"))]
         tick()
         return [dataclasses.replace(r, seed=seed) for r in rows]
 
@@ -255,124 +229,7 @@ class Tightness(Experiment[Config]):
         return out  # fmt: skip
 
     def plot(self, rows: list[_Row], summary: dict, stem: Path) -> list:
-        fig, axes = new_figure(3, height=4.8)
-        _plot_curves(axes[0][0], rows)
-        plot_strips(axes[0][1], select(rows, panel="strip", classifier="refit"), STRIP_FAMILIES, "paper's bound − τ")
-        axes[0][1].set_ylabel("|refitted excess| (circled: negative)")
-        axes[0][1].set_title("same ε, different LMs: the bound is an envelope")
-        axes[0][1].legend(**dict(LEGEND_BELOW, ncol=3))
-        _plot_families(axes[0][2], rows, summary)
-        verdicts = self.claims(None, summary)
-        sup, sup9 = summary["sup_refit_ratio"], summary["sup_refit_ratio_r9"]
-        fam = ", ".join(f"{k}: {f['r9_ratio']:.4f}" for k, f in summary["family"].items())
-        title = (
-            "tightness: excess loss of ε-optimal LMs against the natural-task bound τ + √(2B²ε/γ) and (R9)\n"
-            f"sup over every LM searched of refitted excess / (paper's bound − τ): {sup['ratio']:.3f} "
-            f"({sup['family']}, ε = {sup['eps']:.0e});  / ((R9) − τ): {sup9['ratio']:.3f};  "
-            f"refitted family at its smallest ε, excess / ρ√X: {fam}\n"
-            + ";  ".join(f"{c.id}: {c.verdict}" for c in verdicts)
-        )
-        return finish_figure(fig, title, all(c.passed for c in verdicts), stem)
-
-
-def _measure(inst: Instance, panel: str, lm: LanguageModel, source: str = "") -> list[Row]:
-    """The two rows of one LM: the planted classifier kept fixed, and the box probe refitted (certified)."""
-    task, ref = inst.task, reference_probe(inst, "p_f")
-    (m,) = measure(inst, lm, "p_f")
-    planted = theory.probe_loss(lm.q, task.v, task.b, task.p_T, task.eta) - task.tau_planted
-    x = theory.natural_task_bound(0.0, task.B, lm.eps, inst.gamma) ** 2  # X = 2B²ε/γ
-    rows = []
-    for clf, exc, gap, (v, b) in (
-        ("planted", planted, 0.0, (task.v, task.b)),
-        ("refit", m.excess, m.fit.gap, (ref.v, ref.b)),
-    ):
-        first = min(theory.probe_residual(inst.world.p_star, task.p_T, task.eta, v, b), 1.0) * math.sqrt(x)
-        rows.append(
-            Row(
-                panel,
-                lm.family,
-                float(lm.target_eps),
-                float(lm.eps),
-                clf,
-                float(exc),
-                math.sqrt(x),
-                first + x / 8,
-                first,
-                exc / math.sqrt(x) if x > 0 else math.nan,
-                gap,
-                source,
-                inst.seed,
-            )
-        )
-    return rows  # fmt: skip
-
-
-def _worst_cases(inst: Instance, budgets, cfg: Config, panel: str, general: bool = True) -> list[Row]:
-    """Rows of the worst LMs found (`worst_lms`), each measured with the classifier it was searched against."""
-    steps = cfg.general_steps if general else 0
-    planted, refit = worst_lms(inst.world, inst.task, np.asarray(budgets), cfg.rounds, cfg.general_rounds, steps)
-    rows = []
-    for target, p, r in zip(budgets, planted, refit, strict=True):
-        lm_p, lm_r = (
-            LanguageModel(f, w.q, w.eps, target_eps=target) for f, w in (("worst_case_planted", p), ("worst_case", r))
-        )
-        rows += select(_measure(inst, panel, lm_p, p.source), classifier="planted")
-        rows += select(_measure(inst, panel, lm_r, r.source), classifier="refit")
-    return rows  # fmt: skip
-
-
-def _plot_curves(ax, rows: list[Row]) -> None:
-    labels = {"worst_case": "worst case (refitted probe)", "worst_case_planted": "worst case (planted v*, b* fixed)"}
-    for family in ("random", "adversarial", "trained", "worst_case_planted", "worst_case"):
-        clf = "planted" if family == "worst_case_planted" else "refit"
-        sel = select(rows, panel="curve", family=family, classifier=clf)
-        if sel:
-            ax.semilogx(
-                column(sel, "eps"),
-                column(sel, "ratio"),
-                linestyle="none",
-                markersize=6,
-                label=labels.get(family, family),
-                **FAMILY_STYLE[family],
-            )
-    ax.axhline(1.0, color="k", lw=1.5, label="paper's bound")
-    ax.set_xlabel("ε (exact)")
-    ax.set_ylabel("excess / (paper's bound − τ)  (signed)")
-    ax.set_title("how much of the bound is used")
-    ax.legend(**dict(LEGEND_BELOW, bbox_to_anchor=(0.5, -0.18)))  # fmt: skip
-
-
-def _plot_families(ax, rows: list[Row], summary: dict) -> None:
-    chain = summary["chain"]
-    ax.semilogx(
-        [p["eps"] for p in chain],
-        [p["ratio"] for p in chain],
-        "k*-",
-        label="fixed classifier chain: excess / √X (analytic; its refitted excess is 0)",
-    )
-    for i, name in enumerate(values(select(rows, panel="family"), "family")):
-        sel = sorted(select(rows, panel="family", family=name), key=lambda r: r.eps)
-        color = f"C{i}"
-        ax.semilogx(
-            column(sel, "eps"),
-            column(sel, "excess") / column(sel, "first_order"),
-            "o-",
-            color=color,
-            label=f"refitted family {name}: excess / ρ√X (R9)",
-        )
-        ax.semilogx(
-            column(sel, "eps"),
-            column(sel, "ratio"),
-            "s--",
-            color=color,
-            mfc="none",
-            label=f"refitted family {name}: excess / √X (paper)",
-        )
-    ax.axhline(1.0, color="k", lw=1, ls=":")
-    ax.set_xlabel("ε")
-    ax.set_ylabel("ratio")
-    ax.set_title("where each quantity is tight")
-    ax.legend(**dict(LEGEND_BELOW, bbox_to_anchor=(0.5, -0.18)))  # fmt: skip
+        return draw(rows, summary, stem, self.claims(None, summary))
 
 
 EXPERIMENT = Tightness()

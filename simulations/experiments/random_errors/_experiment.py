@@ -16,26 +16,25 @@ from pathlib import Path
 
 import jax
 import numpy as np
-from scipy.special import expit
 
-from ..core import MAX_COUNT, check_choice, check_range, check_ranges, numpy_rng
-from ..features import measure, reference_probe
-from ..models import LanguageModel, adversarial_direction, calibrate_tilts, center, tilt_model
-from ..worlds import TaskConfig, WorldConfig, make_instance
-from .kit import (
-    LEGEND_BELOW,
+from ...core import MAX_COUNT, check_choice, check_range, check_ranges, numpy_rng
+from ...models import adversarial_direction, calibrate_tilts, center, tilt_model
+from ...worlds import TaskConfig, WorldConfig, make_instance
+from ..kit import (
     TINY_WORLD,
     Experiment,
     RunConfig,
     column,
-    finish_figure,
     format_slope,
     loglog_slope,
-    new_figure,
-    plot_signed,
     select,
     slope_consistent,
 )
+from ._plot import draw
+from ._rows import Row, make_row
+
+#: `Row` under a name that the `Row` class attribute of the experiment does not shadow.
+_Row = Row
 
 #: The prediction error must be of second order: its log-log slope in ε at least this (the excess's is 0.5).
 SECOND_ORDER_SLOPE = 0.9
@@ -74,25 +73,6 @@ class Config(RunConfig):
         check_range("fraction_eps", self.fraction_eps, 0.0, 1.0, lo_open=True)
         check_choice("family", self.family, {"random", "adversarial"})
         check_choice("predictor", self.predictor, {"refit", "planted"})
-
-
-@dataclasses.dataclass(frozen=True)
-class Row:
-    """One tilted LM on one task slice: measured refitted excess next to its first-order prediction."""
-
-    sweep: str  # "eps" (all contexts, ε grid) or "contexts" (task slices at one ε)
-    direction: int
-    task_fraction: float
-    n_task: int
-    target_eps: float
-    eps: float
-    excess: float  # refitted box probe on p_f, ℓ_T(Q) − ℓ_T(P*), signed
-    first_order: float  # E_T[(σ(m_s) − η_s)·vᵀΔ(s)] for the configured predictor
-    seed: int
-
-
-#: `Row` under a name that the `Row` class attribute of the experiment does not shadow.
-_Row = Row
 
 
 class RandomErrors(Experiment[Config]):
@@ -134,10 +114,12 @@ class RandomErrors(Experiment[Config]):
                 u = adversarial_direction(world, base.task.eta, base.task.v, base.task.B)
             ts, es = calibrate_tilts(world, u, cfg.eps_targets)
             for target, t, e in zip(cfg.eps_targets, ts, es, strict=True):
-                rows.append(_row(cfg, "eps", i, base, tilt_model(world, u, t), e, target))
+                rows.append(make_row(cfg.family, cfg.predictor, "eps", i, base, tilt_model(world, u, t), e, target))
             (t,), (e,) = calibrate_tilts(world, u, [cfg.fraction_eps])
             q = tilt_model(world, u, t)
-            rows += [_row(cfg, "contexts", i, inst, q, e, cfg.fraction_eps) for inst in slices]
+            rows += [
+                make_row(cfg.family, cfg.predictor, "contexts", i, inst, q, e, cfg.fraction_eps) for inst in slices
+            ]
             tick()
         return rows
 
@@ -179,88 +161,8 @@ class RandomErrors(Experiment[Config]):
             self.claim("shrinks_with_contexts", slope_consistent(n_task, -0.5, 0.15), format_slope(n_task, 3)),
         ]
 
-    def plot(self, rows: list[_Row], summary: dict, stem: Path) -> list:
-        fig, axes = new_figure(3, height=4.6)
-        sweep = select(rows, sweep="eps")
-        ax = axes[0][0]
-        style = dict(color="#1f77b4", marker="o")
-        plot_signed(
-            ax,
-            column(sweep, "eps"),
-            column(sweep, "excess"),
-            style,
-            f"measured ({format_slope(summary['excess_exponent'])})",
-        )
-        plot_signed(
-            ax, column(sweep, "eps"), column(sweep, "first_order"), dict(color="k", marker="+"), "first-order term"
-        )
-        ax.set_xlabel("ε (exact)")
-        ax.set_ylabel("refitted excess (hollow: negative, at |·|)")
-        ax.set_title("refitted excess of random tilts and its first-order term")
-        ax.legend(**LEGEND_BELOW)
-        ax = axes[0][1]
-        error = column(sweep, "excess") - column(sweep, "first_order")
-        plot_signed(
-            ax,
-            column(sweep, "eps"),
-            error,
-            dict(color="#d62728", marker="s"),
-            f"excess − first-order term ({format_slope(summary['error_exponent'])})",
-        )
-        grid = np.geomspace(column(sweep, "eps").min(), column(sweep, "eps").max(), 10)
-        top = float(np.max(np.abs(error)))
-        ax.loglog(grid, top * grid / grid.max(), "k--", label="∝ ε (second order)")
-        ax.loglog(grid, top * np.sqrt(grid / grid.max()), "k:", label="∝ √ε (first order)")
-        ax.set_xlabel("ε (exact)")
-        ax.set_ylabel("|measured excess − first-order term|")
-        ax.set_title("the prediction error is of second order")
-        ax.legend(**LEGEND_BELOW)
-        ax = axes[0][2]
-        ctx = select(rows, sweep="contexts")
-        n = column(ctx, "n_task")
-        ax.loglog(
-            n,
-            np.abs(column(ctx, "first_order")),
-            "o",
-            color="#9467bd",
-            label=f"|first-order term| ({format_slope(summary['n_task_exponent'], 3)})",
-        )
-        grid = np.geomspace(n.min(), n.max(), 10)
-        anchor = float(np.median(np.abs(column(select(ctx, n_task=int(n.max())), "first_order"))))
-        ax.loglog(grid, anchor * np.sqrt(n.max() / grid), "k--", label="∝ N_T^(−1/2)")
-        ticks = sorted({int(x) for x in n})
-        ax.set_xticks(ticks, [str(t) for t in ticks], minor=False)
-        ax.minorticks_off()
-        ax.set_xlabel("N_T, contexts in the task")
-        ax.set_ylabel(f"|first-order term| at ε = {ctx[0].target_eps:g}")
-        ax.set_title("its size shrinks with the number of task contexts")
-        ax.legend(**LEGEND_BELOW)
-        verdicts = self.claims(None, summary)
-        title = (
-            "random_errors: errors unrelated to the task cost a refitted probe ±E_T[(σ(m̂)−η)·v̂ᵀΔ] to first order, "
-            "not O(ε)\n"
-            f"prediction error slope {summary['error_exponent']['slope']:.2f} (second order: 1);  median excess / "
-            f"first-order term at the smallest ε {summary['median_ratio_at_smallest_eps']:.3f};  "
-            f"{summary['negative_share']:.0%} of the LMs do better than on P*;  "
-            f"N_T exponent {summary['n_task_exponent']['slope']:.2f}\n"
-            + ";  ".join(f"{c.id}: {c.verdict}" for c in verdicts)
-        )
-        return finish_figure(fig, title, all(c.passed for c in verdicts), stem)
-
-
-def _row(cfg: Config, sweep: str, direction: int, inst, q: np.ndarray, eps: float, target: float) -> Row:
-    """Measured refitted excess (p_f, box class) of Q on this instance's task, and the first-order term."""
-    task = inst.task
-    (m,) = measure(inst, LanguageModel(cfg.family, q, float(eps), target_eps=float(target)), "p_f")
-    if cfg.predictor == "refit":
-        ref = reference_probe(inst, "p_f")
-        v, b = ref.v, ref.b
-    else:
-        v, b = task.v, task.b
-    resid = expit(inst.world.p_star @ v + b) - task.eta
-    first = float(np.sum(task.p_T * resid * ((q - inst.world.p_star) @ v)))
-    n_task = int(np.sum(task.p_T > 0))
-    return Row(sweep, direction, n_task / task.p_T.size, n_task, float(target), float(eps), m.excess, first, inst.seed)
+    def plot(self, rows: list, summary: dict, stem: Path) -> list:
+        return draw(rows, summary, stem, self.claims(None, summary))
 
 
 EXPERIMENT = RandomErrors()

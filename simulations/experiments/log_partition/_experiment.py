@@ -19,49 +19,35 @@ from pathlib import Path
 
 import numpy as np
 
-import theory
-
-from ..core import MAX_COUNT, check_choices, check_range, check_ranges, numpy_rng, streams
-from ..features import measure
-from ..models import TrainConfig, trained_lms
-from ..worlds import (
+from ...core import MAX_COUNT, check_choices, check_range, check_ranges, numpy_rng, streams
+from ...models import TrainConfig, trained_lms
+from ...worlds import (
     SAMPLED_FAMILIES,
     TaskConfig,
     WorldConfig,
     make_instance,
     make_world,
     sample_embeddings,
-    sample_thetas,
 )
-from .kit import (
-    FAMILY_STYLE,
-    LEGEND_BELOW,
+from ..kit import (
     TINY_LM,
     TINY_WORLD,
     Experiment,
     RunConfig,
-    column,
-    finish_figure,
     format_slope,
-    label_panels,
-    new_figure,
     select,
     slope_consistent,
-    slope_label,
     slopes_by,
     values,
 )
+from ._plot import draw
+from ._rows import Row, lm_row, sample_rows
+
+#: `Row` under a name that the `Row` class attribute of the experiment does not shadow.
+_Row = Row
 
 FAMILIES = (*SAMPLED_FAMILIES, "zipf", "learned")
 LM_FAMILIES = ("trained", "learned")
-STYLE = {
-    "isotropic": dict(color="#1f77b4", marker="o"),
-    "anisotropic": dict(color="#17becf", marker="s"),
-    "student_t": dict(color="#d62728", marker="v"),
-    "zipf": dict(color="#9467bd", marker="D"),
-    "learned": FAMILY_STYLE["learned"],
-    "trained": FAMILY_STYLE["trained"],
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,47 +103,6 @@ class Config(RunConfig):
         check_ranges("theta_scales", self.theta_scales, 0.0, 20.0, lo_open=True)
 
 
-@dataclasses.dataclass(frozen=True)
-class Row:
-    """One set of θ's: a sample at one logit spread ("sample"), or the f(s) of one LM weighted by p_T ("lm")."""
-
-    kind: str
-    family: str
-    vocab_size: int
-    spread: float  # target std_w(θᵀφ_w) of a sample (NaN for lm rows)
-    logit_std: float  # measured mean spread of the θ's logits
-    delta_max: float  # (R6) δ: max ‖Φp_θ − (Aθ + c)‖₂
-    delta_mean: float  # mean residual (δ_T for lm rows)
-    rel_delta: float  # delta_mean / mean ‖Φp_θ − μ‖₂
-    quad_rel_err: float  # quadratic from the gradient fit: error on log Z / its curvature part
-    gauss_rel_err: float  # Gaussian form: error on log Z / its curvature part
-    gauss_delta: float  # mean ‖Φp_θ − (μ + Σθ)‖₂
-    theta_scale: float  # lm rows: the world's logit scale (NaN for samples)
-    step: int  # lm rows: the checkpoint's step
-    eps: float  # lm rows: ε of the LM
-    tau: float  # lm rows: τ_Φ, the polytope class's best on ΦP* (R5)
-    f_loss: float  # lm rows: the probe on f(s), started at the (R6) comparator
-    phi_bound: float  # lm rows: (R5) bound on Φp_f
-    bound: float  # lm rows: (R6) = phi_bound + ‖λ̂‖₂ δ_T
-    trivial: float  # lm rows: the best constant predictor's loss
-    vacuous: bool  # lm rows: bound >= trivial
-    seed: int
-
-
-#: `Row` under a name that the `Row` class attribute of the experiment does not shadow.
-_Row = Row
-
-
-def _nan_lm_fields() -> dict:
-    return dict(theta_scale=math.nan, step=0, eps=math.nan, tau=math.nan, f_loss=math.nan, phi_bound=math.nan,
-                bound=math.nan, trivial=math.nan, vacuous=False)  # fmt: skip
-
-
-def _fit_fields(fit: theory.PartitionFit) -> dict:
-    names = ("logit_std", "delta_max", "delta_mean", "rel_delta", "quad_rel_err", "gauss_rel_err")
-    return {n: getattr(fit, n) for n in names} | {"gauss_delta": fit.gauss_delta_mean}
-
-
 class LogPartition(Experiment[Config]):
     name = "log_partition"
     title = "how close log Z_θ is to quadratic (R6), by embedding family, V and ‖θ‖; the f(s) bound on trained LMs"
@@ -211,18 +156,18 @@ class LogPartition(Experiment[Config]):
                     phi, bias = world_phi[:-1], world_phi[-1]
                 else:
                     phi = sample_embeddings(rng, family, V, cfg.dim, df=cfg.df, distinct=cfg.distinct)
-                rows += _sample_rows(rng, cfg, family, phi, seed, bias)
+                rows += sample_rows(rng, cfg.spreads, cfg.n_thetas, family, phi, seed, bias)
                 tick()
         for family in cfg.lm_families:
             for scale in cfg.theta_scales:
                 sub = make_instance(seed, dataclasses.replace(cfg.world, theta_scale=scale), cfg.task)
                 lms = trained_lms(sub, dataclasses.replace(cfg.lm, learn_phi=family == "learned"), family=family)
-                rows += [_lm_row(sub, lm, scale) for lm in lms if math.isfinite(lm.eps)]
+                rows += [lm_row(sub, lm, scale) for lm in lms if math.isfinite(lm.eps)]
                 if family == "learned" and "learned" in cfg.families and scale == cfg.theta_scales[-1]:
                     learned_phi = lms[-1].Phi
                     if learned_phi is None:  # trained LMs are softmax LMs: they always carry their Φ
                         raise ValueError(f"the last {family} LM has no Φ")
-                    rows += _sample_rows(rng, cfg, "learned", learned_phi, seed)
+                    rows += sample_rows(rng, cfg.spreads, cfg.n_thetas, "learned", learned_phi, seed)
                 tick()
         return rows
 
@@ -280,95 +225,8 @@ class LogPartition(Experiment[Config]):
             out.append(self.claim("quadratic_is_local", all(s["lo"] > 0 for s in local.values()), measured))
         return out
 
-    def plot(self, rows: list[_Row], summary: dict, stem: Path) -> list:
-        fig, axes = new_figure(4, height=4.6)
-        samples = select(rows, kind="sample")
-        rate_spread, largest = summary["rate_spread"], max(summary["vocab_sizes"])
-        for family in values(samples, "family"):
-            sel, style = select(samples, family=family), STYLE[family]
-            at = [r for r in sel if r.spread == rate_spread]
-            g = summary["gauss_slope_v"].get(family)
-            axes[0][0].loglog(column(at, "vocab_size"), column(at, "gauss_rel_err"), linestyle="none", alpha=0.8,
-                              label=f"{family}: {slope_label(g)}" if g else family, **style)  # fmt: skip
-            axes[0][1].loglog(column(at, "vocab_size"), column(at, "rel_delta"), linestyle="none", alpha=0.8,
-                              label=family, **style)  # fmt: skip
-            big = [r for r in sel if r.vocab_size == largest] or sel  # learned: at the world's V only
-            s = summary["delta_slope_spread"].get(family)
-            axes[0][2].loglog(column(big, "logit_std"), column(big, "rel_delta"), linestyle="none", alpha=0.8,
-                              label=f"{family}: {slope_label(s)}" if s else family, **style)  # fmt: skip
-        v0 = min(summary["vocab_sizes"])
-        iso = [r.gauss_rel_err for r in select(samples, family="isotropic", vocab_size=v0) if r.spread == rate_spread]
-        if iso:  # the 1/√V rate drawn through the isotropic family's mean at the smallest V
-            v = np.geomspace(v0, largest, 20)
-            axes[0][0].loglog(v, np.mean(iso) * np.sqrt(v0 / v), "k:", label="∝ 1/√V")
-        _lm_panel(axes[0][3], select(rows, kind="lm"))
-        panels = (
-            ("V (words)", "mean |log Z − form| / mean |log Z − log V − θᵀμ|",
-             f"Gaussian form log V + θᵀμ + ½θᵀΣθ (spread {rate_spread:g})"),
-            ("V (words)", "mean ‖Φp_θ − (Aθ + c)‖₂ / mean ‖Φp_θ − μ‖₂",
-             f"(R6) gradient fit, relative δ (spread {rate_spread:g})"),
-            ("spread of the logits std_w(θᵀφ_w)", "relative δ of the gradient fit",
-             f"the quadratic is local (V = {largest:,}; learned: world's V)"),
-        )  # fmt: skip
-        axes[0][2].set_xticks(summary["spreads"])
-        for ax in axes[0][2:]:
-            ax.xaxis.set_minor_formatter("")
-            ax.xaxis.set_major_formatter("{x:g}")
-        label_panels(axes[0], panels)
-        verdicts = self.claims(None, summary)
-        good, total = (sum(v[i] for v in summary["lm_informative"].values()) for i in (0, 1))
-        title = (
-            "log_partition: how close log Z_θ = log Σ_w exp(θᵀφ_w) is to quadratic (R6), per embedding family\n"
-            f"trained LMs: the (R6) bound on f(s) is informative (below the constant predictor's loss) at {good} of "
-            f"{total} checkpoints{'' if good else ' (VACUOUS EVERYWHERE)'};  f-probes above their (R6) bound: "
-            f"{summary['lm_violations']}\n" + ";  ".join(f"{c.id}: {c.verdict}" for c in verdicts)
-        )
-        return finish_figure(fig, title, all(c.passed for c in verdicts), stem)
-
-
-def _sample_rows(rng, cfg: Config, family: str, phi: np.ndarray, seed: int, bias=None) -> list[Row]:
-    rows = []
-    uniform = theory.embedding_moments(phi)
-    moments = uniform if bias is None else theory.embedding_moments(phi, bias)
-    for spread in cfg.spreads:  # spreads of the logits over the words, uniformly weighted
-        thetas = sample_thetas(rng, phi, spread, cfg.n_thetas, uniform.sigma)
-        fit = theory.partition_fit(phi, thetas, bias=bias, moments=moments)
-        rows.append(Row("sample", family, phi.shape[1], spread, **_fit_fields(fit), **_nan_lm_fields(), seed=seed))
-    return rows
-
-
-def _lm_row(inst, lm, scale: float) -> Row:
-    """The (R6) bound on one LM's f(s), with log Z measured on the range of f weighted by p_T."""
-    task = inst.task
-    phi_m = measure(inst, lm, "phi_p_f")[0]
-    f_m = measure(inst, lm, "f", phi_box=phi_m)[0]
-    fit = theory.partition_fit(lm.Phi, lm.F, task.p_T)
-    trivial = theory.trivial_loss(task.p_T, task.eta)
-    return Row("lm", lm.family, lm.Phi.shape[1], math.nan, **_fit_fields(fit), theta_scale=scale, step=lm.step,
-               eps=lm.eps, tau=phi_m.tau, f_loss=f_m.fit.loss, phi_bound=phi_m.bound, bound=f_m.bound, trivial=trivial,
-               vacuous=f_m.vacuous, seed=int(inst.seed))  # fmt: skip
-
-
-def _lm_panel(ax, rows: list[Row]) -> None:
-    """Per LM family and world logit scale, at the last checkpoint (mean over seeds): the room the (R5) bound
-    on Φp_f leaves below the constant predictor's loss, against what (R6) adds for f, ‖λ̂‖₂δ_T. The f bound
-    says something only where the penalty is below the room."""
-    last = max((r.step for r in rows), default=0)
-    for family in values(rows, "family"):
-        sel = [r for r in select(rows, family=family) if r.step == last]
-        scales = sorted(values(sel, "theta_scale"))
-        room = [np.mean([r.trivial - r.phi_bound for r in sel if r.theta_scale == s]) for s in scales]
-        penalty = [np.mean([r.bound - r.phi_bound for r in sel if r.theta_scale == s]) for s in scales]
-        style = STYLE[family]
-        ax.plot(scales, room, "-", label=f"{family}: room = constant predictor − (R5) bound", **style)
-        ax.plot(scales, penalty, "--", markerfacecolor="none", label=f"{family}: (R6) penalty ‖λ̂‖₂δ_T", **style)
-    ax.axhline(0.0, color="k", lw=0.8)
-    ax.set_xscale("log")
-    ax.set_xticks(sorted(values(rows, "theta_scale")))
-    ax.set_xlabel("world logit scale (std of θ*(s) entries)")
-    ax.set_ylabel(f"difference of losses (nats), last checkpoint (step {last})")
-    ax.set_title("(R6) on f(s): informative where penalty < room")
-    ax.legend(**LEGEND_BELOW)
+    def plot(self, rows: list, summary: dict, stem: Path) -> list:
+        return draw(rows, summary, stem, self.claims(None, summary))
 
 
 EXPERIMENT = LogPartition()

@@ -16,30 +16,25 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from scipy.linalg import subspace_angles
 
 import theory
 
-from ..core import check_choices, check_ranges
-from ..features import eps_phi, softmax_optimum
-from ..models import TrainConfig, trained_lms
-from ..worlds import TaskConfig, WorldConfig, make_instance
-from .kit import (
-    FAMILY_STYLE,
-    LEGEND_BELOW,
+from ...core import check_choices, check_ranges
+from ...features import eps_phi, softmax_optimum
+from ...models import TrainConfig, trained_lms
+from ...worlds import TaskConfig, WorldConfig, make_instance
+from ..kit import (
     TINY_LM,
     Experiment,
-    ProbeRow,
     RunConfig,
     bound_check,
     column,
-    finish_figure,
-    new_figure,
-    plot_signed,
     probe_rows,
     select,
     values,
 )
+from ._plot import draw
+from ._rows import Row, lm_fields
 
 TRAININGS = ("exact", "corpus", "learned")
 #: The bottleneck floor holds when the last checkpoint's TV(p_f, P*) is at least this fraction of the optimum's.
@@ -69,24 +64,6 @@ class Config(RunConfig):
         super().__post_init__()
         check_ranges("extra_dims", self.extra_dims, 0, integer=True)
         check_choices("trainings", self.trainings, TRAININGS)
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Row(ProbeRow):
-    """A `ProbeRow` (one probe on one feature of one trained LM) with the task and the LM's split of ε."""
-
-    extra_dims: int
-    training: str
-    task: str  # the task's structure: row_space or word_groups
-    eps_phi: float  # ε_Φ(F) against the best model with the LM's Φ (NaN for a learned Φ)
-    eps_phi_star: float  # ε*_Φ of the world's Φ
-    mean_gap: float  # √(Σ p_L ‖Φ(p_f(s) − P*[s])‖²) with the world's Φ
-    mean_gap_bound: float  # (R4) summed over Φ's rows: √(2 Σ_i ‖Φ_i‖∞² ε_Φ)
-    tv: float  # Σ p_L TV(p_f(s), P*[s])
-    tv_floor: float  # Σ p_L TV(p_θ*(s), P*[s]): the best model with the world's Φ
-    angle: float  # largest principal angle (degrees) between the LM's and the world's row spaces of Φ
-    tau_p_f: float  # τ of the p_f box class on this task
-    tau_planted: float  # the planted classifier's loss on P*
 
 
 class ConditionalMean(Experiment[Config]):
@@ -135,7 +112,7 @@ class ConditionalMean(Experiment[Config]):
                 lm_cfg = dataclasses.replace(cfg.lm, learn_phi=training == "learned")
                 lms = trained_lms(tasks[0], lm_cfg, "corpus" if training == "corpus" else "exact", family=training)
                 for lm in lms:
-                    lm_part = _lm_fields(w, lm, extra, training, floor, eps_star, eps_phi(tasks[0], lm))
+                    lm_part = lm_fields(w, lm, extra, training, floor, eps_star, eps_phi(tasks[0], lm))
                     for inst in tasks:
                         tau_p = probe_rows(inst, lm, ("p_f",), ("box",))
                         for r in tau_p + probe_rows(inst, lm, ("phi_p_f",), ("box",)):
@@ -222,68 +199,7 @@ class ConditionalMean(Experiment[Config]):
         return out
 
     def plot(self, rows: list, summary: dict, stem: Path) -> list:
-        fig, axes = new_figure(3, height=4.8)
-        ax = axes[0][0]
-        fixed = select(rows, training="exact", feature="phi_p_f", task="row_space")
-        for i, k in enumerate(sorted(set(column(fixed, "extra_dims")))):
-            sel = select(fixed, extra_dims=k)
-            x, color = column(sel, "eps_phi"), f"C{i}"
-            ax.loglog(x, column(sel, "mean_gap"), "o", color=color, label=f"‖Φ(p_f − P*)‖, {k} hidden dims")
-            ax.loglog(x, column(sel, "mean_gap_bound"), "_", color=color, markersize=8, label="its (R4) bound")
-            ax.loglog(
-                x, column(sel, "tv"), "s", mfc="none", color=color, label=f"TV(p_f, P*); floor {sel[0].tv_floor:.3f}"
-            )
-        ax.set_xlabel("ε_Φ(F): suboptimality against the best model with Φ")
-        ax.set_ylabel("distance to P* (p_L-weighted)")
-        ax.set_title("(R3) the conditional means converge, p_f does not")
-        ax.legend(**LEGEND_BELOW)
-        for ax, task in zip(axes[0][1:], ("row_space", "word_groups"), strict=True):
-            for feature, marker in (("p_f", "s"), ("phi_p_f", "o")):
-                for training in values(rows, "training"):
-                    sel = select(rows, task=task, feature=feature, training=training)
-                    y = column(sel, "probe_loss") - column(sel, "tau_planted")
-                    style = dict(FAMILY_STYLE[training], marker=marker)
-                    plot_signed(ax, column(sel, "eps_bound"), y, style, f"{feature}, {training}", markersize=5)
-            gap = summary["tau_phi_vs_planted"].get(task, math.nan)
-            ax.axhline(
-                abs(gap), color="k", ls=":", label=f"|τ_Φ − τ_planted| = {abs(gap):.3g} ({'+' if gap > 0 else '−'})"
-            )
-            ax.set_xlabel("ε the bound uses (ε_Φ for Φp_f, ε for p_f)")
-            ax.set_ylabel("probe loss − τ_planted (hollow: below)")
-            names = {
-                "row_space": "task natural w.r.t. Φ (v* = Φᵀλ)",
-                "word_groups": "natural, not w.r.t. Φ (word groups)",
-            }
-            ax.set_title(names[task])
-            ax.legend(**LEGEND_BELOW)
-        verdicts = self.claims(None, summary)
-        angles = ", ".join(f"{k} hidden: {a:.1f}°" for k, a in summary["learned_angle_deg"].items())
-        stars = ", ".join(
-            f"{k} hidden: {e:.3g}" for k, e in sorted(summary["eps_phi_star"].items(), key=lambda x: int(x[0]))
-        )
-        title = (
-            "conditional_mean: softmax LMs with d < V (Saunshi et al. 2021, §5.2)\n"
-            f"ε*_Φ by world: {stars}\nlearned Φ, largest principal angle to the world's row space: {angles or 'none'}\n"
-            + ";  ".join(f"{c.id}: {c.verdict}" for c in verdicts)
-        )
-        return finish_figure(fig, title, all(c.passed for c in verdicts), stem)
-
-
-def _lm_fields(world, lm, extra: int, training: str, floor: float, eps_star: float, e_phi: float) -> dict:
-    """The LM-level fields of a row: ε split, distances to P*, principal angle of Φ."""
-    diff = (lm.q - world.p_star) @ world.Phi.T
-    angle = float(np.degrees(np.max(subspace_angles(lm.Phi.T, world.Phi.T))))
-    return dict(
-        extra_dims=extra,
-        training=training,
-        eps_phi=e_phi,
-        eps_phi_star=eps_star,
-        mean_gap=float(np.sqrt(np.sum(world.p_L * np.sum(diff * diff, axis=1)))),
-        mean_gap_bound=math.sqrt(2 * np.sum(np.max(np.abs(world.Phi), axis=1) ** 2) * e_phi),
-        tv=float(np.sum(world.p_L * theory.total_variation(world.p_star, lm.q))),
-        tv_floor=floor,
-        angle=angle,
-    )
+        return draw(rows, summary, stem, self.claims(None, summary))
 
 
 EXPERIMENT = ConditionalMean()

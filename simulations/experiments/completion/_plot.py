@@ -1,0 +1,137 @@
+"""The figure of `completion`, drawn from its stored rows and summary."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..kit import (
+    FAMILY_STYLE,
+    LEGEND_BELOW,
+    Claim,
+    column,
+    finish_figure,
+    new_figure,
+    select,
+    values,
+)
+from ._rows import Row
+
+
+def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim]) -> list[Path]:
+    """Three panels (τ against B with and without the prompt, the synthetic Table 1, the (R10) bound), then the
+    samples figure and the Table 1 CSV beside it."""
+    fig, axes = new_figure(3, height=4.4, width=4.8)
+    taus = select(rows, kind="tau", feature="p_f")
+    colors = {"sentiment": "#d62728", "topic": "#1f77b4", "fine_sentiment": "#ff7f0e"}
+    for name in values(taus, "task"):
+        for prompted, ls in ((False, "--"), (True, "-")):
+            sel = [r for r in taus if r.task == name and r.prompted == prompted]
+            Bs = sorted(values(sel, "B"))
+            mean = [np.mean([r.loss for r in sel if r.B == B]) for B in Bs]
+            axes[0][0].plot(Bs, mean, ls, marker="o", color=colors[name],
+                            label=f"{name}, {'with' if prompted else 'without'} prompt")  # fmt: skip
+    axes[0][0].set_xscale("log")
+    axes[0][0].xaxis.set_minor_formatter("")
+    axes[0][0].xaxis.set_major_formatter("{x:g}")
+    axes[0][0].set_xticks(summary["B_sweep"])
+    axes[0][0].set_xlabel("B (box of the probe on p_f)")
+    axes[0][0].set_ylabel("τ: best box probe's loss on P*")
+    axes[0][0].set_title("the prompt: sentiment more natural, topic less")
+    _table_panel(axes[0][1], summary)
+    probes = [r for r in select(rows, kind="probe", feature="p_f") if r.family != "p_star"]
+    for family in values(probes, "family"):
+        sel = select(probes, family=family)
+        label = f"{family} LMs: probe loss − τ (floored at 1e-8)"
+        excess = np.maximum(column(sel, "excess"), 1e-8)
+        axes[0][2].loglog(column(sel, "eps"), excess, linestyle="none", label=label, **FAMILY_STYLE[family])
+    if probes:
+        eps = np.geomspace(min(column(probes, "eps")), max(column(probes, "eps")), 30)
+        axes[0][2].loglog(eps, [2 * summary["B"] * math.sqrt(2 * e / 0.5) for e in eps], "k-",
+                          label="2B√(2ε/γ), γ = 1/2")  # fmt: skip
+    axes[0][2].set_xlabel("ε (exact)")
+    axes[0][2].set_ylabel("excess loss of the K-class probe on p_f")
+    axes[0][2].set_title("(R10) the multi-class bound")
+    for ax in (axes[0][0], axes[0][2]):
+        ax.legend(**LEGEND_BELOW)
+    title = (
+        'completion: tasks as sentence completion in a named-word world (after "This movie is" the next word '
+        "carries the sentiment)\n" + ";  ".join(f"{c.id}: {c.verdict}" for c in verdicts)
+    )
+    paths = finish_figure(fig, title, all(c.passed for c in verdicts), stem)
+    return paths + _samples_figure(select(rows, kind="samples"), str(stem) + "_samples") + [_table_csv(summary, stem)]
+
+
+def _table_panel(ax, summary: dict) -> None:
+    """The synthetic Table 1 (trained LM) as an annotated heat map of accuracy."""
+    table = summary["table"]["trained"]
+    feats = list(table)
+    cols = sorted({c for row in table.values() for c in row}, key=lambda c: (c.split("/")[0], c))
+    acc = np.array([[table[f].get(c, [np.nan])[0] for c in cols] for f in feats])
+    ax.imshow(acc, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    for i in range(len(feats)):
+        for j in range(len(cols)):
+            if np.isfinite(acc[i, j]):
+                ax.text(j, i, f"{acc[i, j]:.2f}", ha="center", va="center", color="w" if acc[i, j] < 0.6 else "k",
+                        fontsize=7)  # fmt: skip
+    ax.set_xticks(range(len(cols)), [c.replace("/", "\n") for c in cols], fontsize=6)
+    ax.set_yticks(range(len(feats)), feats)
+    ax.set_title(f"accuracy, trained LM (step {summary['trained_step']}, ε = {summary['trained_eps']:.2g})")
+    ax.grid(False)
+
+
+def _table_csv(summary: dict, stem) -> Path:
+    """The synthetic Table 1 as CSV beside the figure: one line per (LM, feature, task, prompt)."""
+    path = Path(str(stem) + "_table.csv")
+    lines = ["lm,feature,task,prompt,accuracy,loss"]
+    for family, table in summary["table"].items():
+        for feature, cells in table.items():
+            for col, (acc, loss) in cells.items():
+                task, prompt = col.split("/")
+                lines.append(f"{family},{feature},{task},{prompt},{acc!r},{loss!r}")
+    tmp = path.with_name(f".tmp-{path.name}")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def _samples_figure(rows: list[Row], stem) -> list:
+    if not rows:
+        return []
+    fig, axes = new_figure(2, height=4.0, width=4.8)
+    for ax, family in zip(axes[0], ("p_star", "trained"), strict=True):
+        sel = select(rows, family=family)
+        for feature in values(sel, "feature"):
+            fs = select(sel, feature=feature)
+            ns = sorted(values(fs, "n"))
+            ax.semilogx(ns, [np.mean([r.loss for r in fs if r.n == n]) for n in ns], marker="o", label=feature)
+        ax.set_xlabel("labelled contexts n (drawn from p_T, labels from η)")
+        ax.set_ylabel("population loss of the probe (exact)")
+        eps = np.mean(column(sel, "eps")) if sel else math.nan
+        ax.set_title(f"{family} (ε = {eps:.2g}): sentiment with the prompt")
+        ax.legend(fontsize=7)
+    uncertified = sum(1 for r in rows if not r.gap <= 1e-6)
+    title = (
+        "completion: how many labelled samples each feature kind needs\n(box probes, B fixed; one virtual "
+        f"half-and-half example keeps the bias finite; mean over seeds;\nfits not certified to a gap ≤ 1e-6: "
+        f"{uncertified} of {len(rows)})"
+    )
+    return finish_figure(fig, title, True, stem)
+
+
+def table_text(summary: dict) -> str:
+    """The synthetic Table 1: accuracy (loss) of each feature kind on each task, without and with the prompt."""
+    lines = []
+    trained = f"trained LM (step {summary['trained_step']}, ε = {summary['trained_eps']:.2g})"
+    for family, title in (("p_star", "P* (ε = 0)"), ("trained", trained)):
+        table = summary["table"][family]
+        cols = sorted({c for row in table.values() for c in row}, key=lambda c: (c.split("/")[0], c))
+        lines.append(f"synthetic Table 1, {title}: accuracy (loss), box B = {summary['B']:g}")
+        lines.append(f"{'feature':<11}" + "".join(f"{c:>24}" for c in cols))
+        for feat, row in table.items():
+            cells = "".join(f"{f'{row[c][0]:.3f} ({row[c][1]:.3f})':>24}" if c in row else f"{'—':>24}" for c in cols)
+            lines.append(f"{feat:<11}" + cells)
+        lines.append("")
+    return "\n".join(lines)

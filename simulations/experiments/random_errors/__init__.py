@@ -1,0 +1,6 @@
+"""Experiment `random_errors` (a package: the experiment, its rows and its figure in three modules)."""
+
+from ._experiment import EXPERIMENT, Config, RandomErrors
+from ._rows import Row
+
+__all__ = ["EXPERIMENT", "Config", "Row", "RandomErrors"]
