@@ -3,7 +3,7 @@
 An experiment asks for "the adversarial tilts of this instance at these ε"
 or "the checkpoints of an LM trained on a corpus" and gets a list of
 `LanguageModel`s: Q in float64, its exact ε, and (F, Φ) when Q is a softmax
-LM, so the feature kinds of `simulations._features` can be computed from it.
+LM, so the feature kinds of `simulations.features` can be computed from it.
 """
 
 from __future__ import annotations

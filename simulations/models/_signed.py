@@ -1,7 +1,7 @@
 """Tilts along signed word directions: ε, Q and ε's bisection without an N × V temporary.
 
 A world of GPT-2's vocabulary (V = 50,257, N = 8,192) holds P* as one float64
-N × V array of 3.3 GB. The general tilts of `simulations._tilt` hold the
+N × V array of 3.3 GB. The general tilts of `simulations.models._tilt` hold the
 direction U, log P* and several temporaries of that size; the tilts here hold
 none. Their direction is a *signed word direction*
 
@@ -19,7 +19,7 @@ m_s = E_{P*[s]} u, the tilt's per-context KL is the cumulant
 for any number of t is one pass of matrix products over P* (no N × V
 exponential), and Q[s] = P*[s] ⊙ e^{tσ_s u} / Z_s multiplies each row by one
 of two vectors. Everything is float64 and walks P* a row chunk at a time
-(`simulations._world.row_chunks`).
+(`simulations.core.row_chunks`).
 """
 
 from __future__ import annotations

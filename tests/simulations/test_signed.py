@@ -1,7 +1,7 @@
 """Worlds of a real vocabulary, a row chunk at a time: signed tilts, P*-only worlds, the chunked sqrt_eps.
 
 Every chunked computation is checked against the general in-memory one (the N × V direction given to
-`simulations._tilt`, the in-memory sqrt_eps run), on worlds with more contexts than one row chunk.
+`simulations.models._tilt`, the in-memory sqrt_eps run), on worlds with more contexts than one row chunk.
 """
 
 import dataclasses

@@ -48,7 +48,7 @@ class Config(RunConfig):
       standard size).
     chunked: hold one N × V array beside P* at a time, for worlds of a real
       vocabulary (the `gpt2` profile): the world keeps P* alone, the tilts go
-      along signed word directions (`simulations._signed`: the adversarial
+      along signed word directions (`simulations.models._signed`: the adversarial
       direction is one; "random" is then a random signed direction, random
       signs σ_s and Gaussian word weights, not i.i.d. Gaussian entries), and
       each LM's Q is made, probed and dropped in turn. Tilt families, p_f
