@@ -82,6 +82,7 @@ _EXPORTS = {
     "fit_probe": ".probes",
     "fit_polytope_probe": ".probes",
     "bound_check": ".experiments.kit",
+    "check_pair": ".features",
     # the named-word world and sentence completion
     "LexiconConfig": ".worlds",
     "Lexicon": ".worlds",

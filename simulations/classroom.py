@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .features import measure
+from .features import check_pair, measure
 from .models import LanguageModel, TrainConfig, tilted_lms, trained_lms
 from .worlds import Instance
 
@@ -131,6 +131,7 @@ def probe_vs_bound(inst: Instance, lm: LanguageModel, feature: str = "p_f") -> P
     """Fit the theorem's probe class on `lm`'s features and put its loss next to τ and the bound (R2, R5)."""
     if feature not in ("p_f", "phi_p_f"):
         raise ValueError(f"feature must be 'p_f' or 'phi_p_f' (f has no τ of its own), got {feature!r}")
+    check_pair(inst, lm)  # a model made for another world (rerunning the cell that builds inst) is refused
     if not (np.isfinite(lm.eps) and np.all(np.isfinite(lm.q))):
         raise ValueError(f"the {lm.family} LM has non-finite ε or Q (a training that diverged)")
     (m,) = measure(inst, lm, feature, ("box",))

@@ -1,9 +1,11 @@
 """The `natural-tasks` command line: a thin layer over importable functions.
 
-Exit codes: 0 success; 1 a claim FAILed (the results and figures are still
-written); 2 bad input (unknown experiment, malformed or out-of-range --set,
-negative ε, unusable folder, damaged results), always as one line on stderr;
-130 interrupted (finished seeds are kept and the next call resumes).
+Exit codes: 0 every claim PASSed; 1 a claim FAILed (the results and figures
+are still written); 2 bad input (unknown experiment, malformed or out-of-range
+--set, a setting that cannot test a claim, negative ε, unusable folder, damaged
+results, not enough memory), always as one line on stderr; 3 no claim FAILed
+but at least one was INCONCLUSIVE (the run could not decide it; why is on
+stderr); 130 interrupted (finished seeds are kept and the next call resumes).
 `bound` imports no JAX and `list` no matplotlib, so both answer at once.
 """
 
@@ -76,6 +78,8 @@ def _int_in(lo: int, hi: int, what: str):
 
 
 _seed = _int_in(0, 2**31 - 1, "seed")
+#: What the command is running (an experiment and its config), for the one line of an out-of-memory error.
+_RUNNING: list[str] = []
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -178,6 +182,13 @@ def main(argv: list[str] | None = None) -> int:
         where = f": {err.filename}" if err.filename else ""
         print(f"natural-tasks: error: {err.strerror or err}{where}", file=sys.stderr)
         return 2
+    except MemoryError as err:  # numpy's _ArrayMemoryError too: past a limit the check before the run did not see
+        doing = f" while running {_RUNNING[-1]}" if _RUNNING else ""
+        what = str(err).splitlines()[0] if str(err) else "MemoryError"
+        print(f"natural-tasks: error: out of memory{doing} ({what}); "
+              "lower the sizes (world.vocab_size, world.num_contexts) or give the process more memory",
+              file=sys.stderr)  # fmt: skip
+        return 2
     except KeyboardInterrupt:
         print("natural-tasks: interrupted; finished seeds are kept and the next call resumes", file=sys.stderr)
         return 130
@@ -217,6 +228,7 @@ def _dispatch(args) -> int:
         runner.check_output_folder(figures)
     done = []
     for name, cfg in todo:
+        _RUNNING.append(f"{name} (profile {args.profile}, config {runner.config_hash(cfg)})")
         run = runner.run_experiment(name, cfg, args.results, args.force, not args.no_progress)
         print(_status_line(name, run))
         if text := get_experiment(name).report(run.summary):
@@ -226,11 +238,19 @@ def _dispatch(args) -> int:
         done.append((name, run.summary))
     print()
     print(_claims_table(done))
-    failed = [f"{n}.{c['id']}" for n, s in done for c in s["claims"] if c["verdict"] != "PASS"]
+    return _verdict_exit([(f"{n}.{c['id']}", c) for n, s in done for c in s["claims"]])
+
+
+def _verdict_exit(claims: list[tuple[str, dict]], what: str = "claim(s)") -> int:
+    """Name the FAILed and INCONCLUSIVE claims on stderr; 1 if one FAILed, else 3 if one was undecided, else 0."""
+    failed = [label for label, c in claims if c["verdict"] == "FAIL"]
+    undecided = [f"{label} ({c.get('reason') or 'undecided'})" for label, c in claims if c["verdict"] == "INCONCLUSIVE"]
     if failed:
-        print(f"\nnatural-tasks: {len(failed)} claim(s) FAILED: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
+        print(f"\nnatural-tasks: {len(failed)} {what} FAILED: {', '.join(failed)}", file=sys.stderr)
+    if undecided:
+        print(f"{'' if failed else chr(10)}natural-tasks: {len(undecided)} {what} INCONCLUSIVE: {'; '.join(undecided)}",
+              file=sys.stderr)  # fmt: skip
+    return 1 if failed else 3 if undecided else 0
 
 
 def _sweep(args) -> int:
@@ -246,6 +266,7 @@ def _sweep(args) -> int:
     where = f"the Dask scheduler at {args.scheduler}" if args.scheduler else (
         f"a local Dask cluster of {args.workers} worker(s)" if args.workers else "this process")  # fmt: skip
     n_seeds = len(points[0].cfg.seeds)
+    _RUNNING.append(f"the sweep of {args.name} ({len(points)} points)")
     print(f"sweep {args.name}: {len(points)} point(s) x {n_seeds} seed(s) = {len(points) * n_seeds} task(s), "
           f"on {where}", flush=True)  # fmt: skip
     result = sweep.run_sweep(
@@ -263,11 +284,9 @@ def _sweep(args) -> int:
     print(f"table: {result.table_path}")
     stem = Path(args.out) / f"{args.name}-sweep"
     print(f"figure: {', '.join(map(str, sweep.plot_sweep(result, stem, args.metric, args.axis)))}")
-    if failed := result.failed():
-        print(f"\nnatural-tasks: {len(failed)} claim verdict(s) FAILED (point:claim): {', '.join(failed)}",
-              file=sys.stderr)  # fmt: skip
-        return 1
-    return 0
+    claims = [(f"{p.index}:{c['id']}", c) for p, s in zip(result.points, result.summaries, strict=True)
+              for c in s["claims"]]  # fmt: skip
+    return _verdict_exit(claims, "claim verdict(s) (point:claim)")
 
 
 def _status_line(name: str, run) -> str:
@@ -286,14 +305,15 @@ def _status_line(name: str, run) -> str:
 def _claims_table(results: list[tuple[str, dict]]) -> str:
     from .experiments import get_experiment
 
-    lines = [f"{'experiment':<16} {'claim id':<26} {'verdict':<11} statement  —  measured"]
+    lines = [f"{'experiment':<16} {'claim id':<26} {'verdict':<12} statement  —  measured"]
     for name, summary in results:
         found = {c["id"]: c for c in summary["claims"]}
         for cid, statement in get_experiment(name).claim_statements.items():
             c = found.get(
                 cid, dict(verdict="not checked", statement=statement, measured="no rows for it in this config")
             )
-            lines.append(f"{name:<16} {cid:<26} {c['verdict']:<11} {c['statement']}  —  {c['measured']}")
+            why = f"  [undecided: {c['reason']}]" if c.get("reason") else ""
+            lines.append(f"{name:<16} {cid:<26} {c['verdict']:<12} {c['statement']}  —  {c['measured']}{why}")
     return "\n".join(lines)
 
 

@@ -113,8 +113,21 @@ class PartitionReport:
     """One line of the `natural-tasks partition` table."""
 
     points: str  # "spread 1" for a sample, or the θ file's name
-    n: int
+    n: int  # θ's the map was fitted on (and, for a sample, as many held-out θ's it was scored on)
     fit: theory.PartitionFit
+
+
+#: Folds of the cross-validation on θ's read from a file.
+FOLDS = 5
+#: Salt of the θ stream, so that `--seed 0` does not draw NumPy's default_rng(0) numbers (those of a user's own
+#: test matrix drawn with that generator).
+SEED_SALT = 0x6C6F675A  # "logZ"
+
+
+def min_thetas(d: int) -> int:
+    """The fewest θ's a report is fitted on: 5(d + 1), so each of the 5 folds (or the held-out half) leaves the
+    d + 1 coefficients per output of the map Φp_θ ≈ Aθ + c four points each."""
+    return FOLDS * (d + 1)
 
 
 def partition_report(
@@ -125,24 +138,64 @@ def partition_report(
     seed: int = 0,
     progress: bool = False,
 ) -> list[PartitionReport]:
-    """`PartitionReport`s: one per spread of sampled θ's (isotropic directions, `n` each, default
-    max(2(d + 1), 64)), or one for the given θ's (n × d)."""
+    """`PartitionReport`s: one per spread of sampled θ's (isotropic directions; the map is fitted on `n` of them,
+    default max(5(d + 1), 64), and every number is measured on `n` more, held out), or one for the given θ's
+    (n × d, scored by 5-fold cross-validation). Scoring the map on the θ's it was fitted on would flatter it:
+    through d + 1 points a linear map is exact.
+
+    Raises:
+      ValueError: fewer than 5(d + 1) θ's (sampled or given), or θ's of the wrong width.
+    """
     d = phi.shape[0]
     if thetas is not None:
         thetas = np.asarray(thetas, dtype=np.float64)
         if thetas.ndim != 2 or thetas.shape[1] != d:
             raise ValueError(f"thetas must be n × d = n × {d}, got shape {thetas.shape}")
-        return [PartitionReport("given θ's", thetas.shape[0], theory.partition_fit(phi, thetas))]
-    n = max(2 * (d + 1), 64) if n is None else n
-    if n < d + 1:
-        raise ValueError(f"n must be at least d + 1 = {d + 1} to fit the gradient map, got {n}")
-    rng = np.random.default_rng(seed)
+        if thetas.shape[0] < min_thetas(d):
+            raise ValueError(
+                f"--thetas: {thetas.shape[0]} θ's, but a {FOLDS}-fold cross-validation of the map in d = {d} "
+                f"dimensions needs at least {FOLDS}(d + 1) = {min_thetas(d)}"
+            )
+        return [PartitionReport("given θ's", thetas.shape[0], theory.partition_fit(phi, thetas, folds=FOLDS))]
+    n = max(min_thetas(d), 64) if n is None else n
+    if n < min_thetas(d):
+        raise ValueError(f"n must be at least {FOLDS}(d + 1) = {min_thetas(d)} to fit and score the map, got {n}")
+    rng = np.random.default_rng([seed, SEED_SALT])
     moments = theory.embedding_moments(phi)
     out = []
     for spread in tqdm(spreads, desc="spreads", disable=not progress, leave=False):
-        fit = theory.partition_fit(phi, sample_thetas(rng, phi, spread, n, moments.sigma), moments=moments)
+        fit_at, test_at = (sample_thetas(rng, phi, spread, n, moments.sigma) for _ in range(2))
+        fit = theory.partition_fit(phi, fit_at, moments=moments, held_out=test_at)
         out.append(PartitionReport(f"spread {spread:g}", n, fit))
     return out
+
+
+#: The verdict's thresholds on the relative δ of the gradient map (held out).
+QUADRATIC_REL_DELTA, LOCAL_REL_DELTA = 0.05, 0.3
+
+
+def verdict(reports: list[PartitionReport]) -> str:
+    """One line: where log Z is close to quadratic on these θ's (relative δ below 5%), roughly so (below 30%),
+    and where it is not."""
+    close = [r.points for r in reports if r.fit.rel_delta < QUADRATIC_REL_DELTA]
+    rough = [r.points for r in reports if QUADRATIC_REL_DELTA <= r.fit.rel_delta < LOCAL_REL_DELTA]
+    far = [r.points for r in reports if r.fit.rel_delta >= LOCAL_REL_DELTA]
+    parts = [f"quadratic to within 5% (relative δ, held out) at {', '.join(close)}"] * bool(close)
+    parts += [f"roughly quadratic (5-30%) at {', '.join(rough)}"] * bool(rough)
+    parts += [f"NOT quadratic (≥ 30%: the (R6) assumption fails) at {', '.join(far)}"] * bool(far)
+    return "verdict: " + "; ".join(parts)
+
+
+#: What the table's columns mean (printed under it, and on the figure).
+FOOTER = (
+    "μ, Σ: mean and covariance of the embeddings φ_w over the words; A, c: the least-squares linear map\n"
+    "Φp_θ ≈ Aθ + c fitted to the conditional means Φp_θ = ∇log Z_θ (log Z is quadratic exactly where such a map\n"
+    "is exact), scored on held-out θ's (a sample) or by 5-fold cross-validation (given θ's).  δ: ‖Φp_θ − (Aθ + c)‖₂,\n"
+    "the (R6) δ (max and mean); rel δ: δ mean / mean ‖Φp_θ − μ‖₂; quad / Gauss err: mean |log Z − form| / mean\n"
+    "|log Z − log V − θᵀμ| for the quadratic the map integrates to and for log V + θᵀμ + ½θᵀΣθ;  Gauss δ: mean\n"
+    "‖Φp_θ − (μ + Σθ)‖₂. Relative errors near 0 mean quadratic; near 1, a quadratic explains nothing of log Z's\n"
+    "curvature."
+)
 
 
 def format_report(reports: list[PartitionReport]) -> str:
@@ -160,19 +213,20 @@ def format_report(reports: list[PartitionReport]) -> str:
 
 
 def plot_report(reports: list[PartitionReport], title: str, stem: str | Path) -> list[Path]:
-    """rel δ and both forms' errors against the logit spread (log-log)."""
+    """rel δ and both forms' errors against the logit spread (log-log), the verdict and the footer below."""
     from .experiments.kit import finish_figure, new_figure
 
-    fig, axes = new_figure(1, width=6.0, height=4.2)
+    fig, axes = new_figure(1, width=7.5, height=5.6)
     ax = axes[0][0]
     x = [r.fit.logit_std for r in reports]
-    for name, label, marker in (("rel_delta", "relative δ of the gradient fit", "o"),
+    for name, label, marker in (("rel_delta", "relative δ of the gradient fit (held out)", "o"),
                                 ("quad_rel_err", "quadratic form: error on log Z", "s"),
                                 ("gauss_rel_err", "Gaussian form: error on log Z", "v")):  # fmt: skip
         ax.loglog(x, [getattr(r.fit, name) for r in reports], marker=marker, label=label)
     ax.set_xlabel("spread of the logits std_w(θᵀφ_w)")
-    ax.set_ylabel("relative error (see the table's footer)")
+    ax.set_ylabel("relative error (see the footer)")
     ax.set_xticks(x, [f"{v:.3g}" for v in x])
     ax.xaxis.set_minor_formatter("")
     ax.legend(fontsize=8)
-    return finish_figure(fig, title, True, stem)
+    far = any(r.fit.rel_delta >= LOCAL_REL_DELTA for r in reports)
+    return finish_figure(fig, title + "\n" + verdict(reports), not far, stem, footer=FOOTER)

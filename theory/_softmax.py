@@ -474,6 +474,8 @@ def partition_fit(
     bias: ArrayLike | None = None,
     chunk_entries: int = CHUNK_ENTRIES,
     moments: EmbeddingMoments | None = None,
+    held_out: ArrayLike | None = None,
+    folds: int | None = None,
 ) -> PartitionFit:
     r"""How close the log-partition log Z_θ is to quadratic on the given θ's (R6).
 
@@ -492,6 +494,15 @@ def partition_fit(
       of `gaussian_log_partition`), with no fitting: its error on log Z and
       on the gradient.
 
+    With `held_out`, the map and k are fitted on `thetas` and every number is
+    measured on the held-out θ's (uniformly weighted): a map fitted on as few
+    as d + 1 points interpolates them (δ = 0 there) and says nothing of the
+    θ's between them. With `folds` (and no `held_out`), each point is scored
+    by the map fitted on the other folds (contiguous folds, cross-validation);
+    A and c are still those fitted on every point. With neither, the numbers
+    are those of the fitting points, which is what the (R6) bound needs (its δ
+    is that of the map it uses, on the contexts it is about).
+
     Needs only n ≥ d + 1 points (a direct quadratic fit of log Z values,
     `fit_quadratic_log_partition`, needs (d+1)(d+2)/2), and works in chunks of
     θ's, so a GPT-2-sized Φ (768 × 50,257) costs a few hundred MB
@@ -508,9 +519,12 @@ def partition_fit(
       chunk_entries: at most this many float64 entries of θᵀΦ at once, >= 1.
       moments: `embedding_moments(Phi, bias)` if already computed (it costs
         a d × V × d product; pass it when fitting several sets of θ's).
+      held_out: optional (m, d) θ's on which to measure the fitted map.
+      folds: optional number of cross-validation folds (>= 2) when there is no `held_out`.
 
     Returns:
-      A `PartitionFit`.
+      A `PartitionFit` (A and c fitted on `thetas`; the rest measured on the
+      held-out θ's if given).
 
     Raises:
       ValueError: bad shapes or entries, weighted θ's that do not determine
@@ -533,6 +547,67 @@ def partition_fit(
             f"the weighted θ's span {rank} of the d + 1 = {d + 1} directions of [θ, 1]: the map Φp_θ ≈ Aθ + c is "
             "not determined (repeated θ's, or a coordinate that is constant: pass it as a bias)"
         )
+    log_z, grads, spread = _log_z_and_grads(Phi, b, thetas, chunk_entries)
+    A, c, k = _fit_map(thetas, design, log_z, grads, w, live)
+    predicted = design @ np.vstack([A.T, c])  # each point's map: the one fitted on `thetas`
+    quadratic = 0.5 * _quadratic_forms(thetas, 0.5 * (A + A.T)) + thetas @ c + k
+    if held_out is not None:
+        thetas = val.as_array(held_out, "held_out", ndim=2)
+        if thetas.shape[1] != d or thetas.shape[0] < 1:
+            raise ValueError(f"held_out must be m × d = m × {d} with m >= 1, got shape {thetas.shape}")
+        log_z, grads, spread = _log_z_and_grads(Phi, b, thetas, chunk_entries)
+        w = np.full(thetas.shape[0], 1.0 / thetas.shape[0])
+        live = np.ones(thetas.shape[0], dtype=bool)
+        predicted = thetas @ A.T + c
+        quadratic = 0.5 * _quadratic_forms(thetas, 0.5 * (A + A.T)) + thetas @ c + k
+    elif folds is not None:
+        if isinstance(folds, bool) or not isinstance(folds, int | np.integer) or folds < 2:
+            raise ValueError(f"folds must be an integer >= 2, got {folds!r}")
+        for test in np.array_split(np.arange(n), int(folds)):  # contiguous folds: each point scored by a map
+            train = np.setdiff1d(np.arange(n), test)  # fitted without it
+            t_live = live.copy()
+            t_live[test] = False
+            if np.linalg.matrix_rank(design[t_live]) < d + 1:
+                raise ValueError(f"a fold's remaining θ's do not determine the map: give at least {folds}(d + 1) θ's")
+            wf = np.where(t_live, w, 0.0)[train] / w[t_live].sum()  # the other folds' weights, renormalised
+            Af, cf, kf = _fit_map(thetas[train], design[train], log_z[train], grads[train], wf, t_live[train])
+            predicted[test] = thetas[test] @ Af.T + cf
+            quadratic[test] = 0.5 * _quadratic_forms(thetas[test], 0.5 * (Af + Af.T)) + thetas[test] @ cf + kf
+    residual = np.linalg.norm(grads - predicted, axis=1)
+    delta_mean = float(w @ residual)
+    log_z0, mu, sigma = moments if moments is not None else embedding_moments(Phi, b)
+    grad_scale = float(w @ np.linalg.norm(grads - mu, axis=1))
+    curvature = float(w @ np.abs(log_z - log_z0 - thetas @ mu))
+    gauss = log_z0 + thetas @ mu + 0.5 * _quadratic_forms(thetas, sigma)
+    return PartitionFit(
+        A,
+        c,
+        residual,
+        float(residual[live].max()),
+        delta_mean,
+        grad_scale,
+        _ratio(delta_mean, grad_scale),
+        _ratio(float(w @ np.abs(log_z - quadratic)), curvature),
+        _ratio(float(w @ np.abs(log_z - gauss)), curvature),
+        float(w @ np.linalg.norm(grads - mu - thetas @ sigma, axis=1)),
+        float(w @ spread),
+    )
+
+
+def _fit_map(thetas, design, log_z, grads, w, live) -> tuple[np.ndarray, np.ndarray, float]:
+    """The weighted least-squares gradient map (A, c) and the constant k of the quadratic it integrates to
+    (weights summing to 1 over the live points)."""
+    A, c, _ = _linear_map(design, grads, w, live)
+    q = 0.5 * _quadratic_forms(thetas, 0.5 * (A + A.T)) + thetas @ c
+    return A, c, float(w[live] @ (log_z - q)[live])
+
+
+def _log_z_and_grads(
+    Phi: np.ndarray, b: np.ndarray, thetas: np.ndarray, chunk_entries: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """log Z_θ, its gradient Φp_θ and the spread std_w(θᵀφ_w) of the logits, for each θ, in chunks of θ's."""
+    n, d = thetas.shape
+    V = Phi.shape[1]
     log_z, grads, spread = np.empty(n), np.empty((n, d)), np.empty(n)
     step = max(1, int(chunk_entries) // V)
     for i in range(0, n, step):
@@ -547,24 +622,4 @@ def partition_fit(
         total = logits.sum(axis=1, keepdims=True)
         log_z[i : i + step] = (top + np.log(total))[:, 0]
         grads[i : i + step] = (logits @ Phi.T) / total
-    A, c, residual = _linear_map(design, grads, w, live)
-    delta_mean = float(w @ residual)
-    log_z0, mu, sigma = moments if moments is not None else embedding_moments(Phi, b)
-    grad_scale = float(w @ np.linalg.norm(grads - mu, axis=1))
-    curvature = float(w @ np.abs(log_z - log_z0 - thetas @ mu))
-    q = 0.5 * _quadratic_forms(thetas, 0.5 * (A + A.T)) + thetas @ c
-    k = float(w @ (log_z - q))
-    gauss = log_z0 + thetas @ mu + 0.5 * _quadratic_forms(thetas, sigma)
-    return PartitionFit(
-        A,
-        c,
-        residual,
-        float(residual[live].max()),
-        delta_mean,
-        grad_scale,
-        _ratio(delta_mean, grad_scale),
-        _ratio(float(w @ np.abs(log_z - q - k)), curvature),
-        _ratio(float(w @ np.abs(log_z - gauss)), curvature),
-        float(w @ np.linalg.norm(grads - mu - thetas @ sigma, axis=1)),
-        float(w @ spread),
-    )
+    return log_z, grads, spread

@@ -12,6 +12,7 @@ may import it, and it imports none of them (docs/design.md §3).
 from ._checks import MAX_CORPUS, MAX_COUNT, MAX_DIM, check_choice, check_choices, check_range, check_ranges
 from ._chunks import CHUNK_ROWS, row_chunks
 from ._files import FILE_MODE, HOST, atomic_write, write_text
+from ._hash import config_hash, to_dict
 from ._keys import STREAMS, numpy_rng, streams
 from ._threads import limit_threads, thread_settings
 from ._version import __version__
@@ -30,10 +31,12 @@ __all__ = [
     "check_choices",
     "check_range",
     "check_ranges",
+    "config_hash",
     "limit_threads",
     "numpy_rng",
     "row_chunks",
     "streams",
     "thread_settings",
+    "to_dict",
     "write_text",
 ]

@@ -34,6 +34,7 @@ from .kit import (
     TINY_WORLD,
     Experiment,
     RunConfig,
+    Verdict,
     column,
     finish_figure,
     label_panels,
@@ -145,6 +146,7 @@ class Quad(Experiment[Config]):
             experiment=self.name,
             n_rows=len(rows),
             n_quad_rows=len(quad),
+            informative_quad_rows=sum(1 for r in quad if not r.vacuous),
             violations=violations,
             pca_capture={
                 f: dict(min=float(np.min(column(v, "pca_capture"))), angle=float(np.max(column(v, "pca_angle"))))
@@ -158,7 +160,13 @@ class Quad(Experiment[Config]):
 
     def claims(self, cfg: Config | None, summary: dict) -> list:
         v, n = summary["violations"], summary["n_quad_rows"]
-        out = [self.claim("r7_holds", v == 0 and n > 0, f"{v} violations in {n} Quad rows")]
+        informative = summary.get("informative_quad_rows", n)
+        verdict = Verdict.of(v == 0)
+        if v == 0 and not n:
+            verdict = Verdict.undecided("no Quad rows")
+        elif v == 0 and not informative:
+            verdict = Verdict.undecided("every Quad bound is at or above the constant predictor's loss")
+        out = [self.claim("r7_holds", verdict, f"{v} violations in {n} Quad rows ({informative} informative)")]
         cap = summary["pca_capture"].get("quad_learned")
         if cap:
             measured = f"captured share ≥ {cap['min']:.3f} (largest principal angle {cap['angle']:.1f}°)"
@@ -207,7 +215,7 @@ def _row(inst, family: str, step: int, seconds: float, params, top: np.ndarray) 
     basis = np.linalg.qr(phi.T)[0]
     weighted = np.sqrt(w.p_L)[:, None] * w.p_star
     capture = float(np.sum((weighted @ basis) ** 2) / np.sum((weighted @ top) ** 2))
-    lm = LanguageModel(family, lm_probs(params), lm_eps(w, params), F, phi, step=step)
+    lm = LanguageModel(family, lm_probs(params), lm_eps(w, params), F, phi, step=step, world_id=inst.world_id)
     if family.startswith("quad"):
         ref = reference_probe(inst, "phi_p_f", phi=phi)
         weights, bias = phi @ phi.T @ ref.v, ref.b  # the probe ΦΦᵀλ̂ on f(s): margins λ̂ᵀΦΦᵀf ≈ λ̂ᵀΦP*

@@ -55,7 +55,9 @@ class Measurement(NamedTuple):
     and the τ and B it uses (NaN where no theorem covers this feature of this
     LM).  eps_bound: the ε the bound uses (ε, or ε_Φ for R5).  r9_bound: the
     (R9) bound (NaN for f).  delta: δ_T of (R6) for f, else NaN.  vacuous:
-    the bound is at or above the best constant predictor's loss.
+    the bound is at or above the best constant predictor's loss.  trivial:
+    that loss, H(η̄) under p_T (every probe class holds the constant predictor,
+    so no fit is above it, and a bound at or above it cannot be violated).
     """
 
     feature: str
@@ -70,10 +72,37 @@ class Measurement(NamedTuple):
     r9_bound: float
     delta: float
     vacuous: bool
+    trivial: float
+
+
+def check_pair(inst: Instance, lm: LanguageModel) -> None:
+    """Refuse an LM made for another world (its recorded `world_id` differs from the instance's) or of another
+    shape. A language model is a model of the world, so one instance's LM may be measured on another task of
+    the same world (`Instance.with_task`).
+
+    Raises:
+      ValueError: naming both worlds, or both shapes. An LM made by hand (no `world_id`) is checked for its
+      shape only.
+    """
+    if lm.world_id and inst.world_id and lm.world_id != inst.world_id:
+        raise ValueError(
+            f"this {lm.family} language model was made for another world ({lm.world_id}), not this instance's "
+            f"({inst.world_id}): its ε and Q say nothing about this world; make it again for this instance"
+        )
+    if np.shape(lm.q) != inst.world.p_star.shape:
+        raise ValueError(
+            f"the {lm.family} language model's Q has shape {np.shape(lm.q)}, but this instance has "
+            f"{inst.world.p_star.shape[0]} contexts and {inst.world.p_star.shape[1]} words"
+        )
 
 
 def feature_values(inst: Instance, lm: LanguageModel, feature: str) -> np.ndarray | None:
-    """The features of `lm` (N, k): Q, Q Φᵀ or F; None when the LM has no such features."""
+    """The features of `lm` (N, k): Q, Q Φᵀ or F; None when the LM has no such features.
+
+    Raises:
+      ValueError: `lm` was made for another instance (`check_pair`).
+    """
+    check_pair(inst, lm)
     if feature == "p_f":
         return lm.q
     if feature == "phi_p_f":
@@ -128,6 +157,7 @@ def softmax_optimum(inst: Instance) -> theory.SoftmaxOptimum:
 
 def eps_phi(inst: Instance, lm: LanguageModel) -> float:
     """ε_Φ(F) of a softmax LM with the world's Φ (R5), from the cached optimum; NaN otherwise."""
+    check_pair(inst, lm)
     if lm.F is None or lm.Phi is None or not np.array_equal(lm.Phi, inst.world.Phi):
         return math.nan
     opt = softmax_optimum(inst)
@@ -151,6 +181,9 @@ def measure(
     Returns:
       One `Measurement` per probe class, or [] when the LM has no such
       features (f of a tilted LM that is not a softmax LM).
+
+    Raises:
+      ValueError: `lm` was made for another instance (`check_pair`).
     """
     g = feature_values(inst, lm, feature)
     if g is None:
@@ -167,13 +200,14 @@ def measure(
     rho = theory.probe_residual(_reference_values(inst, feature, phi), task.p_T, task.eta, ref_box.v, ref_box.b)
     bound = theory.natural_task_bound(tau, task.B, eps_b, inst.gamma)
     r9 = theory.residual_bound(tau, min(rho, 1.0), task.B, eps_b, inst.gamma)
-    vacuous = bound >= theory.trivial_loss(task.p_T, task.eta)
+    trivial = theory.trivial_loss(task.p_T, task.eta)
+    vacuous = bound >= trivial
     out = []
     for probe in probes:
         ref = reference_probe(inst, feature, probe, l2, phi=ref_phi)
         fit = _fit(inst, lm, feature, probe, l2, g, phi, init=(ref.v, ref.b))
         out.append(Measurement(feature, probe, fit, ref.loss, fit.loss - ref.loss, bound, tau, task.B, eps_b, r9,
-                               math.nan, vacuous))  # fmt: skip
+                               math.nan, vacuous, trivial))  # fmt: skip
     return out
 
 
@@ -199,11 +233,12 @@ def _measure_f(
     gmap = theory.fit_gradient_map(phi, F, task.p_T)
     comparator = (gmap.A.T @ lam, b + float(lam @ gmap.c))
     bound = phi_m.bound + float(np.linalg.norm(lam)) * gmap.delta_mean
-    vacuous = bound >= theory.trivial_loss(task.p_T, task.eta)
+    trivial = theory.trivial_loss(task.p_T, task.eta)
+    vacuous = bound >= trivial
     out = []
     for probe in probes:
         ref = reference_probe(inst, "f", probe, l2)
         fit = fit_probe(F, task.p_T, task.eta, l2=l2 if probe == "l2" else 0.0, init=comparator)
         out.append(Measurement("f", probe, fit, ref.loss, fit.loss - ref.loss, bound, phi_m.tau, task.B,
-                               phi_m.eps_bound, math.nan, gmap.delta_mean, vacuous))  # fmt: skip
+                               phi_m.eps_bound, math.nan, gmap.delta_mean, vacuous, trivial))  # fmt: skip
     return out

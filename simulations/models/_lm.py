@@ -32,6 +32,9 @@ class LanguageModel(NamedTuple):
       given as a softmax LM.
     target_eps: the ε it was calibrated to (NaN for trained LMs).
     step: the optimiser step of a trained LM's checkpoint (0 for tilts).
+    world_id: the `Instance.world_id` of the world it was made for (every
+      maker here records it; "" for a model made by hand, which is then only
+      checked for its shape when paired with an instance).
     """
 
     family: str
@@ -41,6 +44,7 @@ class LanguageModel(NamedTuple):
     Phi: np.ndarray | None = None
     target_eps: float = math.nan
     step: int = 0
+    world_id: str = ""
 
 
 def tilted_lms(inst: Instance, family: str, targets: Sequence[float]) -> list[LanguageModel]:
@@ -62,7 +66,7 @@ def tilted_lms(inst: Instance, family: str, targets: Sequence[float]) -> list[La
         if lam is not None:
             sign = np.sign(2.0 * task.eta - 1.0)
             F, Phi = world.theta - float(t) * sign[:, None] * (lam / task.B)[None, :], world.Phi
-        out.append(LanguageModel(family, tilt_model(world, u, t), float(e), F, Phi, float(target)))
+        out.append(LanguageModel(family, tilt_model(world, u, t), float(e), F, Phi, float(target), 0, inst.world_id))
     return out
 
 
@@ -75,7 +79,16 @@ def trained_lms(
     for step, params in train(inst.keys["init"], inst.keys["data"], inst.world, cfg, objective):
         # ε from log-probabilities: exact even where Q underflows; NaN if the training diverged
         out.append(
-            LanguageModel(name, lm_probs(params), lm_eps(inst.world, params), params.F, params.Phi, math.nan, step)
+            LanguageModel(
+                name,
+                lm_probs(params),
+                lm_eps(inst.world, params),
+                params.F,
+                params.Phi,
+                math.nan,
+                step,
+                inst.world_id,
+            )  # fmt: skip
         )
     return out
 
@@ -95,7 +108,7 @@ def placed_tilts(
     for target, t, e in zip(targets, ts, eps, strict=True):
         q = tilt_model(world, u, t)
         q[~mask] = world.p_star[~mask]
-        out.append(LanguageModel(family, q, float(e), target_eps=float(target)))
+        out.append(LanguageModel(family, q, float(e), target_eps=float(target), world_id=inst.world_id))
     return out
 
 
@@ -108,7 +121,7 @@ def lms_at_eps(
         u = center(world, u)
         ts, es = calibrate_tilts(world, u, targets)
         out += [
-            LanguageModel(family, tilt_model(world, u, t), float(e), target_eps=float(target))
+            LanguageModel(family, tilt_model(world, u, t), float(e), target_eps=float(target), world_id=inst.world_id)
             for target, t, e in zip(targets, ts, es, strict=True)
         ]
     return out

@@ -133,4 +133,5 @@ def signed_tilted_lms(inst: Instance, family: str, targets: Sequence[float]) -> 
     d = signed_direction(inst.keys["tilt"], inst, family)
     ts, eps = signed_tilts(inst.world, d, targets)
     for target, t, e in zip(targets, ts, eps, strict=True):
-        yield LanguageModel(family, signed_model(inst.world, d, float(t)), float(e), target_eps=float(target))
+        q = signed_model(inst.world, d, float(t))
+        yield LanguageModel(family, q, float(e), target_eps=float(target), world_id=inst.world_id)

@@ -377,7 +377,8 @@ def refit_family(
     eta = (sign > 0).astype(float)
     tau = theory.probe_loss(p_star, v, 0.0, p_L, eta)
     keys = streams(0) if keys is None else keys
-    return Instance(0, keys, world, Task(v, 0.0, None, eta, p_L, float(B), tau), 1.0)
+    world_id = f"refit_family(B={B:g}, kappa={kappa:g}, groups={groups}, contexts={contexts})"
+    return Instance(0, keys, world, Task(v, 0.0, None, eta, p_L, float(B), tau), 1.0, world_id)
 
 
 class ChainPoint(NamedTuple):

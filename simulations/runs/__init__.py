@@ -10,6 +10,7 @@ grid of configs serially or on Dask (docs/design.md §3, §5).
 
 from . import sweep
 from ._config import config_hash, override, to_dict
+from ._memory import MemoryLimit, cgroup_limits, memory_limits, tightest_limit
 from ._runner import (
     Run,
     available_memory,
@@ -24,10 +25,12 @@ from ._store import NONFINITE, CorruptResults, RunStore, dumps, loads, parse_row
 
 __all__ = [
     "NONFINITE",
+    "MemoryLimit",
     "CorruptResults",
     "Run",
     "RunStore",
     "available_memory",
+    "cgroup_limits",
     "check_memory",
     "check_output_folder",
     "compute_seed",
@@ -36,11 +39,13 @@ __all__ = [
     "dumps",
     "loads",
     "make_config",
+    "memory_limits",
     "override",
     "parse_rows",
     "read_rows",
     "rows_text",
     "run_experiment",
     "sweep",
+    "tightest_limit",
     "to_dict",
 ]

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..core import config_hash, to_dict
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
+__all__ = ["config_hash", "override", "to_dict"]
+
 #: A frozen config dataclass; `override` returns the type it was given.
 _ConfigT = TypeVar("_ConfigT", bound="DataclassInstance")
-
-
-def to_dict(cfg: DataclassInstance) -> dict:
-    return dataclasses.asdict(cfg)
-
-
-def config_hash(cfg: DataclassInstance) -> str:
-    """Short stable hash of a config (its JSON with sorted keys)."""
-    text = json.dumps(to_dict(cfg), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def _parse(text: str, current: Any, key: str) -> Any:

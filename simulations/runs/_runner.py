@@ -14,6 +14,7 @@ from tqdm import tqdm
 from ..core import __version__, thread_settings
 from ..experiments import Experiment, RunConfig, get_experiment
 from ._config import override, to_dict
+from ._memory import tightest_limit
 from ._store import RunStore, dumps, loads
 
 #: Bytes of one float64 N × V array.
@@ -58,30 +59,25 @@ def check_memory(name: str, cfg: RunConfig) -> None:
     """Refuse, before any allocation, a config whose arrays need more memory than is available.
 
     The estimate is the experiment's count of float64 N × V arrays alive at
-    once (`Experiment.arrays_nv`) times 8·N·V bytes.
+    once (`Experiment.arrays_nv`) times 8·N·V bytes; what is available is the
+    smallest of free RAM, the memory cgroup's limit and the address-space
+    limit (`tightest_limit`).
     """
     exp = get_experiment(name)
     field, V, N = exp.world_size(cfg)
     need = exp.arrays_nv(cfg) * _NV * V * N
-    have = available_memory()
-    if need > have:
+    limit = tightest_limit()
+    if need > limit.available:
         raise ValueError(
             f"{name} with {field}.vocab_size={V} and {N} contexts needs about "
-            f"{need / 2**30:.3g} GiB ({exp.arrays_nv(cfg)} arrays of N x V float64), but {have / 2**30:.3g} GiB "
-            f"are available; lower {field}.vocab_size or {field}.num_contexts"
+            f"{need / 2**30:.3g} GiB ({exp.arrays_nv(cfg)} arrays of N x V float64), but {limit.available / 2**30:.3g} "
+            f"GiB are available under {limit.source}; lower {field}.vocab_size or {field}.num_contexts"
         )
 
 
 def available_memory() -> int:
-    """Bytes of memory available now (MemAvailable from /proc/meminfo, else free physical pages)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    """Bytes of memory available now: the smallest of free RAM, the cgroup's limit and RLIMIT_AS."""
+    return tightest_limit().available
 
 
 def run_experiment(

@@ -64,11 +64,15 @@ class SweepResult:
 
     def failed(self) -> list[str]:
         """`point:claim id` of every claim that FAILed."""
+        return self.with_verdict("FAIL")
+
+    def with_verdict(self, verdict: str) -> list[str]:
+        """`point:claim id` of every claim with this verdict (PASS, FAIL or INCONCLUSIVE)."""
         return [
             f"{p.index}:{c['id']}"
             for p, s in zip(self.points, self.summaries, strict=True)
             for c in s["claims"]
-            if c["verdict"] != "PASS"
+            if c["verdict"] == verdict
         ]
 
 
@@ -368,7 +372,7 @@ def check_metric(result: SweepResult, metric: str) -> None:
 
 def plot_sweep(result: SweepResult, stem: str | Path, metric: str | None = None, axis: str | None = None) -> list[Path]:
     """The summary figure: `metric` against the swept `axis` (one line per value of the other axes),
-    and every claim's verdict at every point (green PASS, red FAIL)."""
+    and every claim's verdict at every point (green PASS, red FAIL, orange INCONCLUSIVE)."""
     from ..experiments.kit import finish_figure, new_figure
 
     axis = axis or result.axes[0]
@@ -381,12 +385,13 @@ def plot_sweep(result: SweepResult, stem: str | Path, metric: str | None = None,
         check_metric(result, metric)
         _metric_panel(panels.pop(0), result, metric, axis)
     ax = panels[0]
-    colours = {"PASS": "#2ca02c", "FAIL": "#d62728", "": "#cccccc"}
+    colours = {"PASS": "#2ca02c", "FAIL": "#d62728", "INCONCLUSIVE": "#ff7f0e", "": "#cccccc"}
     for j, row in enumerate(result.table):
         for i, cid in enumerate(claim_ids):
             verdict = row[f"claim:{cid}"]
             ax.add_patch(_rectangle(j, i, colours[verdict]))
-            ax.text(j + 0.5, i + 0.5, verdict or "n/a", ha="center", va="center", fontsize=6)
+            ax.text(j + 0.5, i + 0.5, {"INCONCLUSIVE": "INCONCL."}.get(verdict, verdict or "n/a"),
+                    ha="center", va="center", fontsize=6)  # fmt: skip
     ax.set_xlim(0, len(result.table))
     ax.set_ylim(len(claim_ids), 0)  # the first claim on top
     ax.set_xticks([j + 0.5 for j in range(len(result.table))])
@@ -396,11 +401,12 @@ def plot_sweep(result: SweepResult, stem: str | Path, metric: str | None = None,
     ax.set_xlabel("point: " + " / ".join(result.axes))
     ax.set_title("claims at each point")
     ax.grid(False)
-    n_fail = len(result.failed())
+    n_fail, n_open = len(result.failed()), len(result.with_verdict("INCONCLUSIVE"))
+    counts = [f"{n_fail} claim verdict(s) FAIL"] * bool(n_fail) + [f"{n_open} INCONCLUSIVE"] * bool(n_open)
     title = f"sweep of {result.name} over {' × '.join(result.axes)}: {len(result.points)} points, " + (
-        f"{n_fail} claim verdict(s) FAIL" if n_fail else "every claim PASSes"
+        ", ".join(counts) or "every claim PASSes"
     )
-    return finish_figure(fig, title, n_fail == 0, stem)
+    return finish_figure(fig, title, "FAIL" if n_fail else "INCONCLUSIVE" if n_open else "PASS", stem)
 
 
 def _rectangle(x, y, colour):
@@ -417,7 +423,7 @@ def _metric_panel(ax, result: SweepResult, metric: str, axis: str) -> None:
             x = float(row[axis])
         except ValueError:
             raise ValueError(f"--axis {axis}: values must be numbers to plot, got {row[axis]!r}") from None
-        ok = all(c["verdict"] == "PASS" for c in summary["claims"])
+        ok = all(c["verdict"] != "FAIL" for c in summary["claims"])
         lines.setdefault(tuple(row[a] for a in others), []).append((x, row.get(metric, math.nan), ok))
     for key, pts in lines.items():
         pts.sort()

@@ -10,7 +10,7 @@ import jax
 
 import theory
 
-from ..core import streams
+from ..core import config_hash, streams
 from ._loglinear import World, WorldConfig, make_world
 from ._task import Task, TaskConfig, make_task
 
@@ -24,6 +24,10 @@ class Instance:
       world: the world (Φ, θ, p_L, P*).
       task: the planted natural task (v*, b*, η, p_T, B, τ_planted).
       gamma: γ_ratio = min p_L/p_T over the task's contexts.
+      world_id: what drew the world ("seed 0, world <config hash>"; any other
+        text for a world made otherwise). Every language model made for this
+        instance records it (`LanguageModel.world_id`), and every call that
+        pairs a model with an instance refuses a model of another world.
 
     Reference probes (the probe classes fitted on the ε = 0 features, the τ
     every excess is measured from) are computed on first use and cached on
@@ -35,19 +39,22 @@ class Instance:
     world: World
     task: Task
     gamma: float
+    world_id: str = ""
     cache: dict[Any, Any] = dataclasses.field(default_factory=dict, repr=False)
 
     def with_task(self, cfg: TaskConfig) -> Instance:
         """The same world with another task drawn from the same `task` stream (fresh cache)."""
-        return _with_task(self.seed, self.keys, self.world, cfg)
+        return _with_task(self.seed, self.keys, self.world, cfg, self.world_id)
 
 
 def make_instance(seed: int, world: WorldConfig, task: TaskConfig, *, keep_log: bool = True) -> Instance:
     """Split `seed` into its streams, draw the world and plant the task (keep_log: see `make_world`)."""
     keys = streams(seed)
-    return _with_task(seed, keys, make_world(keys["world"], world, keep_log=keep_log), task)
+    world_id = f"seed {seed}, world {config_hash(world)}"
+    return _with_task(seed, keys, make_world(keys["world"], world, keep_log=keep_log), task, world_id)
 
 
-def _with_task(seed, keys, world: World, cfg: TaskConfig) -> Instance:
+def _with_task(seed, keys, world: World, cfg: TaskConfig, world_id: str) -> Instance:
     task = make_task(keys["task"], world, cfg)
-    return Instance(seed, keys, world, task, theory.transferability_ratio(world.p_L, task.p_T))
+    gamma = theory.transferability_ratio(world.p_L, task.p_T)
+    return Instance(seed, keys, world, task, gamma, world_id)

@@ -48,6 +48,54 @@ def test_gradient_fit_matches_sklearn_on_finite_difference_gradients(data):
     assert fit.grad_scale == pytest.approx(np.sum(w * np.linalg.norm(grads - mu, axis=1)), abs=1e-6)
 
 
+@settings(max_examples=40)
+@given(st.data())
+def test_held_out_scores_the_map_fitted_elsewhere_against_sklearn(data):
+    d = data.draw(st.integers(1, 3))
+    v = data.draw(st.integers(3, 8))
+    phi = data.draw(hnp.arrays(np.float64, (d, v), elements=S.EMBEDDING))
+    grid = st.integers(-2000, 2000).map(lambda k: k / 1000)
+    fit_at = data.draw(hnp.arrays(np.float64, (d + 1 + data.draw(st.integers(0, 4)), d), elements=grid))
+    test_at = data.draw(hnp.arrays(np.float64, (data.draw(st.integers(1, 6)), d), elements=grid))
+    if np.linalg.matrix_rank(np.hstack([fit_at, np.ones((fit_at.shape[0], 1))])) < d + 1:
+        return
+    fit = theory.partition_fit(phi, fit_at, held_out=test_at)
+    reg = LinearRegression().fit(fit_at, _numerical_gradients(phi, fit_at))
+    resid = np.linalg.norm(_numerical_gradients(phi, test_at) - reg.predict(test_at), axis=1)
+    assert fit.delta_max == pytest.approx(resid.max(), abs=1e-6)
+    assert fit.delta_mean == pytest.approx(resid.mean(), abs=1e-6)
+    assert fit.logit_std == pytest.approx(np.mean(np.std(test_at @ phi, axis=1)), rel=1e-9)
+
+
+def test_folds_score_every_point_by_a_map_fitted_without_it_against_sklearn():
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    rng = np.random.default_rng(4)
+    phi, thetas = rng.normal(size=(3, 60)) / 2, rng.normal(size=(23, 3))
+    fit = theory.partition_fit(phi, thetas, folds=5)
+    grads = _numerical_gradients(phi, thetas)
+    predicted = cross_val_predict(LinearRegression(), thetas, grads, cv=KFold(5))  # contiguous folds, as ours
+    resid = np.linalg.norm(grads - predicted, axis=1)
+    assert fit.delta_max == pytest.approx(resid.max(), abs=1e-6)
+    assert fit.delta_mean == pytest.approx(resid.mean(), abs=1e-6)
+    assert fit.rel_delta > theory.partition_fit(phi, thetas).rel_delta  # out of sample is worse than in sample
+    with pytest.raises(ValueError, match="folds must be"):
+        theory.partition_fit(phi, thetas, folds=1)
+    with pytest.raises(ValueError, match="do not determine"):
+        theory.partition_fit(phi, thetas[:5], folds=3)
+
+
+def test_a_map_through_d_plus_one_points_is_exact_there_and_not_between():
+    rng = np.random.default_rng(3)
+    phi = rng.normal(size=(4, 300)) / 2
+    fit_at, test_at = rng.normal(size=(5, 4)), rng.normal(size=(40, 4))
+    in_sample = theory.partition_fit(phi, fit_at)
+    held = theory.partition_fit(phi, fit_at, held_out=test_at)
+    assert in_sample.delta_max < 1e-12 < 1e-2 < held.rel_delta
+    same = theory.partition_fit(phi, test_at, held_out=test_at)  # held out on its own points: the in-sample numbers
+    assert same.rel_delta == pytest.approx(theory.partition_fit(phi, test_at).rel_delta, rel=1e-12)
+
+
 def test_errors_of_both_forms_against_brute_force():
     rng = np.random.default_rng(0)
     phi = rng.normal(size=(2, 40))

@@ -24,7 +24,7 @@ from ...core import check_choices, check_range, check_ranges, numpy_rng, streams
 from ...features import CLASS_FEATURES, class_feature_values, fit_class_probe, zero_shot
 from ...models import TrainConfig, calibrate_tilts, center, lm_eps, lm_probs, tilt_model, train
 from ...worlds import CLASS_TASKS, LexiconConfig, make_class_task, make_lexicon
-from ..kit import Experiment, RunConfig, select, values
+from ..kit import Experiment, RunConfig, Verdict, check_distinct, select, values
 from ._plot import draw, table_text
 from ._rows import Row, make_row, sample_rows
 
@@ -65,6 +65,8 @@ class Config(RunConfig):
         check_ranges("eps_targets", self.eps_targets, 0.0, 10.0, lo_open=True)
         check_range("B", self.B, 0.0, 1e4, lo_open=True)
         check_ranges("B_sweep", self.B_sweep, 0.0, 1e4, lo_open=True)
+        for name in ("B_sweep", "eps_targets", "sample_sizes", "tasks", "features", "sample_features"):
+            check_distinct(name, getattr(self, name))
         check_ranges("sample_sizes", self.sample_sizes, 1, 10**7, integer=True)
 
 
@@ -221,7 +223,10 @@ class Completion(Experiment[Config]):
         v, n, u = summary["violations"], summary["n_bounded"], summary["uncertified"]
         ratio = summary["max_ratio_to_bound"]
         measured = f"{v} violations in {n} rows ({u} uncertified); max (loss − τ)/(bound − τ) {ratio:.3f}"
-        out.append(self.claim("bound_holds", v == u == 0 and n > 0, measured))
+        verdict = Verdict.of(v == 0)
+        if v == 0 and (u or not n):
+            verdict = Verdict.undecided(f"{u} uncertified fit(s)" if u else "no rows of the theorem's classes")
+        out.append(self.claim("bound_holds", verdict, measured))
         return out
 
     def report(self, summary: dict) -> str:

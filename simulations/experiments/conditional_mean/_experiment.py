@@ -27,7 +27,10 @@ from ..kit import (
     TINY_LM,
     Experiment,
     RunConfig,
+    Verdict,
     bound_check,
+    bound_verdict,
+    check_distinct,
     column,
     probe_rows,
     select,
@@ -63,7 +66,13 @@ class Config(RunConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_ranges("extra_dims", self.extra_dims, 0, integer=True)
+        check_distinct("extra_dims", self.extra_dims)
         check_choices("trainings", self.trainings, TRAININGS)
+        if self.lm.checkpoints < 2:
+            raise ValueError(
+                f"lm.checkpoints: conditional_means_converge compares the first checkpoint with the last and needs "
+                f"at least 2, got {self.lm.checkpoints}"
+            )
 
 
 class ConditionalMean(Experiment[Config]):
@@ -174,6 +183,8 @@ class ConditionalMean(Experiment[Config]):
     def claims(self, cfg: Config | None, summary: dict) -> list:
         s = summary
         ok = s["r4_violations"] == 0 and s["mean_gap_drop"] >= 10 and s["floor_ratio"] >= FLOOR_SHARE
+        if math.isnan(s["mean_gap_drop"]) or math.isnan(s["floor_ratio"]):
+            ok = Verdict.undecided("no LM trained with the world's Φ fixed on the exact objective (trainings: exact)")
         out = [
             self.claim(
                 "conditional_means_converge",
@@ -182,12 +193,11 @@ class ConditionalMean(Experiment[Config]):
                 f"{s['mean_gap_drop']:.1f}-fold or more; last TV / floor ≥ {s['floor_ratio']:.3f}",
             )
         ]
-        v = s["violations"] + s["r9_violations"] + s["unresolved"]
-        out.append(
-            self.claim(
-                "bound_holds", v == 0 and s["n_checked"] > 0, f"{v} violations or unresolved in {s['n_checked']} rows"
-            )
+        measured = (
+            f"{s['violations']} violations of the paper's bound, {s['r9_violations']} of (R9), {s['unresolved']} "
+            f"unresolved in {s['n_checked']} rows ({s['informative']} informative)"
         )
+        out.append(self.claim("bound_holds", bound_verdict(s), measured))
         wg = s["word_groups_vs_planted"]
         if wg["p_f"] and wg["phi_p_f"] and math.isfinite(s["tau_phi_vs_planted"]["word_groups"]):
             ok = max(wg["p_f"]) < 0 < min(wg["phi_p_f"]) and s["tau_phi_vs_planted"]["word_groups"] > 0

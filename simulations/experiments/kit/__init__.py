@@ -9,14 +9,16 @@ first use). It never imports an experiment module or `simulations.runs`
 (docs/design.md §3).
 """
 
-from ._base import PROFILES, TINY_LM, TINY_WORLD, Experiment, RunConfig
-from ._claims import FAIL, PASS, Claim, claims_by_id
+from ._base import PROFILES, TINY_LM, TINY_WORLD, Experiment, RunConfig, check_distinct, check_slope_grid
+from ._claims import FAIL, INCONCLUSIVE, PASS, VERDICTS, Claim, Verdict, claims_by_id, overall
 from ._plotting import (
     FAMILY_STYLE,
     LEGEND_BELOW,
     STYLE,
+    VERDICT_COLOUR,
     finish_figure,
     label_panels,
+    layout_checks,
     new_figure,
     plot_hollow,
     plot_signed,
@@ -24,46 +26,74 @@ from ._plotting import (
     pyplot,
     save_figure,
     slope_label,
+    text_overlaps,
 )
-from ._probe_rows import ProbeRow, bound_check, probe_rows
+from ._probe_rows import ProbeRow, bound_check, bound_verdict, probe_rows
 from ._rows import CELL_TYPES, column, finite, from_cells, row_fields, select, to_cells, values
-from ._stats import format_slope, loglog_slope, slope_consistent, slopes_by
+from ._stats import (
+    MIN_SLOPE_POINTS,
+    MIN_SLOPE_SEEDS,
+    format_slope,
+    loglog_slope,
+    rate_verdict,
+    share_verdict,
+    slope_consistent,
+    slopes_by,
+    threshold_verdict,
+    wilson_interval,
+)
 
 __all__ = [
     "CELL_TYPES",
+    "Claim",
+    "Experiment",
     "FAIL",
     "FAMILY_STYLE",
+    "INCONCLUSIVE",
     "LEGEND_BELOW",
+    "MIN_SLOPE_POINTS",
+    "MIN_SLOPE_SEEDS",
     "PASS",
     "PROFILES",
+    "ProbeRow",
+    "RunConfig",
     "STYLE",
     "TINY_LM",
     "TINY_WORLD",
-    "Claim",
-    "Experiment",
-    "ProbeRow",
-    "RunConfig",
+    "VERDICTS",
+    "Verdict",
     "bound_check",
+    "bound_verdict",
+    "check_distinct",
+    "check_slope_grid",
     "claims_by_id",
     "column",
     "finish_figure",
     "finite",
     "format_slope",
     "from_cells",
+    "VERDICT_COLOUR",
     "label_panels",
+    "layout_checks",
     "loglog_slope",
     "new_figure",
+    "overall",
     "plot_hollow",
     "plot_signed",
     "plot_strips",
     "probe_rows",
     "pyplot",
+    "rate_verdict",
     "row_fields",
     "save_figure",
     "select",
-    "slope_label",
     "slope_consistent",
+    "slope_label",
     "slopes_by",
+    "share_verdict",
+    "threshold_verdict",
+    "wilson_interval",
+    "text_overlaps",
     "to_cells",
     "values",
 ]

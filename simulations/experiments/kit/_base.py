@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar, Generic, Protocol, TypeVar, cast
 
@@ -13,7 +13,8 @@ import numpy as np
 from ...core import MAX_COUNT, check_range, check_ranges, numpy_rng, streams
 from ...models import TrainConfig
 from ...worlds import WorldConfig
-from ._claims import Claim
+from ._claims import Claim, Verdict
+from ._stats import MIN_SLOPE_POINTS
 
 #: The profiles every experiment defines: seconds (tests), under a minute, the figures.
 PROFILES = ("tiny", "quick", "standard")
@@ -38,8 +39,31 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         check_ranges("seeds", self.seeds, 0, 2**31 - 1, integer=True)
+        check_distinct("seeds", self.seeds, "each seed is one world, and a repeated one would count its rows twice")
         check_range("bootstrap", self.bootstrap, 1, MAX_COUNT, integer=True)
         check_range("violation_tol", self.violation_tol, 0.0)
+
+
+def check_distinct(name: str, values: Sequence[float], why: str = "") -> None:
+    """Refuse a repeated value in a list-valued field, naming the field and the value."""
+    seen = set()
+    for v in values:
+        if v in seen:
+            raise ValueError(f"{name}: {v!r} appears twice" + (f" ({why})" if why else ""))
+        seen.add(v)
+
+
+def check_slope_grid(name: str, values: Sequence[float], claim: str, span: float = 10.0) -> None:
+    """Refuse a grid on which the log-log slope of claim `claim` cannot be tested: repeated values, fewer than
+    `MIN_SLOPE_POINTS` distinct ones, or a range max/min narrower than `span` (a slope over less cannot tell
+    one rate from another)."""
+    check_distinct(name, values)
+    need = f"the claim {claim} fits a log-log slope over {name} and needs at least {MIN_SLOPE_POINTS} distinct values"
+    if len(values) < MIN_SLOPE_POINTS:
+        raise ValueError(f"{name}: {need} spanning a factor of {span:g}, got {tuple(values)}")
+    if max(values) < span * min(values):
+        raise ValueError(f"{name}: {need} spanning a factor of {span:g}, got {tuple(values)} "
+                         f"(a factor of {max(values) / min(values):.3g})")  # fmt: skip
 
 
 #: The config dataclass of one experiment (a subclass of `RunConfig`).
@@ -116,9 +140,10 @@ class Experiment(abc.ABC, Generic[C]):
     def plot(self, rows: list, summary: dict, stem: Path) -> list[Path]:
         """Draw the figure from stored rows and summary; return the written files."""
 
-    def claim(self, id: str, ok: bool, measured: str) -> Claim:
-        """The claim `id` with the verdict `ok` (its statement from `claim_statements`)."""
-        return Claim.check(id, self.claim_statements[id], bool(ok), measured)
+    def claim(self, id: str, ok: bool | Verdict, measured: str) -> Claim:
+        """The claim `id` with the verdict `ok` (PASS/FAIL for a bool, or a `Verdict`, which may be INCONCLUSIVE
+        with its reason); its statement from `claim_statements`."""
+        return Claim.check(id, self.claim_statements[id], ok, measured)
 
     @staticmethod
     def stats_rng(cfg: RunConfig) -> np.random.Generator:

@@ -6,9 +6,10 @@ or listing the experiments does not load it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,8 @@ FAMILY_STYLE: dict[str, dict[str, Any]] = {
     "xent": dict(color="#2ca02c", marker="s"),
     "xent_learned": dict(color="#ff7f0e", marker="v"),
 }
+#: The title's colour for each overall verdict.
+VERDICT_COLOUR = {"PASS": "black", "FAIL": "#d62728", "INCONCLUSIVE": "#c05a00"}
 LEGEND_BELOW = dict(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=7, frameon=False)
 
 
@@ -68,19 +71,105 @@ def new_figure(ncols: int, nrows: int = 1, width: float = 4.2, height: float = 3
     return fig, axes
 
 
-def finish_figure(fig: Figure, title: str, ok: bool, stem: str | Path) -> list[Path]:
-    """Title the figure with its verdict (red when a claim failed), lay out, save.
+def finish_figure(fig: Figure, title: str, verdict: bool | str, stem: str | Path, footer: str = "") -> list[Path]:
+    """Title the figure, coloured by its verdict (red: a claim FAILed; orange: one was INCONCLUSIVE), lay out, save.
 
+    `verdict` is the figure's overall verdict (PASS, FAIL or INCONCLUSIVE; a bool means PASS or FAIL).
     Title lines longer than the figure is wide are wrapped (a one-panel figure of a many-panel experiment).
+    `footer`: small print below the panels (what the columns of a table mean). Legends placed below their
+    panel (`LEGEND_BELOW`) are moved under the panel's x label, so they never sit on it. While
+    `layout_checks` is recording, the overlapping texts of the figure are recorded before it is saved.
     """
     from matplotlib.font_manager import FontProperties
 
+    if isinstance(verdict, bool):
+        verdict = "PASS" if verdict else "FAIL"
     points = FontProperties(size=pyplot().rcParams["figure.titlesize"]).get_size_in_points()
     chars = max(20, int(fig.get_figwidth() * 72 / (0.55 * points)))
     title = "\n".join(textwrap.fill(line, chars) if len(line) > chars else line for line in title.split("\n"))
-    fig.suptitle(title, color="black" if ok else "red")
-    fig.tight_layout()
+    fig.suptitle(title, color=VERDICT_COLOUR[verdict])
+    rect = (0.0, 0.0, 1.0, 1.0)
+    if footer:
+        size = 6.5
+        fig.text(0.01, 0.01, footer, fontsize=size, va="bottom", ha="left", wrap=False)
+        rect = (0.0, (footer.count("\n") + 1.6) * size * 1.25 / 72 / fig.get_figheight(), 1.0, 1.0)
+    fig.tight_layout(rect=rect)
+    if _tuck_legends(fig):
+        fig.tight_layout(rect=rect)
+    for record in _RECORDERS:
+        record[str(stem)] = text_overlaps(fig)
     return save_figure(fig, stem)
+
+
+def _tuck_legends(fig: Figure) -> bool:
+    """Move every legend anchored below its panel to just under the panel's x label and tick labels."""
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # the Agg canvas of `pyplot()`
+    moved = False
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is None or legend.get_bbox_to_anchor() is None:
+            continue
+        anchor = legend.get_bbox_to_anchor().transformed(ax.transAxes.inverted())
+        if anchor.y0 >= 0:  # inside or above the panel: not a legend below it
+            continue
+        below = [ax.xaxis.label, *ax.get_xticklabels()]
+        bottoms = [b.get_window_extent(renderer).y0 for b in below if b.get_visible() and b.get_text()]
+        if not bottoms:
+            continue
+        y = ax.transAxes.inverted().transform((0.0, min(bottoms) - 4.0))[1]  # 4 pixels of air
+        legend.set_bbox_to_anchor((0.5, y), transform=ax.transAxes)
+        moved = True
+    return moved
+
+
+#: Dictionaries that `layout_checks` is filling: {figure stem: overlapping texts}.
+_RECORDERS: list[dict[str, list[tuple[str, str]]]] = []
+
+
+@contextlib.contextmanager
+def layout_checks() -> Iterator[dict[str, list[tuple[str, str]]]]:
+    """Record, for every figure finished inside the block, the pairs of its texts that overlap (`text_overlaps`).
+
+    Example::
+
+        with layout_checks() as found:
+            draw("sqrt_eps", rows, summary, folder)
+        assert all(not pairs for pairs in found.values())
+    """
+    found: dict[str, list[tuple[str, str]]] = {}
+    _RECORDERS.append(found)
+    try:
+        yield found
+    finally:
+        _RECORDERS.remove(found)
+
+
+def text_overlaps(fig: Figure, tolerance: float = 1.0) -> list[tuple[str, str]]:
+    """Pairs of visible texts whose drawn boxes overlap by more than `tolerance` pixels each way, and texts that a
+    legend's box covers (the legend's own entries apart): titles, axis labels, tick labels, legends, annotations."""
+    from matplotlib.legend import Legend
+    from matplotlib.text import Text
+
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # the Agg canvas of `pyplot()`
+    legends = [a for a in fig.findobj(Legend) if a.get_visible()]
+    owned = {id(t): i for i, leg in enumerate(legends) for t in leg.get_texts() + [leg.get_title()]}
+    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip() and t.get_alpha() != 0]
+    boxes = [(t, t.get_window_extent(renderer)) for t in texts]
+
+    def overlap(a, b) -> bool:
+        return min(a.x1, b.x1) - max(a.x0, b.x0) > tolerance and min(a.y1, b.y1) - max(a.y0, b.y0) > tolerance
+
+    out = []
+    for i, (t, a) in enumerate(boxes):
+        for u, b in boxes[i + 1 :]:
+            if owned.get(id(t)) is not None and owned.get(id(t)) == owned.get(id(u)):
+                continue  # entries of one legend are laid out by the legend
+            if overlap(a, b):
+                out.append((t.get_text(), u.get_text()))
+    for i, leg in enumerate(legends):
+        box = leg.get_window_extent(renderer)
+        out += [("legend", t.get_text()) for t, b in boxes if owned.get(id(t)) != i and overlap(box, b)]
+    return out
 
 
 def label_panels(axes: Iterable[Axes], panels: Iterable[tuple[str, str, str]]) -> None:

@@ -15,9 +15,10 @@ import numpy as np
 
 import theory
 
-from ...features import FEATURES, measure
+from ...features import FEATURES, check_pair, measure
 from ...models import LanguageModel
 from ...worlds import Instance
+from ._claims import FAIL, PASS, Verdict
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +49,7 @@ class ProbeRow:
     slack: float  # bound − probe_loss
     r9_bound: float  # the residual-weighted bound (R9)
     vacuous: bool  # the bound is at or above the best constant predictor's loss
+    trivial: float  # that loss, H(η̄): a bound at or above it cannot be violated
     seed: int
     converged: bool
     gap: float  # certified bound on the fit's optimality gap (NaN: unconstrained class, no certificate)
@@ -68,6 +70,7 @@ def probe_rows(
     rows with NaN numbers and the family and step named in `flag`, so the run
     records it instead of failing.
     """
+    check_pair(inst, lm)
     rows = []
     finite = np.isfinite(lm.eps) and np.all(np.isfinite(lm.q))
     eps_check = theory.expected_kl(inst.world.p_star, lm.q, inst.world.p_L) if finite else math.nan
@@ -86,7 +89,8 @@ def probe_rows(
                 ProbeRow(
                     lm.family, float(lm.target_eps), int(lm.step), float(lm.eps), float(eps_check), m.eps_bound,
                     m.feature, m.probe, f.loss, f.loss / math.log(2), m.tau_ref, m.excess, m.tau, m.B, inst.gamma,
-                    m.delta, m.bound, m.bound - f.loss, m.r9_bound, m.vacuous, int(inst.seed), f.converged, f.gap,
+                    m.delta, m.bound, m.bound - f.loss, m.r9_bound, m.vacuous, m.trivial, int(inst.seed), f.converged,
+                    f.gap,
                 )
             )  # fmt: skip
     return rows
@@ -112,7 +116,8 @@ def bound_check(rows: list[ProbeRow], tol: float) -> dict:
     (R6) comparator, so a loss above the bound is the comparator's). A row
     whose loss is above a bound but whose gap leaves it undecided is
     `unresolved`, never counted either way; `unconverged` counts rows whose gap
-    exceeds `tol`.
+    exceeds `tol`. `informative` counts the rows whose tighter bound is below
+    the constant predictor's loss: only there can a violation be seen.
     """
     theorem = [r for r in rows if r.probe == "box" and not r.flag and math.isfinite(r.bound)]
     lower = {id(r): r.probe_loss - (0.0 if r.feature == "f" else r.gap) for r in theorem}
@@ -134,6 +139,25 @@ def bound_check(rows: list[ProbeRow], tol: float) -> dict:
         uncertified=sum(1 for r in rows if not r.flag and math.isnan(r.gap)),
         max_gap=max((r.gap for r in rows if math.isfinite(r.gap)), default=math.nan),
         vacuous={f: sum(1 for r in theorem if r.feature == f and r.vacuous) for f in FEATURES},
+        informative=sum(1 for r in theorem if tighter[id(r)] < r.trivial),
         l2_above_bound=sum(1 for r in rows if r.probe == "l2" and r.slack < -tol),
         flagged=sorted({r.flag for r in rows if r.flag}),
     )
+
+
+def bound_verdict(check: dict) -> Verdict:
+    """The verdict of "no probe of the theorem's classes above its bounds" from `bound_check`'s numbers.
+
+    FAIL on any violation; INCONCLUSIVE when no row could show one (no rows, or every bound at or above the
+    constant predictor's loss) or when a row is above a bound within its fit's certificate (`unresolved`);
+    PASS otherwise.
+    """
+    if check["violations"] or check["r9_violations"]:
+        return Verdict(FAIL)
+    if check["n_checked"] == 0:
+        return Verdict.undecided("no row of the theorem's classes to check")
+    if check["informative"] == 0:
+        return Verdict.undecided("every bound is at or above the constant predictor's loss: none could be violated")
+    if check["unresolved"]:
+        return Verdict.undecided(f"{check['unresolved']} row(s) above a bound but within their fit's certificate")
+    return Verdict(PASS)

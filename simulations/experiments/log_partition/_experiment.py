@@ -34,10 +34,14 @@ from ..kit import (
     TINY_WORLD,
     Experiment,
     RunConfig,
+    Verdict,
+    check_distinct,
+    check_slope_grid,
     format_slope,
+    rate_verdict,
     select,
-    slope_consistent,
     slopes_by,
+    threshold_verdict,
     values,
 )
 from ._plot import draw
@@ -93,8 +97,11 @@ class Config(RunConfig):
         check_choices("local_families", self.local_families, SAMPLED_FAMILIES)
         check_choices("lm_families", self.lm_families, LM_FAMILIES)
         check_ranges("vocab_sizes", self.vocab_sizes, 2, 10**6, integer=True)
+        check_slope_grid("vocab_sizes", self.vocab_sizes, "gaussian_sqrt_v or heavy_tails_no_gaussian")
         check_range("dim", self.dim, 1, 1000, integer=True)
         check_ranges("spreads", self.spreads, 0.0, 50.0, lo_open=True)
+        check_slope_grid("spreads", self.spreads, "quadratic_is_local", span=4.0)
+        check_distinct("theta_scales", self.theta_scales)
         check_range("n_thetas", self.n_thetas, max(self.dim, self.world.dim + 1) + 2, MAX_COUNT, integer=True)
         if self.rate_spread not in self.spreads:
             raise ValueError(f"rate_spread must be one of spreads {self.spreads}, got {self.rate_spread}")
@@ -130,11 +137,13 @@ class LogPartition(Experiment[Config]):
     }
     claim_statements = {
         "gaussian_sqrt_v": "(R6) light tails (isotropic Gaussian Φ): the Gaussian form's error on log Z falls as "
-        "1/√V (slope −0.5 ± 0.1)",
+        "1/√V (log-log slope −0.5 ± 0.1; decided with ≥ 3 distinct V over a decade, ≥ 2 seeds and a 95% interval "
+        "narrower than 0.2)",
         "heavy_tails_no_gaussian": "(R6) heavy tails (Student-t, df = 3): the Gaussian form's error does not fall "
-        "as V grows over the V grid (slope's interval above −0.25)",
+        "as V grows over the V grid (the slope's whole 95% interval above −0.25; ≥ 3 distinct V, ≥ 2 seeds)",
         "quadratic_is_local": "(R6) the quadratic is local: the gradient fit's relative δ grows with the logits' "
-        "spread (slope's interval above 0, light-tailed families, largest V)",
+        "spread (the slope's whole 95% interval above 0, light-tailed families, largest V; ≥ 3 distinct spreads "
+        "over a factor of 4, ≥ 2 seeds)",
     }
 
     def work_units(self, cfg: Config) -> int:
@@ -214,15 +223,16 @@ class LogPartition(Experiment[Config]):
         out = []
         iso = summary["gauss_slope_v"].get("isotropic")
         if iso:
-            out.append(self.claim("gaussian_sqrt_v", slope_consistent(iso, -0.5), format_slope(iso)))
+            out.append(self.claim("gaussian_sqrt_v", rate_verdict(iso, -0.5, 0.1, 0.2), format_slope(iso)))
         heavy = summary["gauss_slope_v"].get("student_t")
         if heavy:
-            out.append(self.claim("heavy_tails_no_gaussian", heavy["lo"] > -0.25, format_slope(heavy)))
+            out.append(self.claim("heavy_tails_no_gaussian", threshold_verdict(heavy, -0.25), format_slope(heavy)))
         slopes = summary["delta_slope_spread"]
         local = {f: slopes[f] for f in summary["local_families"] if f in slopes}
         if local:
             measured = "; ".join(f"{f}: {format_slope(s)}" for f, s in local.items())
-            out.append(self.claim("quadratic_is_local", all(s["lo"] > 0 for s in local.values()), measured))
+            verdict = Verdict.combine({f: threshold_verdict(s, 0.0) for f, s in local.items()})
+            out.append(self.claim("quadratic_is_local", verdict, measured))
         return out
 
     def plot(self, rows: list, summary: dict, stem: Path) -> list:

@@ -11,6 +11,7 @@ number N_T of task contexts.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,11 +25,16 @@ from ..kit import (
     TINY_WORLD,
     Experiment,
     RunConfig,
+    check_distinct,
+    check_slope_grid,
     column,
     format_slope,
     loglog_slope,
+    rate_verdict,
     select,
-    slope_consistent,
+    share_verdict,
+    threshold_verdict,
+    wilson_interval,
 )
 from ._plot import draw
 from ._rows import Row, make_row
@@ -68,8 +74,17 @@ class Config(RunConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_ranges("eps_targets", self.eps_targets, 0.0, 1.0, lo_open=True)
+        check_slope_grid("eps_targets", self.eps_targets, "first_order_predicts")
         check_range("directions", self.directions, 1, MAX_COUNT, integer=True)
+        if self.directions < 2:
+            raise ValueError(
+                f"directions: random_sign and shrinks_with_contexts are claims over random directions and need "
+                f"at least 2 of them, got {self.directions}"
+            )
         check_ranges("task_fractions", self.task_fractions, 0.0, 1.0, lo_open=True)
+        check_distinct("task_fractions", self.task_fractions)
+        n_task = tuple(math.ceil(f * self.world.num_contexts) for f in self.task_fractions)  # contexts per slice
+        check_slope_grid("task_fractions (as task contexts ⌈fN⌉)", n_task, "shrinks_with_contexts")
         check_range("fraction_eps", self.fraction_eps, 0.0, 1.0, lo_open=True)
         check_choice("family", self.family, {"random", "adversarial"})
         check_choice("predictor", self.predictor, {"refit", "planted"})
@@ -81,8 +96,8 @@ class RandomErrors(Experiment[Config]):
     Row = Row
     profiles = {
         "tiny": Config(
-            world=TINY_WORLD,
-            eps_targets=(1e-6, 1e-4),
+            world=dataclasses.replace(TINY_WORLD, num_contexts=300),  # task slices of 30 contexts and more
+            eps_targets=(1e-6, 1e-5, 1e-4),
             directions=8,
             task_fractions=(1.0, 0.5, 0.25, 0.1),
             seeds=(0, 1, 2),
@@ -93,11 +108,14 @@ class RandomErrors(Experiment[Config]):
     }
     claim_statements = {
         "first_order_predicts": "(R8) the refitted excess is E_T[(σ(m̂) − η)·v̂ᵀΔ] up to second order: "
-        f"|excess − first-order term| has log-log slope ≥ {SECOND_ORDER_SLOPE} in ε",
+        f"|excess − first-order term| has log-log slope above {SECOND_ORDER_SLOPE} in ε (its whole 95% interval; "
+        "decided with ≥ 3 distinct ε over a decade and ≥ 2 seeds)",
         "random_sign": f"(R8) mean-zero errors have excess of random sign: {SIGN_SHARE:.0%} to "
-        f"{1 - SIGN_SHARE:.0%} of the LMs do better than on P*",
+        f"{1 - SIGN_SHARE:.0%} of the LMs do better than on P* (the share's 95% Wilson interval over the random "
+        "directions, inside that range; ≥ 2 directions)",
         "shrinks_with_contexts": "(R8) the RMS over random directions of the first-order term ∝ N_T^(−1/2) "
-        "(exponent −0.5 ± 0.15)",
+        "(exponent −0.5 ± 0.15; decided with ≥ 3 distinct N_T over a decade, ≥ 2 seeds and a 95% interval "
+        "narrower than 0.3)",
     }
 
     def work_units(self, cfg: Config) -> int:
@@ -143,6 +161,7 @@ class RandomErrors(Experiment[Config]):
             smallest_eps=min(cfg.eps_targets),
             median_ratio_at_smallest_eps=float(np.median(ratios)),
             negative_share=float(np.mean(column(sweep, "excess") < 0)),
+            sign_units=len({(r.seed, r.direction) for r in sweep}),  # the independent draws behind the share
             excess_exponent=slope(eps, column(sweep, "excess"), seeds, 1),
             error_exponent=slope(eps, error, seeds, 2),
             n_task_exponent=slope(n_task, rms_value, rms_seed, 3),
@@ -155,10 +174,13 @@ class RandomErrors(Experiment[Config]):
             f"error {format_slope(err)}; excess {format_slope(summary['excess_exponent'])}; "
             f"median excess / first-order term at ε = {summary['smallest_eps']:g}: {ratio:.3f}"
         )
+        lo, hi = wilson_interval(share, summary["sign_units"])
+        sign = f"{share:.0%} of the LMs do better (95% interval [{lo:.0%}, {hi:.0%}] over {summary['sign_units']} " \
+            "random directions)"  # fmt: skip
         return [
-            self.claim("first_order_predicts", err["slope"] >= SECOND_ORDER_SLOPE, predicted),
-            self.claim("random_sign", SIGN_SHARE <= share <= 1 - SIGN_SHARE, f"{share:.0%} of the LMs do better"),
-            self.claim("shrinks_with_contexts", slope_consistent(n_task, -0.5, 0.15), format_slope(n_task, 3)),
+            self.claim("first_order_predicts", threshold_verdict(err, SECOND_ORDER_SLOPE), predicted),
+            self.claim("random_sign", share_verdict(lo, hi, SIGN_SHARE, 1 - SIGN_SHARE), sign),
+            self.claim("shrinks_with_contexts", rate_verdict(n_task, -0.5, 0.15, 0.3), format_slope(n_task, 3)),
         ]
 
     def plot(self, rows: list, summary: dict, stem: Path) -> list:

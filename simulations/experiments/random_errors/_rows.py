@@ -32,7 +32,7 @@ def make_row(
     """Measured refitted excess (p_f, box class) of Q on this instance's task, and the first-order term of
     `predictor` ("refit": the probe fitted on P*; "planted": (v*, b*))."""
     task = inst.task
-    (m,) = measure(inst, LanguageModel(family, q, float(eps), target_eps=float(target)), "p_f")
+    (m,) = measure(inst, LanguageModel(family, q, float(eps), target_eps=float(target), world_id=inst.world_id), "p_f")
     if predictor == "refit":
         ref = reference_probe(inst, "p_f")
         v, b = ref.v, ref.b

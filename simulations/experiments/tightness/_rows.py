@@ -76,7 +76,8 @@ def worst_case_rows(
     rows = []
     for target, p, r in zip(budgets, planted, refit, strict=True):
         lm_p, lm_r = (
-            LanguageModel(f, w.q, w.eps, target_eps=target) for f, w in (("worst_case_planted", p), ("worst_case", r))
+            LanguageModel(f, w.q, w.eps, target_eps=target, world_id=inst.world_id)
+            for f, w in (("worst_case_planted", p), ("worst_case", r))
         )
         rows += select(measure_rows(inst, panel, lm_p, p.source), classifier="planted")
         rows += select(measure_rows(inst, panel, lm_r, r.source), classifier="refit")
