@@ -266,7 +266,11 @@ def _newton_polish(gs, p_T, eta, l2, x, certify, iters):
         gap = certify(x, grad)
         if gap <= GAP_TOL / 100:
             break
-        x, iters = x - np.linalg.solve(hess, grad), iters + 1
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:  # saturated margins (σ(1 − σ) = 0 in float64) leave the bias's row empty:
+            step = np.linalg.lstsq(hess, grad, rcond=None)[0]  # the least-norm Newton step
+        x, iters = x - step, iters + 1
     z = design @ x
     obj = float(np.sum(p_T * theory.context_loss(z, eta)) + 0.5 * l2 * x[:k] @ x[:k])
     return x, obj, certify(x, grad_hess(x)[0]), iters

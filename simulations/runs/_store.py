@@ -176,13 +176,18 @@ class RunStore:
             text = path.read_text()
             if not isinstance(manifest, dict) or manifest.get("sha256") != _sha256(text):
                 raise CorruptResults(f"does not match its manifest (expected {manifest.get('rows')} rows)")
-            if manifest.get("columns") != self.columns:
-                raise CorruptResults(f"has columns {manifest.get('columns')}, expected {self.columns}")
-            rows = parse_rows(text, self.row_type, self.columns)
-        except (CorruptResults, ValueError, OSError, AttributeError) as err:
+            stale = manifest.get("columns") != self.columns
+            rows = [] if stale else parse_rows(text, self.row_type, self.columns)
+        except (ValueError, OSError, AttributeError) as err:
             raise CorruptResults(
                 f"results part {path} is damaged ({err}); rerun with --force to recompute it"
             ) from None
+        if stale:
+            differ = ", ".join(sorted(set(manifest.get("columns") or ()) ^ set(self.columns)))
+            raise CorruptResults(
+                f"results part {path} was written by another version of natural-tasks (its columns differ in "
+                f"{differ}); rerun with --force to recompute it"
+            )
         return rows, manifest
 
     # -- derived files ---------------------------------------------------------------------------

@@ -130,7 +130,26 @@ def make_world(key: jax.Array, cfg: WorldConfig, *, keep_log: bool = True) -> Wo
             np.exp(lp, out=p_star[chunk])
             if log_p_star is not None:
                 log_p_star[chunk] = lp
+    _refuse_one_hot(p_star, cfg)
     ranks = 1.0 + rng.permutation(N)
     p_L = ranks ** (-cfg.context_zipf)
     p_L = p_L / p_L.sum()
     return World(Phi, theta, p_L, log_p_star, p_star, bias if cfg.word_zipf > 0 else None)
+
+
+#: A world is refused when more than half its contexts put more than 1 − ONE_HOT_SLACK on one word.
+ONE_HOT_SLACK = 1e-9
+
+
+def _refuse_one_hot(p_star: np.ndarray, cfg: WorldConfig) -> None:
+    """Refuse a world whose next-word distributions are (numerically) one-hot: there an LM's ε, every tilt and
+    every probe margin saturate in float64, and no claim about rates can be read from it."""
+    top = np.concatenate([p_star[rows].max(axis=1) for rows in row_chunks(p_star.shape[0])])
+    share = float(np.mean(top > 1.0 - ONE_HOT_SLACK))
+    if share > 0.5:
+        knob = (f"world.dirichlet={cfg.dirichlet:g} (raise it)" if cfg.dirichlet > 0
+                else f"world.theta_scale={cfg.theta_scale:g} (lower it, e.g. to 1.5)")  # fmt: skip
+        raise ValueError(
+            f"this world's next-word distributions are one-hot in float64 ({share:.0%} of the contexts put more than "
+            f"1 - {ONE_HOT_SLACK:g} on one word): nothing can be measured at the scale of ε there; {knob}"
+        )

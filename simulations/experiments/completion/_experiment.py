@@ -102,6 +102,12 @@ class Completion(Experiment[Config]):
         "(certified fits)",
     }
 
+    claim_labels = {
+        "prompt_makes_natural": "the prompt makes sentiment natural",
+        "zero_shot_needs_prompt": "zero-shot needs the prompt",
+        "bound_holds": "the multi-class bound holds",
+    }
+
     def world_size(self, cfg: Config) -> tuple[str, int, int]:
         return "lexicon", cfg.lexicon.vocab_size, 2 * cfg.lexicon.num_contexts  # each context also prompted
 

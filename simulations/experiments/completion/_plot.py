@@ -11,11 +11,14 @@ from ..kit import (
     FAMILY_STYLE,
     LEGEND_BELOW,
     Claim,
+    claims_title,
     column,
     finish_figure,
     new_figure,
+    plot_signed,
     select,
     values,
+    words,
 )
 from ._rows import Row
 
@@ -32,7 +35,7 @@ def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim]) -> list[P
             Bs = sorted(values(sel, "B"))
             mean = [np.mean([r.loss for r in sel if r.B == B]) for B in Bs]
             axes[0][0].plot(Bs, mean, ls, marker="o", color=colors[name],
-                            label=f"{name}, {'with' if prompted else 'without'} prompt")  # fmt: skip
+                            label=f"{words(name)}, {'with' if prompted else 'without'} prompt")  # fmt: skip
     axes[0][0].set_xscale("log")
     axes[0][0].xaxis.set_minor_formatter("")
     axes[0][0].xaxis.set_major_formatter("{x:g}")
@@ -44,9 +47,8 @@ def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim]) -> list[P
     probes = [r for r in select(rows, kind="probe", feature="p_f") if r.family != "p_star"]
     for family in values(probes, "family"):
         sel = select(probes, family=family)
-        label = f"{family} LMs: probe loss − τ (floored at 1e-8)"
-        excess = np.maximum(column(sel, "excess"), 1e-8)
-        axes[0][2].loglog(column(sel, "eps"), excess, linestyle="none", label=label, **FAMILY_STYLE[family])
+        plot_signed(axes[0][2], column(sel, "eps"), column(sel, "excess"), FAMILY_STYLE[family],
+                    f"{family} LMs: probe loss − τ")  # fmt: skip
     if probes:
         eps = np.geomspace(min(column(probes, "eps")), max(column(probes, "eps")), 30)
         axes[0][2].loglog(eps, [2 * summary["B"] * math.sqrt(2 * e / 0.5) for e in eps], "k-",
@@ -56,11 +58,9 @@ def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim]) -> list[P
     axes[0][2].set_title("(R10) the multi-class bound")
     for ax in (axes[0][0], axes[0][2]):
         ax.legend(**LEGEND_BELOW)
-    title = (
-        'completion: tasks as sentence completion in a named-word world (after "This movie is" the next word '
-        "carries the sentiment)\n" + ";  ".join(f"{c.id}: {c.verdict}" for c in verdicts)
-    )
-    paths = finish_figure(fig, title, all(c.passed for c in verdicts), stem)
+    what = 'Tasks as sentence completion among named words: after "This movie is" the next word carries the sentiment'
+    title, verdict = claims_title(what, verdicts)
+    paths = finish_figure(fig, title, verdict, stem)
     return paths + _samples_figure(select(rows, kind="samples"), str(stem) + "_samples") + [_table_csv(summary, stem)]
 
 
@@ -76,8 +76,9 @@ def _table_panel(ax, summary: dict) -> None:
             if np.isfinite(acc[i, j]):
                 ax.text(j, i, f"{acc[i, j]:.2f}", ha="center", va="center", color="w" if acc[i, j] < 0.6 else "k",
                         fontsize=7)  # fmt: skip
-    ax.set_xticks(range(len(cols)), [c.replace("/", "\n") for c in cols], fontsize=6)
-    ax.set_yticks(range(len(feats)), feats)
+    short = {"fine_sentiment": "5 levels", "none": "no prompt"}  # a column is ~0.8 inches wide
+    ax.set_xticks(range(len(cols)), ["\n".join(short.get(w, w) for w in c.split("/")) for c in cols], fontsize=6)
+    ax.set_yticks(range(len(feats)), [words(f) for f in feats])
     ax.set_title(f"accuracy, trained LM (step {summary['trained_step']}, ε = {summary['trained_eps']:.2g})")
     ax.grid(False)
 
@@ -106,7 +107,7 @@ def _samples_figure(rows: list[Row], stem) -> list:
         for feature in values(sel, "feature"):
             fs = select(sel, feature=feature)
             ns = sorted(values(fs, "n"))
-            ax.semilogx(ns, [np.mean([r.loss for r in fs if r.n == n]) for n in ns], marker="o", label=feature)
+            ax.semilogx(ns, [np.mean([r.loss for r in fs if r.n == n]) for n in ns], marker="o", label=words(feature))
         ax.set_xlabel("labelled contexts n (drawn from p_T, labels from η)")
         ax.set_ylabel("population loss of the probe (exact)")
         eps = np.mean(column(sel, "eps")) if sel else math.nan
@@ -114,9 +115,8 @@ def _samples_figure(rows: list[Row], stem) -> list:
         ax.legend(fontsize=7)
     uncertified = sum(1 for r in rows if not r.gap <= 1e-6)
     title = (
-        "completion: how many labelled samples each feature kind needs\n(box probes, B fixed; one virtual "
-        f"half-and-half example keeps the bias finite; mean over seeds;\nfits not certified to a gap ≤ 1e-6: "
-        f"{uncertified} of {len(rows)})"
+        "How many labelled contexts each feature kind needs (box probes, mean over seeds)\n"
+        f"fits not certified to a gap ≤ 1e-6: {uncertified} of {len(rows)}"
     )
     return finish_figure(fig, title, True, stem)
 

@@ -103,6 +103,12 @@ class ConditionalMean(Experiment[Config]):
         "p_f probes beat the planted classifier's τ, their Φp_f probes do not, nor does Φp_f's best on ΦP*",
     }
 
+    claim_labels = {
+        "conditional_means_converge": "Φp_f → ΦP*, p_f does not",
+        "bound_holds": "every bound holds",
+        "not_natural_wrt_phi": "a task not natural w.r.t. Φ defeats Φp_f",
+    }
+
     def work_units(self, cfg: Config) -> int:
         return len(cfg.extra_dims) * len(cfg.trainings)
 

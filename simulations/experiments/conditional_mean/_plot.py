@@ -9,12 +9,14 @@ from ..kit import (
     FAMILY_STYLE,
     LEGEND_BELOW,
     Claim,
+    claims_title,
     column,
     finish_figure,
     new_figure,
     plot_signed,
     select,
     values,
+    words,
 )
 
 
@@ -39,7 +41,9 @@ def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim]) -> list[P
                 sel = select(rows, task=task, feature=feature, training=training)
                 y = column(sel, "probe_loss") - column(sel, "tau_planted")
                 style = dict(FAMILY_STYLE[training], marker=marker)
-                plot_signed(ax, column(sel, "eps_bound"), y, style, f"{feature}, {training}", markersize=5)
+                plot_signed(
+                    ax, column(sel, "eps_bound"), y, style, f"{words(feature)}, {words(training)}", markersize=5
+                )
         gap = summary["tau_phi_vs_planted"].get(task, math.nan)
         ax.axhline(abs(gap), color="k", ls=":", label=f"|τ_Φ − τ_planted| = {abs(gap):.3g} ({'+' if gap > 0 else '−'})")
         ax.set_xlabel("ε the bound uses (ε_Φ for Φp_f, ε for p_f)")
@@ -50,13 +54,6 @@ def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim]) -> list[P
         }
         ax.set_title(names[task])
         ax.legend(**LEGEND_BELOW)
-    angles = ", ".join(f"{k} hidden: {a:.1f}°" for k, a in summary["learned_angle_deg"].items())
-    stars = ", ".join(
-        f"{k} hidden: {e:.3g}" for k, e in sorted(summary["eps_phi_star"].items(), key=lambda x: int(x[0]))
-    )
-    title = (
-        "conditional_mean: softmax LMs with d < V (Saunshi et al. 2021, §5.2)\n"
-        f"ε*_Φ by world: {stars}\nlearned Φ, largest principal angle to the world's row space: {angles or 'none'}\n"
-        + ";  ".join(f"{c.id}: {c.verdict}" for c in verdicts)
-    )
-    return finish_figure(fig, title, all(c.passed for c in verdicts), stem)
+    what = "Softmax LMs with d < V: the conditional means Φp_f converge to ΦP* while p_f stays at the bottleneck"
+    title, verdict = claims_title(what, verdicts)
+    return finish_figure(fig, title, verdict, stem)

@@ -10,12 +10,13 @@ first use). It never imports an experiment module or `simulations.runs`
 """
 
 from ._base import PROFILES, TINY_LM, TINY_WORLD, Experiment, RunConfig, check_distinct, check_slope_grid
-from ._claims import FAIL, INCONCLUSIVE, PASS, VERDICTS, Claim, Verdict, claims_by_id, overall
+from ._claims import FAIL, INCONCLUSIVE, PASS, VERDICTS, Claim, Verdict, claims_by_id, claims_title, overall
 from ._plotting import (
     FAMILY_STYLE,
     LEGEND_BELOW,
     STYLE,
     VERDICT_COLOUR,
+    WORDS,
     finish_figure,
     label_panels,
     layout_checks,
@@ -27,6 +28,7 @@ from ._plotting import (
     save_figure,
     slope_label,
     text_overlaps,
+    words,
 )
 from ._probe_rows import ProbeRow, bound_check, bound_verdict, probe_rows
 from ._rows import CELL_TYPES, column, finite, from_cells, row_fields, select, to_cells, values
@@ -67,12 +69,14 @@ __all__ = [
     "check_distinct",
     "check_slope_grid",
     "claims_by_id",
+    "claims_title",
     "column",
     "finish_figure",
     "finite",
     "format_slope",
     "from_cells",
     "VERDICT_COLOUR",
+    "WORDS",
     "label_panels",
     "layout_checks",
     "loglog_slope",
@@ -93,6 +97,7 @@ __all__ = [
     "share_verdict",
     "threshold_verdict",
     "wilson_interval",
+    "words",
     "text_overlaps",
     "to_cells",
     "values",

@@ -98,6 +98,8 @@ class Experiment(abc.ABC, Generic[C]):
     Row: ClassVar[type]
     profiles: ClassVar[Mapping[str, RunConfig]]
     claim_statements: ClassVar[Mapping[str, str]]
+    #: {claim id: the claim in a few words} for the figure's title (the id with spaces where missing).
+    claim_labels: ClassVar[Mapping[str, str]] = {}
 
     def work_units(self, cfg: C) -> int:
         """Progress ticks one seed makes (`run_seed` calls `tick` this often)."""
@@ -143,7 +145,7 @@ class Experiment(abc.ABC, Generic[C]):
     def claim(self, id: str, ok: bool | Verdict, measured: str) -> Claim:
         """The claim `id` with the verdict `ok` (PASS/FAIL for a bool, or a `Verdict`, which may be INCONCLUSIVE
         with its reason); its statement from `claim_statements`."""
-        return Claim.check(id, self.claim_statements[id], ok, measured)
+        return Claim.check(id, self.claim_statements[id], ok, measured, self.claim_labels.get(id, ""))
 
     @staticmethod
     def stats_rng(cfg: RunConfig) -> np.random.Generator:

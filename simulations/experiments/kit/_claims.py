@@ -52,6 +52,7 @@ class Claim:
     verdict: "PASS", "FAIL" or "INCONCLUSIVE", computed from the experiment's rows.
     measured: the numbers the verdict rests on, in one line.
     reason: why an INCONCLUSIVE claim could not be decided (empty for PASS and FAIL).
+    label: the claim in a few words, for a figure's title (its id with spaces if empty).
     """
 
     id: str
@@ -59,6 +60,7 @@ class Claim:
     verdict: str
     measured: str
     reason: str = ""
+    label: str = ""
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -75,10 +77,10 @@ class Claim:
         return self.verdict == FAIL
 
     @classmethod
-    def check(cls, id: str, statement: str, ok: bool | Verdict, measured: str) -> Claim:
+    def check(cls, id: str, statement: str, ok: bool | Verdict, measured: str, label: str = "") -> Claim:
         """The claim with verdict PASS/FAIL for a bool, or the given `Verdict`."""
         v = ok if isinstance(ok, Verdict) else Verdict.of(bool(ok))
-        return cls(id, statement, v.verdict, measured, v.reason)
+        return cls(id, statement, v.verdict, measured, v.reason, label)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -87,6 +89,14 @@ class Claim:
 def claims_by_id(summary: dict) -> dict[str, dict]:
     """The claims of a stored summary, keyed by id."""
     return {c["id"]: c for c in summary["claims"]}
+
+
+def claims_title(what: str, claims: Iterable[Claim]) -> tuple[str, str]:
+    """A figure's two-line title and its overall verdict: `what` it shows (one line, in words), then each claim's
+    label and verdict."""
+    claims = list(claims)
+    line = "  ·  ".join(f"{c.label or c.id.replace('_', ' ')}: {c.verdict}" for c in claims)
+    return f"{what}\n{line}", overall(c.verdict for c in claims)
 
 
 def overall(verdicts: Iterable[str]) -> str:

@@ -48,6 +48,22 @@ FAMILY_STYLE: dict[str, dict[str, Any]] = {
     "xent": dict(color="#2ca02c", marker="s"),
     "xent_learned": dict(color="#ff7f0e", marker="v"),
 }
+#: Code names (features, families, embedding families) as a reader of a figure needs them.
+WORDS = {
+    "p_f": "p_f", "phi_p_f": "Φp_f", "f": "f", "p_f_class": "p_f on the class words", "zero_shot": "zero-shot",
+    "quad": "Quad", "quad_learned": "Quad, Φ learned", "quad_corpus": "Quad on a corpus", "xent": "cross-entropy",
+    "xent_learned": "cross-entropy, Φ learned", "exact": "exact objective", "corpus": "sampled corpus",
+    "learned": "Φ learned", "trained": "trained", "student_t": "Student-t(3)", "zipf": "Zipf-biased world Φ",
+    "worst_case": "worst case (refitted probe)", "worst_case_planted": "worst case (planted v*, b* fixed)",
+    "p_star": "P*", "fine_sentiment": "5 sentiment levels",
+}  # fmt: skip
+
+
+def words(name: str) -> str:
+    """A code name in words (`WORDS`), or the name itself."""
+    return WORDS.get(name, name)
+
+
 #: The title's colour for each overall verdict.
 VERDICT_COLOUR = {"PASS": "black", "FAIL": "#d62728", "INCONCLUSIVE": "#c05a00"}
 LEGEND_BELOW = dict(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=7, frameon=False)
@@ -84,10 +100,13 @@ def finish_figure(fig: Figure, title: str, verdict: bool | str, stem: str | Path
 
     if isinstance(verdict, bool):
         verdict = "PASS" if verdict else "FAIL"
-    points = FontProperties(size=pyplot().rcParams["figure.titlesize"]).get_size_in_points()
-    chars = max(20, int(fig.get_figwidth() * 72 / (0.55 * points)))
+    largest = FontProperties(size=pyplot().rcParams["figure.titlesize"]).get_size_in_points()
+    for points in (largest, *range(int(largest) - 1, 7, -1)):  # the largest size at which every line fits
+        chars = max(20, int(fig.get_figwidth() * 72 / (0.55 * points)))
+        if all(len(line) <= chars for line in title.split("\n")):
+            break
     title = "\n".join(textwrap.fill(line, chars) if len(line) > chars else line for line in title.split("\n"))
-    fig.suptitle(title, color=VERDICT_COLOUR[verdict])
+    fig.suptitle(title, color=VERDICT_COLOUR[verdict], fontsize=points)
     rect = (0.0, 0.0, 1.0, 1.0)
     if footer:
         size = 6.5
@@ -97,12 +116,13 @@ def finish_figure(fig: Figure, title: str, verdict: bool | str, stem: str | Path
     if _tuck_legends(fig):
         fig.tight_layout(rect=rect)
     for record in _RECORDERS:
-        record[str(stem)] = text_overlaps(fig)
+        record[str(stem)] = dict(overlaps=text_overlaps(fig), title_lines=title.count("\n") + 1)
     return save_figure(fig, stem)
 
 
 def _tuck_legends(fig: Figure) -> bool:
     """Move every legend anchored below its panel to just under the panel's x label and tick labels."""
+    fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # the Agg canvas of `pyplot()`
     moved = False
     for ax in fig.axes:
@@ -122,21 +142,32 @@ def _tuck_legends(fig: Figure) -> bool:
     return moved
 
 
-#: Dictionaries that `layout_checks` is filling: {figure stem: overlapping texts}.
-_RECORDERS: list[dict[str, list[tuple[str, str]]]] = []
+def _undrawn_tick_labels(axis: Any) -> list:
+    """Tick labels matplotlib keeps, visible, but does not draw (their ticks lie outside the view interval).
+
+    The ticks an axis draws are those of its private `_update_ticks` (matplotlib has no public call for them).
+    """
+    drawn = {id(label) for tick in axis._update_ticks() for label in (tick.label1, tick.label2)}
+    ticks = list(axis.majorTicks) + list(axis.minorTicks)
+    return [label for tick in ticks for label in (tick.label1, tick.label2) if id(label) not in drawn]
+
+
+#: Dictionaries that `layout_checks` is filling: {figure stem: dict(overlaps=[text pairs], title_lines=n)}.
+_RECORDERS: list[dict[str, dict]] = []
 
 
 @contextlib.contextmanager
-def layout_checks() -> Iterator[dict[str, list[tuple[str, str]]]]:
-    """Record, for every figure finished inside the block, the pairs of its texts that overlap (`text_overlaps`).
+def layout_checks() -> Iterator[dict[str, dict]]:
+    """Record, for every figure finished inside the block, the pairs of its texts that overlap (`text_overlaps`)
+    and the lines of its title (after wrapping).
 
     Example::
 
         with layout_checks() as found:
             draw("sqrt_eps", rows, summary, folder)
-        assert all(not pairs for pairs in found.values())
+        assert all(not f["overlaps"] and f["title_lines"] <= 2 for f in found.values())
     """
-    found: dict[str, list[tuple[str, str]]] = {}
+    found: dict[str, dict] = {}
     _RECORDERS.append(found)
     try:
         yield found
@@ -145,21 +176,31 @@ def layout_checks() -> Iterator[dict[str, list[tuple[str, str]]]]:
 
 
 def text_overlaps(fig: Figure, tolerance: float = 1.0) -> list[tuple[str, str]]:
-    """Pairs of visible texts whose drawn boxes overlap by more than `tolerance` pixels each way, and texts that a
-    legend's box covers (the legend's own entries apart): titles, axis labels, tick labels, legends, annotations."""
+    """Pairs of visible texts whose drawn boxes overlap by more than `tolerance` pixels each way, texts that a
+    legend's box covers (the legend's own entries apart), and texts cut by the figure's edge: titles, axis labels,
+    tick labels, legends, annotations."""
     from matplotlib.legend import Legend
     from matplotlib.text import Text
 
+    fig.draw_without_rendering()  # texts (legend entries, tick labels) take their places when drawn
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # the Agg canvas of `pyplot()`
     legends = [a for a in fig.findobj(Legend) if a.get_visible()]
     owned = {id(t): i for i, leg in enumerate(legends) for t in leg.get_texts() + [leg.get_title()]}
-    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip() and t.get_alpha() != 0]
+    hidden = {id(label) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis) for label in _undrawn_tick_labels(axis)}
+    texts = [
+        t
+        for t in fig.findobj(Text)
+        if t.get_visible() and t.get_text().strip() and t.get_alpha() != 0 and id(t) not in hidden
+    ]
     boxes = [(t, t.get_window_extent(renderer)) for t in texts]
 
     def overlap(a, b) -> bool:
         return min(a.x1, b.x1) - max(a.x0, b.x0) > tolerance and min(a.y1, b.y1) - max(a.y0, b.y0) > tolerance
 
-    out = []
+    page = fig.bbox
+    out = [("outside the figure", t.get_text()) for t, a in boxes
+           if a.x0 < page.x0 - tolerance or a.x1 > page.x1 + tolerance or a.y0 < page.y0 - tolerance
+           or a.y1 > page.y1 + tolerance]  # fmt: skip
     for i, (t, a) in enumerate(boxes):
         for u, b in boxes[i + 1 :]:
             if owned.get(id(t)) is not None and owned.get(id(t)) == owned.get(id(u)):
@@ -201,9 +242,12 @@ def plot_hollow(
 def plot_signed(
     ax: Axes, x: ArrayLike, y: ArrayLike, style: dict, label: str, markersize: float = 5, **kw: Any
 ) -> None:
-    """Signed values on log axes: positive ones filled, negative ones hollow at |y| (and counted in the legend)."""
+    """Signed values on log axes: positive ones filled, negative ones hollow at |y| (and counted in the legend);
+    values exactly 0 cannot be placed and are counted in the legend too."""
     x, y = np.asarray(x, float), np.asarray(y, float)
-    pos, neg = y > 0, y < 0
+    pos, neg, zero = y > 0, y < 0, int(np.sum(y == 0))
+    if zero:
+        label += f" ({zero} exactly 0, not drawn)"
     if pos.any():
         ax.loglog(x[pos], y[pos], linestyle="none", markersize=markersize, label=label, **style, **kw)
     if neg.any():

@@ -146,6 +146,12 @@ class LogPartition(Experiment[Config]):
         "over a factor of 4, ≥ 2 seeds)",
     }
 
+    claim_labels = {
+        "gaussian_sqrt_v": "light tails: Gaussian form's error ∝ V^(−1/2)",
+        "heavy_tails_no_gaussian": "heavy tails: it does not fall",
+        "quadratic_is_local": "the quadratic is local",
+    }
+
     def work_units(self, cfg: Config) -> int:
         sampled = sum(1 for f in cfg.families if f != "learned")
         return sampled * len(cfg.vocab_sizes) + len(cfg.lm_families) * len(cfg.theta_scales)

@@ -10,6 +10,7 @@ from ..kit import (
     FAMILY_STYLE,
     LEGEND_BELOW,
     Claim,
+    claims_title,
     column,
     finish_figure,
     label_panels,
@@ -17,6 +18,7 @@ from ..kit import (
     select,
     slope_label,
     values,
+    words,
 )
 from ._rows import Row
 
@@ -41,13 +43,13 @@ def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim]) -> list[P
         at = [r for r in sel if r.spread == rate_spread]
         g = summary["gauss_slope_v"].get(family)
         axes[0][0].loglog(column(at, "vocab_size"), column(at, "gauss_rel_err"), linestyle="none", alpha=0.8,
-                          label=f"{family}: {slope_label(g)}" if g else family, **style)  # fmt: skip
+                          label=f"{words(family)}: {slope_label(g)}" if g else words(family), **style)  # fmt: skip
         axes[0][1].loglog(column(at, "vocab_size"), column(at, "rel_delta"), linestyle="none", alpha=0.8,
-                          label=family, **style)  # fmt: skip
+                          label=words(family), **style)  # fmt: skip
         big = [r for r in sel if r.vocab_size == largest] or sel  # learned: at the world's V only
         s = summary["delta_slope_spread"].get(family)
         axes[0][2].loglog(column(big, "logit_std"), column(big, "rel_delta"), linestyle="none", alpha=0.8,
-                          label=f"{family}: {slope_label(s)}" if s else family, **style)  # fmt: skip
+                          label=f"{words(family)}: {slope_label(s)}" if s else words(family), **style)  # fmt: skip
     v0 = min(summary["vocab_sizes"])
     iso = [r.gauss_rel_err for r in select(samples, family="isotropic", vocab_size=v0) if r.spread == rate_spread]
     if iso:  # the 1/√V rate drawn through the isotropic family's mean at the smallest V
@@ -68,13 +70,12 @@ def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim]) -> list[P
         ax.xaxis.set_major_formatter("{x:g}")
     label_panels(axes[0], panels)
     good, total = (sum(v[i] for v in summary["lm_informative"].values()) for i in (0, 1))
-    title = (
-        "log_partition: how close log Z_θ = log Σ_w exp(θᵀφ_w) is to quadratic (R6), per embedding family\n"
-        f"trained LMs: the (R6) bound on f(s) is informative (below the constant predictor's loss) at {good} of "
-        f"{total} checkpoints{'' if good else ' (VACUOUS EVERYWHERE)'};  f-probes above their (R6) bound: "
-        f"{summary['lm_violations']}\n" + ";  ".join(f"{c.id}: {c.verdict}" for c in verdicts)
+    what = (
+        "How close log Z_θ is to quadratic, by embedding family; the quadratic-partition bound on trained LMs' f(s) "
+        f"says something at {good} of {total} checkpoints" + ("" if good else " (VACUOUS EVERYWHERE)")
     )
-    return finish_figure(fig, title, all(c.passed for c in verdicts), stem)
+    title, verdict = claims_title(what, verdicts)
+    return finish_figure(fig, title, verdict, stem)
 
 
 def _lm_panel(ax, rows: list[Row]) -> None:
@@ -88,8 +89,8 @@ def _lm_panel(ax, rows: list[Row]) -> None:
         room = [np.mean([r.trivial - r.phi_bound for r in sel if r.theta_scale == s]) for s in scales]
         penalty = [np.mean([r.bound - r.phi_bound for r in sel if r.theta_scale == s]) for s in scales]
         style = STYLE[family]
-        ax.plot(scales, room, "-", label=f"{family}: room = constant predictor − (R5) bound", **style)
-        ax.plot(scales, penalty, "--", markerfacecolor="none", label=f"{family}: (R6) penalty ‖λ̂‖₂δ_T", **style)
+        ax.plot(scales, room, "-", label=f"{words(family)}: room = constant predictor − (R5) bound", **style)
+        ax.plot(scales, penalty, "--", markerfacecolor="none", label=f"{words(family)}: (R6) penalty ‖λ̂‖₂δ_T", **style)
     ax.axhline(0.0, color="k", lw=0.8)
     ax.set_xscale("log")
     ax.set_xticks(sorted(values(rows, "theta_scale")))

@@ -118,6 +118,12 @@ class RandomErrors(Experiment[Config]):
         "narrower than 0.3)",
     }
 
+    claim_labels = {
+        "first_order_predicts": "the first-order term predicts the excess",
+        "random_sign": "its sign is random",
+        "shrinks_with_contexts": "its size ∝ N_T^(−1/2)",
+    }
+
     def work_units(self, cfg: Config) -> int:
         return cfg.directions
 

@@ -9,6 +9,7 @@ import numpy as np
 from ..kit import (
     LEGEND_BELOW,
     Claim,
+    claims_title,
     column,
     finish_figure,
     format_slope,
@@ -74,13 +75,9 @@ def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim]) -> list[P
     ax.set_ylabel(f"|first-order term| at ε = {ctx[0].target_eps:g}")
     ax.set_title("its size shrinks with the number of task contexts")
     ax.legend(**LEGEND_BELOW)
-    title = (
-        "random_errors: errors unrelated to the task cost a refitted probe ±E_T[(σ(m̂)−η)·v̂ᵀΔ] to first order, "
-        "not O(ε)\n"
-        f"prediction error slope {summary['error_exponent']['slope']:.2f} (second order: 1);  median excess / "
-        f"first-order term at the smallest ε {summary['median_ratio_at_smallest_eps']:.3f};  "
-        f"{summary['negative_share']:.0%} of the LMs do better than on P*;  "
-        f"N_T exponent {summary['n_task_exponent']['slope']:.2f}\n"
-        + ";  ".join(f"{c.id}: {c.verdict}" for c in verdicts)
+    what = (
+        "Errors unrelated to the task cost a refitted probe a first-order term of random sign, not O(ε): "
+        f"{summary['negative_share']:.0%} of the LMs do better than on P*"
     )
-    return finish_figure(fig, title, all(c.passed for c in verdicts), stem)
+    title, verdict = claims_title(what, verdicts)
+    return finish_figure(fig, title, verdict, stem)

@@ -136,6 +136,8 @@ class SqrtEps(Experiment[Config]):
         "probe; decided with ≥ 3 distinct ε over a decade, ≥ 2 seeds and a 95% interval narrower than 0.2)",
     }
 
+    claim_labels = {"bound_holds": "every bound holds", "adversarial_sqrt_rate": "adversarial excess ∝ √ε"}
+
     def arrays_nv(self, cfg: Config) -> int:
         """P* and one LM's Q, and one more for the validation masks and row-chunk temporaries, when chunked."""
         return 3 if cfg.chunked else super().arrays_nv(cfg)

@@ -16,6 +16,7 @@ from ..kit import (
     LEGEND_BELOW,
     Claim,
     ProbeRow,
+    claims_title,
     column,
     finish_figure,
     new_figure,
@@ -42,39 +43,20 @@ def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim], families:
         ax.set_title(LABELS[feature] + ("  (class ‖Φᵀλ‖∞ ≤ B)" if feature == "phi_p_f" else ""))
         ax.legend(ncol=1, **LEGEND_BELOW)
     s = summary
-    ok = s["violations"] == s["r9_violations"] == s["unresolved"] == 0
-    verdict = "0 violations" if ok else f"!!! {s['violations']} + {s['r9_violations']} (R9) VIOLATIONS !!!"
-    extras = []
-    if select(rows, feature="f"):
-        extras.append(f"(R6) bound on f vacuous (≥ the constant predictor's loss) in {s['vacuous']['f']} rows")
-    if select(rows, probe="l2"):
-        extras.append(f"ℓ2 probes above the bound (class not covered): {s['l2_above_bound']}")
-    if select(rows, family="trained") or select(rows, family="corpus") or s["flagged"]:
-        extras.append(f"LMs flagged (diverged): {len(s['flagged'])}")
-    one_seed = len({r.seed for r in rows}) == 1
-    title = (
-        "sqrt_eps: downstream excess loss vs LM suboptimality ε, next to the natural-task bound τ + √(2B²ε/γ) "
-        "and the residual-weighted bound (R9)\n"
-        f"{_world_line(s.get('world'))}"
-        f"theorem's classes: {verdict} in {s['n_checked']} rows (fits certified to gap ≤ {s['max_gap']:.0e});  "
-        f"max (loss−τ)/(bound−τ) for p_f: {s['max_ratio_to_bound_p_f']:.3f} (paper), "
-        f"{s['max_ratio_to_r9_p_f']:.3f} (R9)\n"
-        + (f"{';  '.join(extras)}\n" if extras else "")
-        + "hollow markers: negative excess at |excess|;  slopes fitted on |excess| with a 95% seed bootstrap"
-        + (" (one seed: the interval is the estimate itself)" if one_seed else "")
+    what = (
+        "Downstream excess loss of probes against the language model's ε, under the paper's bound and the "
+        f"residual-weighted one: {s['violations'] + s['r9_violations']} violations in {s['n_checked']} rows"
+        + _world_words(s.get("world"))
     )
-    return finish_figure(fig, title, ok, stem)
+    title, verdict = claims_title(what, verdicts)
+    return finish_figure(fig, title, verdict, stem)
 
 
-def _world_line(world: dict | None) -> str:
-    """The world's size, and how a chunked run's tilts differ, as one title line ('' for an older summary)."""
-    if not world:
+def _world_words(world: dict | None) -> str:
+    """', at V = 50,257 words (held a row chunk at a time)' for a chunked world ('' otherwise)."""
+    if not world or not world["chunked"]:
         return ""
-    line = f"world: V = {world['vocab_size']:,} words, N = {world['num_contexts']:,} contexts, d* = {world['dim']}"
-    if world["chunked"]:
-        line += (";  held a row chunk at a time, tilts along signed word directions "
-                 "(random: random signs, Gaussian word weights)")  # fmt: skip
-    return line + "\n"
+    return f" (V = {world['vocab_size']:,} words, N = {world['num_contexts']:,}, d* = {world['dim']}, in row chunks)"
 
 
 def _bound_lines(ax, rows: list[ProbeRow], feature: str) -> None:

@@ -149,6 +149,12 @@ class Tightness(Experiment[Config]):
         f"{FAMILY_RTOL:.0%} of 1 at its smallest ε, for every κ",
     }
 
+    claim_labels = {
+        "bound_holds": "no LM above a bound",
+        "worst_case_sqrt_rate": "worst case ∝ √ε",
+        "refit_family_tight": "the refitted family reaches ρ√X",
+    }
+
     def arrays_nv(self, cfg: Config) -> int:
         return 12 + cfg.n_random + cfg.n_mixed + cfg.train_seeds + len(cfg.corpus_sizes) + 2 * len(cfg.eps_targets)
 

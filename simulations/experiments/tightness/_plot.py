@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..kit import FAMILY_STYLE, LEGEND_BELOW, Claim, column, finish_figure, new_figure, plot_strips, select, values
+from ..kit import (
+    FAMILY_STYLE,
+    LEGEND_BELOW,
+    Claim,
+    claims_title,
+    column,
+    finish_figure,
+    new_figure,
+    plot_strips,
+    select,
+    values,
+)
 from ._rows import Row
 
 STRIP_FAMILIES = ("random", "mixed", "adversarial", "trained", "worst_case")
@@ -19,16 +30,13 @@ def draw(rows: list[Row], summary: dict, stem: Path, verdicts: list[Claim]) -> l
     axes[0][1].set_title("same ε, different LMs: the bound is an envelope")
     axes[0][1].legend(**dict(LEGEND_BELOW, ncol=3))
     _plot_families(axes[0][2], rows, summary)
-    sup, sup9 = summary["sup_refit_ratio"], summary["sup_refit_ratio_r9"]
-    fam = ", ".join(f"{k}: {f['r9_ratio']:.4f}" for k, f in summary["family"].items())
-    title = (
-        "tightness: excess loss of ε-optimal LMs against the natural-task bound τ + √(2B²ε/γ) and (R9)\n"
-        f"sup over every LM searched of refitted excess / (paper's bound − τ): {sup['ratio']:.3f} "
-        f"({sup['family']}, ε = {sup['eps']:.0e});  / ((R9) − τ): {sup9['ratio']:.3f};  "
-        f"refitted family at its smallest ε, excess / ρ√X: {fam}\n"
-        + ";  ".join(f"{c.id}: {c.verdict}" for c in verdicts)
+    sup = summary["sup_refit_ratio"]
+    what = (
+        "How close ε-optimal language models come to the bounds: the worst found uses "
+        f"{sup['ratio']:.0%} of the paper's bound (refitted probe)"
     )
-    return finish_figure(fig, title, all(c.passed for c in verdicts), stem)
+    title, verdict = claims_title(what, verdicts)
+    return finish_figure(fig, title, verdict, stem)
 
 
 def _plot_curves(ax, rows: list[Row]) -> None:

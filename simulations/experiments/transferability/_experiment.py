@@ -105,6 +105,12 @@ class Transferability(Experiment[Config]):
         "0.2)",
     }
 
+    claim_labels = {
+        "bound_holds": "bounds hold (γ_ratio and γ(Δ))",
+        "concentrated_rate": "concentrated errors cost ∝ γ^(−1/2)",
+        "spread_flat": "spread errors: flat in γ",
+    }
+
     def work_units(self, cfg: Config) -> int:
         return len(cfg.gammas)
 

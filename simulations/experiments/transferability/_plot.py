@@ -12,6 +12,7 @@ import theory
 from ..kit import (
     LEGEND_BELOW,
     Claim,
+    claims_title,
     column,
     finish_figure,
     format_slope,
@@ -31,12 +32,12 @@ def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim]) -> list[P
         _plot_excess(ax, select(rows, target_eps=target), summary, target)
     _plot_gamma(axes[0][-1], rows)
     v = summary["violations"]
-    title = (
-        "transferability: the same ε placed on / across / outside\nthe task's contexts S_T, with p_L(S_T) = γ\n"
-        f"violations (paper's bound and R9; γ_ratio and γ(Δ)): {sum(v.values())} of {summary['n_rows']} rows\n"
-        "errors outside S_T: excess exactly 0, not drawn\n" + ";  ".join(f"{c.id}: {c.verdict}" for c in verdicts)
+    what = (
+        f"The same ε placed on, across or outside a task slice of mass γ: {sum(v.values())} violations of the "
+        f"bounds in {summary['n_rows']} rows"
     )
-    return finish_figure(fig, title, all(c.passed for c in verdicts), stem)
+    title, verdict = claims_title(what, verdicts)
+    return finish_figure(fig, title, verdict, stem)
 
 
 def refit_note(fit: dict) -> str:
@@ -89,5 +90,5 @@ def _plot_gamma(ax, rows: list[Row]) -> None:
     n_inf = int(np.sum(np.isinf(column(rows, "gamma_tight"))))
     ax.set_xlabel("γ_ratio (task only)")
     ax.set_ylabel("tight γ(Δ) of each LM")
-    ax.set_title(f"γ(Δ) ≥ γ_ratio  (errors outside S_T: γ(Δ) = ∞, {n_inf} LMs)")
+    ax.set_title(f"tight γ(Δ) ≥ γ_ratio ({n_inf} LMs err outside S_T: γ(Δ) = ∞)", fontsize=9)
     ax.legend(**LEGEND_BELOW)
