@@ -91,15 +91,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads", type=_int_in(1, 256, "thread count"), default=1, help="BLAS and XLA threads (default 1)"
     )
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    threads = dict(type=_int_in(1, 256, "thread count"), default=None, dest="sub_threads",
+                   help="BLAS and XLA threads (also accepted before the subcommand)")  # fmt: skip
 
     def common(sp, profile_default: str):
+        sp.add_argument("--threads", **threads)
         sp.add_argument("--profile", choices=PROFILES, default=profile_default, help="config sizes")
         sp.add_argument("--results", default="results", help="results folder (default: results)")
         sp.add_argument("--force", action="store_true", help="recompute beside finished results, replace when done")
         sp.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
-    r = sub.add_parser("reproduce", help="run every registered experiment and redraw its figures")
-    common(r, "standard")
+    r = sub.add_parser(
+        "reproduce",
+        help="run every registered experiment and redraw its figures "
+        "(the quick profile unless --profile says otherwise: make reproduce runs the standard one)",
+    )
+    common(r, "quick")
     r.add_argument("--only", nargs="+", metavar="NAME", default=None, help="run only these experiments")
     r.add_argument("--figures", default=None, help="figures folder (default: figures/ for the standard profile, "
                    "figures/gpt2/ for gpt2, build/figures-<profile>/ otherwise)")  # fmt: skip
@@ -137,10 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--gamma", type=_gamma, default=1.0, help="transferability γ in (0, inf] (default 1)")
 
     dm = sub.add_parser("demo", help="the theory on one context of a named-word world, in tables (for a class)")
+    dm.add_argument("--threads", **threads)
     dm.add_argument("--seed", type=_seed, default=0, help="world seed (default 0)")
     dm.add_argument("--eps", type=_demo_eps, default=0.01, help="ε of the language model, in (0, 10] (default 0.01)")
 
     pt = sub.add_parser("partition", help="how close log Z is to quadratic for embeddings from a file (R6)")
+    pt.add_argument("--threads", **threads)
     pt.add_argument("--embeddings", required=True, metavar="FILE", help="V × d matrix (.npy or .safetensors)")
     pt.add_argument("--key", default=None, help="tensor name in a .safetensors file (needed if it holds several)")
     pt.add_argument("--transpose", action="store_true", help="the file stores d × V (one column per word)")
@@ -169,12 +178,19 @@ def _spreads(text: str) -> tuple[float, ...]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "sub_threads", None) is not None:
+        args.threads = args.sub_threads
     try:
         if args.command not in ("bound", "list"):
             from .core import limit_threads
 
             limit_threads(args.threads)
         return _dispatch(args)
+    except BrokenPipeError:  # `natural-tasks list | head -1`: the reader left; say nothing more
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as shell tools report it
     except ValueError as err:
         print(f"natural-tasks: error: {str(err).splitlines()[0]}", file=sys.stderr)
         return 2
@@ -204,12 +220,11 @@ def _dispatch(args) -> int:
 
         print(run_demo(args.seed, args.eps))
         return 0
-    from .experiments import experiment_names, get_experiment
+    from .experiments import REGISTRY, experiment_names, get_experiment
 
-    if args.command == "list":
-        for name in experiment_names():
-            exp = get_experiment(name)
-            print(f"{name:<16} {exp.title}  (profiles: {', '.join(exp.profiles)})")
+    if args.command == "list":  # from the registry alone: no experiment is imported, nor JAX
+        for name, entry in REGISTRY.items():
+            print(f"{name:<16} {entry.title}  (profiles: {', '.join(entry.profiles)})")
         return 0
     from . import runs as runner
 
@@ -270,16 +285,17 @@ def _sweep(args) -> int:
     print(f"sweep {args.name}: {len(points)} point(s) x {n_seeds} seed(s) = {len(points) * n_seeds} task(s), "
           f"on {where}", flush=True)  # fmt: skip
     result = sweep.run_sweep(
-        args.name, points, args.results, args.force, workers=args.workers, scheduler=args.scheduler,
-        out=args.out, progress=not args.no_progress, threads=args.threads,
-    )  # fmt: skip
-    if args.metric:
-        try:
-            sweep.check_metric(result, args.metric)
-        except ValueError:  # the work is done and stored: show it, then refuse the metric
-            print(sweep.format_table(result))
-            print(f"table: {result.table_path}")
-            raise
+        args.name,
+        points,
+        args.results,
+        args.force,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        out=args.out,
+        progress=not args.no_progress,
+        threads=args.threads,
+        metric=args.metric,
+    )  # fmt: skip  (an unknown --metric is refused once the first point is done, before the others)
     print(sweep.format_table(result, args.metric))
     print(f"table: {result.table_path}")
     stem = Path(args.out) / f"{args.name}-sweep"
@@ -341,34 +357,33 @@ def _partition(args) -> int:
     start = time.perf_counter()
     phi = partition.load_embeddings(args.embeddings, args.key, args.transpose)
     thetas = None if args.thetas is None else partition.load_matrix(args.thetas)
-    if args.figure:
-        _check_figure_stem(args.figure)
+    stem = _figure_stem(args.figure, args.embeddings) if args.figure else None
     reports = partition.partition_report(
         phi, thetas, args.spreads or partition.SPREADS, args.n, args.seed, progress=sys.stderr.isatty()
     )  # every check is done before anything is printed: a bad input gives one line and nothing else
     print(f"{args.embeddings}: V = {phi.shape[1]:,} words, d = {phi.shape[0]}")
     print(partition.format_report(reports))
-    print(
-        "μ, Σ: mean and covariance of the embeddings φ_w over the words; A, c: the least-squares linear map\n"
-        "Φp_θ ≈ Aθ + c fitted to the conditional means Φp_θ = ∇log Z_θ on these θ's (log Z is quadratic\n"
-        "exactly where such a map is exact).  δ: ‖Φp_θ − (Aθ + c)‖₂, the (R6) δ (max and mean over the θ's);\n"
-        "rel δ: δ mean / mean ‖Φp_θ − μ‖₂; quad / Gauss err: mean |log Z − form| / mean |log Z − log V − θᵀμ| for\n"
-        "the quadratic the map integrates to and for log V + θᵀμ + ½θᵀΣθ;  Gauss δ: mean ‖Φp_θ − (μ + Σθ)‖₂.\n"
-        "Relative errors near 0 mean quadratic; near 1, a quadratic explains nothing of log Z's curvature."
-    )
-    if args.figure:
+    print(partition.verdict(reports))
+    print(partition.FOOTER)
+    if stem is not None:
         title = f"log Z of {Path(args.embeddings).name}: V = {phi.shape[1]:,}, d = {phi.shape[0]}"
-        print(f"figure: {', '.join(map(str, partition.plot_report(reports, title, args.figure)))}")
+        print(f"figure: {', '.join(map(str, partition.plot_report(reports, title, stem)))}")
     print(f"({time.perf_counter() - start:.1f} s)")
     return 0
 
 
-def _check_figure_stem(stem: str) -> None:
+def _figure_stem(stem: str, embeddings: str) -> str:
+    """The figure's stem, its folder checked writable: STEM.png and STEM.pdf, or, for a folder (an existing one,
+    or a name ending in /), <folder>/<embeddings file's stem>-partition.png."""
     from pathlib import Path
 
     from .runs import check_output_folder
 
+    if stem.endswith(("/", "\\")) or Path(stem).is_dir():
+        folder = check_output_folder(stem)
+        return str(folder / f"{Path(embeddings).stem}-partition")
     check_output_folder(Path(stem).parent if str(Path(stem).parent) else ".")
+    return stem
 
 
 def _exit() -> None:  # pragma: no cover - the console script

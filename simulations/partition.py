@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike
-from tqdm import tqdm
 
 import theory
 
+from .core import progress as progress_bar
 from .worlds import sample_thetas
 
 #: Default logit spreads std_w(θᵀφ_w) of the sampled θ's.
@@ -163,10 +163,15 @@ def partition_report(
     rng = np.random.default_rng([seed, SEED_SALT])
     moments = theory.embedding_moments(phi)
     out = []
-    for spread in tqdm(spreads, desc="spreads", disable=not progress, leave=False):
+    spreads = list(spreads)
+    bar = progress_bar(len(spreads), "spreads", progress)
+    for spread in spreads:
         fit_at, test_at = (sample_thetas(rng, phi, spread, n, moments.sigma) for _ in range(2))
         fit = theory.partition_fit(phi, fit_at, moments=moments, held_out=test_at)
         out.append(PartitionReport(f"spread {spread:g}", n, fit))
+        bar.update(1)
+    if hasattr(bar, "close"):
+        bar.close()
     return out
 
 

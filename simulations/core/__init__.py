@@ -14,6 +14,7 @@ from ._chunks import CHUNK_ROWS, row_chunks
 from ._files import FILE_MODE, HOST, atomic_write, write_text
 from ._hash import config_hash, to_dict
 from ._keys import STREAMS, numpy_rng, streams
+from ._progress import LineProgress, progress
 from ._threads import limit_threads, thread_settings
 from ._version import __version__
 
@@ -21,6 +22,7 @@ __all__ = [
     "CHUNK_ROWS",
     "FILE_MODE",
     "HOST",
+    "LineProgress",
     "MAX_CORPUS",
     "MAX_COUNT",
     "MAX_DIM",
@@ -34,6 +36,7 @@ __all__ = [
     "config_hash",
     "limit_threads",
     "numpy_rng",
+    "progress",
     "row_chunks",
     "streams",
     "thread_settings",

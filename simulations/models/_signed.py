@@ -133,5 +133,7 @@ def signed_tilted_lms(inst: Instance, family: str, targets: Sequence[float]) -> 
     d = signed_direction(inst.keys["tilt"], inst, family)
     ts, eps = signed_tilts(inst.world, d, targets)
     for target, t, e in zip(targets, ts, eps, strict=True):
-        q = signed_model(inst.world, d, float(t))
-        yield LanguageModel(family, q, float(e), target_eps=float(target), world_id=inst.world_id)
+        # Q is made in the yield itself: a local name would keep the last Q alive while the next one is made
+        yield LanguageModel(
+            family, signed_model(inst.world, d, float(t)), float(e), target_eps=float(target), world_id=inst.world_id
+        )

@@ -9,9 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from tqdm import tqdm
-
 from ..core import __version__, thread_settings
+from ..core import progress as progress_bar
 from ..experiments import Experiment, RunConfig, get_experiment
 from ._config import override, to_dict
 from ._memory import tightest_limit
@@ -96,7 +95,7 @@ def run_experiment(
     store.prepare()
     with store.folder_lock():
         gen = store.generation(force)
-        if store.current() == gen and all(store.has_part(gen, s) for s in cfg.seeds):
+        if store.current(tolerate_damage=force) == gen and all(store.has_part(gen, s) for s in cfg.seeds):
             rows, summary = _collect(exp, cfg, store, gen)
             return Run(rows, summary, store, "reused", [], store.write_derived(rows, summary))
     computed: list[int] = []
@@ -120,14 +119,7 @@ def _compute(
     """Compute every seed without a part: free seeds first, then wait for those another process holds."""
     units = exp.work_units(cfg)
     todo = [s for s in cfg.seeds if not store.has_part(gen, s)]
-    with tqdm(
-        total=units * len(cfg.seeds),
-        initial=units * (len(cfg.seeds) - len(todo)),
-        desc=exp.name,
-        disable=not progress,
-        leave=True,
-        dynamic_ncols=True,
-    ) as bar:
+    with progress_bar(units * len(cfg.seeds), exp.name, progress, initial=units * (len(cfg.seeds) - len(todo))) as bar:
 
         def one(seed: int, blocking: bool) -> bool:
             bar.set_postfix(seed=seed)

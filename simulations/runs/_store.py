@@ -104,9 +104,26 @@ class RunStore:
             if not (self.path / "config.json").exists():
                 write_text(self.path / "config.json", dumps(self.config))
 
-    def current(self) -> str | None:
-        """The generation in use (complete when it was set), or None."""
-        return _read_name(self.path / "current")
+    def current(self, tolerate_damage: bool = False) -> str | None:
+        """The generation in use (complete when it was set), or None when there is none yet (or, with
+        `tolerate_damage`, when its pointer is damaged: a --force run replaces it).
+
+        Raises:
+          CorruptResults: the `current` file exists but names no generation (a damaged pointer would otherwise
+            make the next run compute everything again and discard the generation it pointed to).
+        """
+        path = self.path / "current"
+        name = _read_name(path)
+        if name is None and path.exists() and not tolerate_damage:
+            gens = sorted(p.name for p in self.path.glob("gen-*") if p.is_dir())
+            hint = f"echo {gens[-1]} > {path}" if gens else f"rm {path}"
+            raise CorruptResults(
+                f"results folder {self.path}: its pointer {path.name} is damaged (it names no generation; "
+                f"generations here: {', '.join(gens) or 'none'}); restore it (e.g. `{hint}`) or rerun with --force"
+            )
+        if name is not None and not (self.path / name).is_dir() and not tolerate_damage:
+            raise CorruptResults(f"results folder {self.path}: {path.name} names {name}, which is missing")
+        return name
 
     def generation(self, force: bool) -> str:
         """The generation to read or compute into (call under `folder_lock`).
@@ -114,9 +131,10 @@ class RunStore:
         Without force: the one in use if any, else the pending one (an
         interrupted first run resumes), else a new pending one. With force: the
         pending one (an interrupted --force run resumes) or a new one, never
-        the one in use.
+        the one in use (a damaged pointer to it is then replaced when the new one is complete).
         """
-        current, pending = self.current(), _read_name(self.path / "pending")
+        current = self.current(tolerate_damage=force)
+        pending = _read_name(self.path / "pending")
         if current is not None and not force:
             return current
         if pending is not None and pending != current:
@@ -142,7 +160,7 @@ class RunStore:
 
         Skipped while another process holds a seed lock of this generation.
         """
-        if self.current() is not None or any(self.has_part(gen, s) for s in seeds):
+        if (self.path / "current").exists() or any(self.has_part(gen, s) for s in seeds):
             return False
         with contextlib.ExitStack() as stack:
             if not all(stack.enter_context(self.seed_lock(gen, s, blocking=False)) for s in seeds):

@@ -25,8 +25,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from tqdm import tqdm
-
+from ..core import progress as progress_bar
 from ..core import write_text
 from ..experiments import RunConfig, claims_by_id, get_experiment
 from . import _runner
@@ -184,13 +183,16 @@ def run_sweep(
     progress: bool = True,
     threads: int = 1,
     task: Callable[..., int] = seed_task,
+    metric: str | None = None,
 ) -> SweepResult:
     """Run every (point, seed) task, then collect each point and write the sweep table to `out`.
 
     workers / scheduler: run the tasks on a Dask cluster (a new LocalCluster
     of `workers` processes, or the scheduler at that address); neither: in
     this process, one after another. `task` is the unit of work (replaced only
-    in tests, to kill a worker on purpose).
+    in tests, to kill a worker on purpose). `metric`: a summary number the
+    caller will plot; the first point is computed (or read) before the others
+    and a metric its summary lacks is refused then, not after the whole sweep.
     """
     if workers is not None and scheduler is not None:
         raise ValueError("give --workers or --scheduler, not both")
@@ -206,13 +208,24 @@ def run_sweep(
         with store.folder_lock():
             gen = store.generation(force)
             done = [s for s in point.cfg.seeds if store.has_part(gen, s)]
-            finished = store.current() == gen and len(done) == len(point.cfg.seeds)
+            finished = store.current(tolerate_damage=force) == gen and len(done) == len(point.cfg.seeds)
         statuses.append("reused" if finished else "resumed" if done else "computed")
         jobs += [(point, seed) for seed in point.cfg.seeds if seed not in done]
-    if workers is None and scheduler is None:
-        _serial(name, jobs, results, force, progress, task)
-    elif jobs:  # no cluster is started for a sweep whose parts are all stored
-        _on_dask(name, jobs, results, force, progress, threads, task, workers, scheduler)
+
+    def work(todo: list) -> None:
+        if workers is None and scheduler is None:
+            _serial(name, todo, results, force, progress, task)
+        elif todo:  # no cluster is started for a sweep whose parts are all stored
+            _on_dask(name, todo, results, force, progress, threads, task, workers, scheduler)
+
+    if metric is not None and points:
+        work([j for j in jobs if j[0] is points[0]])
+        first = _runner.run_experiment(name, points[0].cfg, results, force, progress=False).summary
+        known = sorted(metrics(first))
+        if metric not in known:
+            raise ValueError(f"unknown metric {metric!r} for {name} (known: {', '.join(known)})")
+        jobs = [j for j in jobs if j[0] is not points[0]]
+    work(jobs)
     # every part is there: this collects, checks and writes the derived files of each point
     summaries = [_runner.run_experiment(name, p.cfg, results, force, progress=False).summary for p in points]
     axes = [k for k, _ in points[0].values] if points else []
@@ -224,10 +237,11 @@ def run_sweep(
 
 
 def _serial(name, jobs, results, force, progress, task) -> None:
-    with tqdm(jobs, desc=f"sweep {name}", disable=not progress, dynamic_ncols=True) as bar:
-        for point, seed in bar:
+    with progress_bar(len(jobs), f"sweep {name}", progress) as bar:
+        for point, seed in jobs:
             bar.set_postfix(point=point.index, seed=seed)
             task(name, point.cfg, str(results), seed, force)
+            bar.update(1)
 
 
 def _on_dask(name, jobs, results, force, progress, threads, task, workers, scheduler) -> None:
@@ -262,9 +276,7 @@ def _on_dask(name, jobs, results, force, progress, threads, task, workers, sched
             for point, seed in jobs
         ]
         try:
-            with tqdm(
-                total=len(futures), desc=f"sweep {name} on Dask", disable=not progress, dynamic_ncols=True
-            ) as bar:
+            with progress_bar(len(futures), f"sweep {name} on Dask", progress) as bar:
                 for future in as_completed(futures):
                     future.result()  # a task's error (bad config, damaged part) is raised here
                     bar.update(1)
@@ -288,8 +300,18 @@ def _connect(client_type, scheduler: str):
     is not a scheduler (the dashboard's port, say) would hang for ever; the connection is made in a
     daemon thread that is abandoned when it does not answer in time.
     """
+    import socket
     import threading
+    from urllib.parse import urlsplit
 
+    where = urlsplit(scheduler if "://" in scheduler else f"tcp://{scheduler}")
+    if where.hostname and where.port:  # a closed port answers at once: say so now, not after Dask's retries
+        try:
+            socket.create_connection((where.hostname, where.port), timeout=5).close()
+        except ConnectionRefusedError:
+            raise ValueError(f"cannot reach the Dask scheduler at {scheduler}: connection refused") from None
+        except OSError:
+            pass  # a timeout or an unknown host: Dask says which, below
     box: dict = {}
 
     def connect() -> None:

@@ -99,7 +99,7 @@ def test_a_failed_claim_exits_1_and_reuse_is_reported(tmp_path):
     argv = ["run", "transferability", *TINY, "--set", "task.alpha=1", "--results", str(tmp_path)]
     out = _cli(*argv)
     assert out.returncode == 1 and "concentrated_rate" in out.stderr and "FAIL" in out.stdout
-    assert "computed 1 seed(s)" in out.stdout
+    assert "computed 2 seed(s)" in out.stdout
     again = _cli(*argv)
     assert again.returncode == 1 and "reused finished results" in again.stdout
 

@@ -48,7 +48,7 @@ def test_claim_record():
     c = sim.Claim.check("x", "statement", False, "measured 3")
     assert c.verdict == "FAIL" and not c.passed and c.to_dict()["id"] == "x"
     assert sim.Claim.check("x", "s", True, "m").passed
-    with pytest.raises(ValueError, match="verdict must be PASS or FAIL"):
+    with pytest.raises(ValueError, match="verdict must be one of PASS, FAIL, INCONCLUSIVE"):
         sim.Claim("x", "s", "MAYBE", "m")
     summary = {"claims": [c.to_dict()]}
     assert sim.claims_by_id(summary)["x"]["measured"] == "measured 3"

@@ -132,8 +132,9 @@ def test_a_chunked_run_holds_about_two_n_by_v_arrays(monkeypatch):
     monkeypatch.setattr("theory._divergences.CHUNK_ENTRIES", 2**15)
     world = sim.WorldConfig(vocab_size=1000, num_contexts=32 * CHUNK_ROWS, dim=8)  # a chunk: 1/32 of the rows
     nv = 8 * world.vocab_size * world.num_contexts
-    chunked = _peak_bytes(_cfg(world=world, families=sim.TILT_FAMILIES, eps_targets=(1e-3,), chunked=True))
-    memory = _peak_bytes(_cfg(world=world, families=("adversarial",), eps_targets=(1e-3,)))
+    eps = (1e-4, 1e-3, 1e-2)  # the adversarial rate claim needs three ε over a decade
+    chunked = _peak_bytes(_cfg(world=world, families=sim.TILT_FAMILIES, eps_targets=eps, chunked=True))
+    memory = _peak_bytes(_cfg(world=world, families=("adversarial",), eps_targets=eps))
     assert chunked < 2.5 * nv, chunked / nv
     assert memory > 4.0 * nv, memory / nv
 

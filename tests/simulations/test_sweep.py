@@ -155,7 +155,8 @@ def test_command_line_sweep_on_two_workers(tmp_path):
     out = _cli("sweep", NAME, "--profile", "tiny", "--no-progress", "--grid", "world.vocab_size=30,40",
                "--grid", "directions=4,6", "--seeds", "0-1", "--workers", "2", "--metric", "error_exponent.slope",
                "--axis", "world.vocab_size", cwd=tmp_path)  # fmt: skip
-    assert out.returncode == 0, out.stderr
+    # four or six random directions and two seeds are too few to decide random_sign everywhere: exit 3, not 1
+    assert out.returncode in (0, 3) and "FAILED" not in out.stderr, out.stderr
     assert "4 point(s) x 2 seed(s) = 8 task(s), on a local Dask cluster of 2 worker(s)" in out.stdout
     table = (tmp_path / "build/sweeps/random_errors-sweep.csv").read_text().splitlines()
     assert len(table) == 5 and table[0].startswith("point,seeds,status,seconds,world.vocab_size,directions,claim:")

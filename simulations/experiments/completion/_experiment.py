@@ -22,7 +22,7 @@ import theory
 
 from ...core import check_choices, check_range, check_ranges, numpy_rng, streams
 from ...features import CLASS_FEATURES, class_feature_values, fit_class_probe, zero_shot
-from ...models import TrainConfig, calibrate_tilts, center, lm_eps, lm_probs, tilt_model, train
+from ...models import TrainConfig, calibrate_tilts, center, checkpoint_steps, lm_eps, lm_probs, tilt_model, train
 from ...worlds import CLASS_TASKS, LexiconConfig, make_class_task, make_lexicon
 from ..kit import Experiment, RunConfig, Verdict, check_distinct, select, values
 from ._plot import draw, table_text
@@ -112,7 +112,8 @@ class Completion(Experiment[Config]):
         return "lexicon", cfg.lexicon.vocab_size, 2 * cfg.lexicon.num_contexts  # each context also prompted
 
     def work_units(self, cfg: Config) -> int:
-        return 3 + len(cfg.eps_targets) + cfg.lm.checkpoints
+        """τ, the LMs, one per LM (P*, the tilts, the checkpoints), the sampled probes."""
+        return 4 + len(cfg.eps_targets) + len(checkpoint_steps(cfg.lm.steps, cfg.lm.checkpoints))
 
     def run_seed(self, cfg: Config, seed: int, tick: Callable[[], None]) -> list[_Row]:
         keys = streams(seed)
