@@ -1,7 +1,7 @@
 """theory: the referee. Exact float64 closed forms for every result checked by natural-tasks.
 
 Saunshi, Malladi, Arora, "A Mathematical Exploration of Why Language Models
-Help Solve Downstream Tasks", ICLR 2021, arXiv:2010.03648. Results (R1)-(R9)
+Help Solve Downstream Tasks", ICLR 2021, arXiv:2010.03648. Results (R1)-(R11)
 as stated in docs/design.md §2; see theory/README.md for the index to tests.
 No JAX, no randomness, no I/O.
 """
@@ -15,7 +15,13 @@ from ._bounds import (
     residual_bound,
 )
 from ._divergences import expected_kl, expected_kl_log, kl_divergence, pinsker_bound, total_variation
-from ._multiclass import multiclass_context_loss, multiclass_probe_loss, multiclass_task_bound
+from ._multiclass import (
+    multiclass_context_loss,
+    multiclass_probe_loss,
+    multiclass_residual,
+    multiclass_residual_bound,
+    multiclass_task_bound,
+)
 from ._probe import context_loss, logistic_loss, probe_loss, probe_residual, trivial_loss
 from ._quad import quad_loss, quad_minimizer
 from ._softmax import (
@@ -60,6 +66,8 @@ __all__ = [
     "logistic_loss",
     "multiclass_context_loss",
     "multiclass_probe_loss",
+    "multiclass_residual",
+    "multiclass_residual_bound",
     "multiclass_task_bound",
     "partition_fit",
     "natural_task_bound",

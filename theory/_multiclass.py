@@ -103,3 +103,78 @@ def multiclass_task_bound(tau: float, B: float, eps: float, gamma: float = 1.0) 
     eps = val.nonnegative(eps, "eps")
     gamma = val.transferability(gamma)
     return tau + 2.0 * B * float(np.sqrt(2.0 * eps / gamma))
+
+
+def multiclass_residual(features: ArrayLike, W: ArrayLike, b: ArrayLike, p_T: ArrayLike, eta: ArrayLike) -> float:
+    r"""The K-class residual ρ₁ = √(E_T‖softmax(W g(s) + b) − η(s)‖₁²) of a probe (R11).
+
+    g_s = softmax(z_s) − η_s is the gradient of the per-context cross-entropy
+    at the scores z_s; its entries sum to 0 and ‖g_s‖₁ ≤ 2, so ρ₁ ∈ [0, 2],
+    and ρ₁ = 0 exactly when the probe is Bayes-optimal on the task's contexts.
+
+    Args:
+      features: (N, D) features g(s) (P* for the bound).  W: (K, D).  b: (K,).
+      p_T: (N,) task weights.  eta: (N, K) label distributions.
+
+    Returns:
+      ρ₁ in [0, 2].
+
+    Raises:
+      ValueError: bad shapes or entries.
+    """
+    g = val.as_array(features, "features", ndim=2)
+    W = val.as_array(W, "W", ndim=2)
+    b = val.as_array(b, "b", ndim=1)
+    if W.shape[1] != g.shape[1] or b.shape[0] != W.shape[0]:
+        raise ValueError(f"W must be K × D = K × {g.shape[1]} and b of length K, got {W.shape} and {b.shape}")
+    p_T = val.weights(p_T, "p_T", g.shape[0])
+    eta = _labels(eta, g.shape[0], W.shape[0])
+    r = np.exp(log_softmax(g @ W.T + b, axis=1)) - eta
+    return float(min(np.sqrt(p_T @ np.abs(r).sum(axis=1) ** 2), 2.0))
+
+
+def multiclass_residual_bound(tau: float, rho1: float, B: float, eps: float, gamma: float = 1.0) -> float:
+    r"""Residual-weighted multi-class bound (R11): ℓ_T(Q; W, b) ≤ τ + B·ρ₁·√Y + B²Y/2 with Y = 2ε/γ.
+
+    For any K-class probe (W, b) with |W_kw| ≤ B, scores z_s = W P*[s] + b,
+    τ = ℓ_T(P*; W, b) and ρ₁ of `multiclass_residual`. This project's own
+    statement, not the paper's (docs/design.md (R11)).
+
+    Proof. Per context the cross-entropy φ(z) = logsumexp(z) − ηᵀz has gradient
+    g = softmax(z) − η and Hessian diag(p) − ppᵀ, whose quadratic form at u is
+    the variance of u under p, at most range(u)²/4 (Popoviciu); so
+    φ(z + Δz) ≤ φ(z) + gᵀΔz + range(Δz)²/8. Since Σ_k g_k = 0, gᵀΔz =
+    gᵀ(Δz − c) for the midpoint c of Δz, so |gᵀΔz| ≤ ½‖g‖₁·range(Δz). With
+    Δz = W(Q[s] − P*[s]) and Σ_w Δ_w = 0, range(Δz) ≤ max_{k,l}|(W_k − W_l)ᵀΔ|
+    ≤ 2B‖Δ‖₁ (Hölder on the half-range of W_k − W_l, entries in [−2B, 2B]).
+    So the excess at s is at most B‖g_s‖₁‖Δ_s‖₁ + B²‖Δ_s‖₁²/2; Cauchy–Schwarz
+    gives E_T[‖g‖₁‖Δ‖₁] ≤ ρ₁√(E_T‖Δ‖₁²), and Pinsker with the γ step gives
+    E_T‖Δ‖₁² ≤ 2E_T KL ≤ 2ε/γ = Y. The probe refitted on Q in the same box does
+    at least as well as (W, b) on Q.
+
+    With ρ₁ = 2 (its largest value) the first-order part is (R10)'s 2B√Y; for
+    K = 2 with W = (v/2, −v/2) it is (R9) with the box B/2. Without the second-
+    order term the statement is false (tests/theory/test_multiclass.py).
+
+    Args:
+      tau: ℓ_T(P*; W, b) >= 0.  rho1: ρ₁ of (W, b) on P*, in [0, 2].  B: > 0.
+      eps: ε >= 0.  gamma: γ in (0, +inf].
+
+    Returns:
+      τ + B·ρ₁·√Y + B²Y/2.
+
+    Raises:
+      ValueError: any argument out of range.
+
+    References:
+      arXiv:2010.03648, §4 and §5.1 (the chain of inequalities this refines).
+    """
+    tau = val.nonnegative(tau, "tau")
+    rho1 = val.nonnegative(rho1, "rho1")
+    if rho1 > 2.0 + 1e-12:
+        raise ValueError(f"rho1 must be in [0, 2] (‖g‖₁ ≤ 2), got {rho1}")
+    B = val.positive(B, "B")
+    eps = val.nonnegative(eps, "eps")
+    gamma = val.transferability(gamma)
+    y = 2.0 * eps / gamma
+    return tau + B * rho1 * float(np.sqrt(y)) + 0.5 * B * B * y

@@ -110,3 +110,80 @@ def test_k2_with_half_weights_is_the_binary_bound():
 def test_validation(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# -- (R11) the residual-weighted multi-class bound -----------------------------------------------------------------
+
+
+def _k_class_world(data, n_max=4, v_max=6, k_max=4):
+    n, v, k = data.draw(st.integers(1, n_max)), data.draw(st.integers(2, v_max)), data.draw(st.integers(2, k_max))
+    p_star, q = data.draw(S.simplex_rows(n, v)), data.draw(S.simplex_rows(n, v))
+    p_L, p_T = data.draw(S.nested_weights(n))
+    eta = data.draw(S.simplex_rows(n, k))
+    B = data.draw(st.floats(0.1, 5.0))
+    W = data.draw(hnp.arrays(np.float64, (k, v), elements=st.floats(-1.0, 1.0))) * B
+    b = data.draw(hnp.arrays(np.float64, k, elements=st.floats(-3.0, 3.0)))
+    live = p_T > 0
+    gamma = float(np.min(p_L[live] / p_T[live]))
+    return p_star, q, p_L, p_T, eta, W, b, B, gamma
+
+
+@given(st.data())
+def test_residual_bound_holds_for_every_classifier_in_the_box(data):
+    p_star, q, p_L, p_T, eta, W, b, B, gamma = _k_class_world(data)
+    eps = theory.expected_kl(p_star, q, p_L)
+    tau = theory.multiclass_probe_loss(p_star, W, b, p_T, eta)
+    rho1 = theory.multiclass_residual(p_star, W, b, p_T, eta)
+    bound = theory.multiclass_residual_bound(tau, rho1, B, eps, gamma)
+    loss = theory.multiclass_probe_loss(q, W, b, p_T, eta)
+    assert loss <= bound + INEQUALITY_SLACK
+    assert bound <= theory.multiclass_task_bound(tau, B, eps, gamma) + 0.5 * B * B * 2 * eps / gamma + 1e-12
+
+
+def test_the_first_order_part_alone_is_not_a_bound():
+    # a Bayes-optimal probe (softmax(z) = η, so ρ₁ = 0): every change of Q costs at second order, above τ + 0
+    W = np.array([[1.0, -1.0], [-1.0, 1.0]])
+    p_star, q = np.array([[0.5, 0.5]]), np.array([[0.6, 0.4]])
+    eta, p_T = softmax(p_star @ W.T, axis=1), np.array([1.0])
+    b = np.zeros(2)
+    rho1 = theory.multiclass_residual(p_star, W, b, p_T, eta)
+    tau = theory.multiclass_probe_loss(p_star, W, b, p_T, eta)
+    eps = theory.expected_kl(p_star, q, p_T)
+    loss = theory.multiclass_probe_loss(q, W, b, p_T, eta)
+    first_order = tau + 1.0 * rho1 * np.sqrt(2 * eps)
+    assert rho1 < 1e-12 and loss > first_order + 1e-4
+    assert loss <= theory.multiclass_residual_bound(tau, rho1, 1.0, eps)
+
+
+@given(st.data())
+def test_the_second_order_step_variance_at_most_a_quarter_of_the_range_squared(data):
+    k = data.draw(st.integers(2, 5))
+    z = data.draw(hnp.arrays(np.float64, (1, k), elements=st.floats(-10.0, 10.0)))
+    dz = data.draw(hnp.arrays(np.float64, (1, k), elements=st.floats(-3.0, 3.0)))
+    eta = data.draw(S.simplex_rows(1, k))
+    g = (softmax(z, axis=1) - eta)[0]
+    after = theory.multiclass_context_loss(z + dz, eta)[0]
+    before = theory.multiclass_context_loss(z, eta)[0]
+    # φ(z + Δz) ≤ φ(z) + gᵀΔz + range(Δz)²/8, and |gᵀΔz| ≤ ½‖g‖₁ range(Δz)
+    assert after <= before + float(g @ dz[0]) + np.ptp(dz) ** 2 / 8 + INEQUALITY_SLACK
+    assert abs(float(g @ dz[0])) <= 0.5 * np.abs(g).sum() * np.ptp(dz) + INEQUALITY_SLACK
+
+
+def test_residual_by_hand_and_two_classes_give_r9():
+    rng = np.random.default_rng(5)
+    p_star, p_T = softmax(rng.normal(size=(6, 5)), axis=1), np.full(6, 1 / 6)
+    eta = softmax(rng.normal(size=(6, 3)), axis=1)
+    W, b = rng.uniform(-1, 1, size=(3, 5)), rng.normal(size=3)
+    by_hand = np.sqrt(sum(p_T[s] * np.abs(softmax(W @ p_star[s] + b) - eta[s]).sum() ** 2 for s in range(6)))
+    assert theory.multiclass_residual(p_star, W, b, p_T, eta) == pytest.approx(by_hand, rel=1e-12)
+    # K = 2 with W = (v/2, −v/2): ‖g‖₁ = 2|σ(m) − η|, so ρ₁ = 2ρ, and the box B/2 gives (R9) with box B
+    v, bb, y = rng.uniform(-2, 2, size=5), 0.3, rng.uniform(size=6)
+    W2, b2, eta2 = np.stack([v / 2, -v / 2]), np.array([bb / 2, -bb / 2]), np.stack([y, 1 - y], axis=1)
+    rho1 = theory.multiclass_residual(p_star, W2, b2, p_T, eta2)
+    rho = theory.probe_residual(p_star, p_T, y, v, bb)
+    assert rho1 == pytest.approx(2 * rho, rel=1e-10)
+    assert theory.multiclass_residual_bound(0.3, rho1, 1.0, 1e-3, 0.5) == pytest.approx(
+        theory.residual_bound(0.3, rho, 2.0, 1e-3, 0.5), rel=1e-12
+    )
+    with pytest.raises(ValueError, match="rho1 must be in"):
+        theory.multiclass_residual_bound(0.3, 2.5, 1.0, 1e-3)
