@@ -98,6 +98,8 @@ _EXPORTS = {
     "MultiProbeFit": ".probes",
     "fit_multiclass_probe": ".probes",
     "multiclass_accuracy": ".probes",
+    "multiclass_certificate": ".probes",
+    "MULTI_GAP_TOL": ".probes",
     # embedding families (log-partition)
     "sample_embeddings": ".worlds",
     "sample_thetas": ".worlds",

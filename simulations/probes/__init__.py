@@ -10,7 +10,13 @@ with the bounds (docs/design.md §3).
 """
 
 from ._binary import GAP_TOL, ProbeFit, fit_probe, population_loss_and_grad
-from ._multiclass import MULTI_GAP_TOL, MultiProbeFit, fit_multiclass_probe, multiclass_accuracy
+from ._multiclass import (
+    MULTI_GAP_TOL,
+    MultiProbeFit,
+    fit_multiclass_probe,
+    multiclass_accuracy,
+    multiclass_certificate,
+)
 from ._polytope import fit_polytope_probe
 
 __all__ = [
@@ -22,5 +28,6 @@ __all__ = [
     "fit_polytope_probe",
     "fit_probe",
     "multiclass_accuracy",
+    "multiclass_certificate",
     "population_loss_and_grad",
 ]

@@ -6,6 +6,7 @@ from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 
 import simulations as sim
+import theory
 from tests.tolerances import PROBE_LOSS_ATOL
 
 
@@ -148,3 +149,37 @@ def test_labels_all_of_one_class_get_no_certificate():
     g, p_T, _ = _problem(3)
     fit = sim.fit_probe(g, p_T, np.ones(len(g)), box=1.0)
     assert fit.gap == np.inf and not fit.converged
+
+
+def test_the_multiclass_certificate_covers_a_bias_far_from_optimal():
+    """The certificate of a K-class probe whose weights are optimal but whose bias is far off must exceed its
+    true suboptimality, found by an independent fit (SciPy L-BFGS-B on the raw features, box on W, free b)."""
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(4)
+    n, v, k, box = 40, 6, 3, 2.0
+    g = rng.dirichlet(np.ones(v), size=n)
+    eta = rng.dirichlet(np.ones(k), size=n)
+    p_T = np.full(n, 1 / n)
+    fit = sim.fit_multiclass_probe(g, p_T, eta, box=box)
+    assert fit.converged and fit.gap <= sim.MULTI_GAP_TOL
+
+    def loss(x):
+        W, b = x[: k * v].reshape(k, v), x[k * v :]
+        return theory.multiclass_probe_loss(g, W, b, p_T, eta)
+
+    best = min(
+        minimize(loss, rng.uniform(-box, box, size=k * v + k), method="L-BFGS-B",
+                 bounds=[(-box, box)] * (k * v) + [(None, None)] * k, options=dict(ftol=1e-15, gtol=1e-12)).fun
+        for _ in range(4)
+    )  # fmt: skip
+    assert fit.loss <= best + 1e-7  # ours is as good as an independent solver's best
+    for shift in (np.array([3.0, -1.0, 0.0]), np.array([-8.0, 4.0, 1.0])):
+        b = fit.b + shift
+        true_gap = theory.multiclass_probe_loss(g, fit.W, b, p_T, eta) - best
+        gap = sim.multiclass_certificate(g, p_T, eta, fit.W, b, box)
+        assert gap >= true_gap > 0.01, (gap, true_gap)
+    one_class_never = eta.copy()
+    one_class_never[:, 2] = 0
+    one_class_never /= one_class_never.sum(axis=1, keepdims=True)
+    assert sim.multiclass_certificate(g, p_T, one_class_never, fit.W, fit.b, box) == np.inf

@@ -23,6 +23,7 @@ import theory
 from ...core import check_choices, check_range, check_ranges, numpy_rng, streams
 from ...features import CLASS_FEATURES, class_feature_values, fit_class_probe, zero_shot
 from ...models import TrainConfig, calibrate_tilts, center, checkpoint_steps, lm_eps, lm_probs, tilt_model, train
+from ...probes import MULTI_GAP_TOL
 from ...worlds import CLASS_TASKS, LexiconConfig, make_class_task, make_lexicon
 from ..kit import Experiment, RunConfig, Verdict, check_distinct, select, values
 from ._plot import draw, table_text
@@ -184,7 +185,7 @@ class Completion(Experiment[Config]):
         }
         bounded = [r for r in probes if r.feature in BOUNDED]
         violations = sum(1 for r in bounded if r.loss > r.bound + cfg.violation_tol)
-        uncertified = sum(1 for r in bounded if not r.gap <= 1e-6)
+        uncertified = sum(1 for r in bounded if not r.gap <= MULTI_GAP_TOL)
         last = max((r.step for r in probes if r.family == "trained"), default=0)
         table = {}
         for family, step in (("p_star", 0), ("trained", last)):

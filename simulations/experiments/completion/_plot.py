@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...probes import MULTI_GAP_TOL
 from ..kit import (
     FAMILY_STYLE,
     LEGEND_BELOW,
@@ -113,10 +114,10 @@ def _samples_figure(rows: list[Row], stem) -> list:
         eps = np.mean(column(sel, "eps")) if sel else math.nan
         ax.set_title(f"{family} (ε = {eps:.2g}): sentiment with the prompt")
         ax.legend(fontsize=7)
-    uncertified = sum(1 for r in rows if not r.gap <= 1e-6)
+    uncertified = sum(1 for r in rows if not r.gap <= MULTI_GAP_TOL)
     title = (
         "How many labelled contexts each feature kind needs (box probes, mean over seeds)\n"
-        f"fits not certified to a gap ≤ 1e-6: {uncertified} of {len(rows)}"
+        f"fits not certified to a gap ≤ {MULTI_GAP_TOL:g}: {uncertified} of {len(rows)}"
     )
     return finish_figure(fig, title, True, stem)
 
