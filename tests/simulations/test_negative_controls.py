@@ -12,6 +12,7 @@ import math
 import pytest
 
 import simulations as sim
+import theory
 
 #: γ overstated by this factor shrinks every bound's ε-term by √100 = 10: the LMs measured then break it.
 OVERSTATED_GAMMA = 100.0
@@ -134,15 +135,73 @@ def test_completion_claims_fail_when_their_hypotheses_break(tmp_path, tiny_runs)
     run, _ = tiny_runs["completion"]
     cfg = sim.get_experiment("completion").profiles["tiny"]
     assert set(_verdicts("completion", cfg, run.rows).values()) == {"PASS"}
+    # the prompt claims read τ at B = 4 only and zero-shot on P*: the runs below skip the large boxes
+    small = dict(B_sweep="4", eps_targets="1e-4")
     # an inert prompt (the prompted copy moves mass exactly as the context does): no gain, in τ or zero-shot
     inert = dict(lexicon__prompt_slot=-1.0, lexicon__prompt_sentiment=1.0, lexicon__prompt_topic=2.5)
-    verdicts = _run("completion", tmp_path / "inert", **inert)
+    verdicts = _run("completion", tmp_path / "inert", **inert, **small)
     assert verdicts["prompt_makes_natural"] == "FAIL" and verdicts["zero_shot_needs_prompt"] == "FAIL"
     # a prompt that only moves mass onto evaluative words (slot), without sharpening their valence: linear probes
-    # still gain, the zero-shot comparison of class masses does not (the slot offset cancels in it)
-    verdicts = _run("completion", tmp_path / "slot", lexicon__prompt_sentiment=1.0)
+    # in a bounded box still gain (naturalness at fixed B is a statement about scale), the zero-shot comparison of
+    # class masses does not (the slot offset cancels in it)
+    verdicts = _run("completion", tmp_path / "slot", lexicon__prompt_sentiment=1.0, **small)
     assert verdicts["prompt_makes_natural"] == "PASS" and verdicts["zero_shot_needs_prompt"] == "FAIL"
-    # γ overstated 10⁴-fold: the LMs' excess breaks the shrunken bound
-    rows = [dataclasses.replace(r, bound=r.tau + (r.bound - r.tau) / 100.0) if r.kind == "probe" else r
-            for r in run.rows]  # fmt: skip
+    # a weaker valence than the unprompted context's (½ against 1): more mass, less information; zero-shot fails
+    verdicts = _run("completion", tmp_path / "weak", lexicon__prompt_sentiment=0.5, **small)
+    assert verdicts["zero_shot_needs_prompt"] == "FAIL"
+    # a prompt with no valence at all (evaluative words become likely, their sign unrelated to the sentiment):
+    # the prompted copy loses the sentiment information, so both claims fail
+    verdicts = _run("completion", tmp_path / "flat", lexicon__prompt_sentiment=0.0, **small)
+    assert verdicts["prompt_makes_natural"] == "FAIL" and verdicts["zero_shot_needs_prompt"] == "FAIL"
+    # every LM's bound computed with the smallest ε measured (another LM's): bound − τ ∝ √ε, so this is the
+    # bound an LM that close to P* would have; the worse LMs break it
+    eps_min = min(r.eps for r in run.rows if r.kind == "probe" and r.eps > 0)
+    rows = [dataclasses.replace(r, bound=r.tau + (r.bound - r.tau) * math.sqrt(eps_min / r.eps))
+            if r.kind == "probe" and r.eps > 0 else r for r in run.rows]  # fmt: skip
     assert _verdicts("completion", cfg, rows)["bound_holds"] == "FAIL"
+    # the binary constant in the multi-class range: range(W Δ) ≤ B‖Δ‖₁ in place of 2B‖Δ‖₁ (true only for the
+    # half-difference weights of K = 2), i.e. (R10) as B√(2ε/γ) and (R11) as τ + ½Bρ₁√Y + B²Y/8
+    theorem = [r for r in run.rows if r.kind == "probe" and r.eps > 0 and math.isfinite(r.r11_bound)]
+    half = {
+        id(r): dataclasses.replace(
+            r,
+            bound=theory.multiclass_task_bound(r.tau, r.B / 2, r.eps, r.gamma),
+            r11_bound=theory.multiclass_residual_bound(r.tau, r.rho1, r.B / 2, r.eps, r.gamma),
+        )
+        for r in theorem
+    }
+    rows = [half.get(id(r), r) for r in run.rows]
+    summary = sim.get_experiment("completion").summarize(cfg, rows)
+    assert summary["r11_violations"] > 0 and _verdicts("completion", cfg, rows)["bound_holds"] == "FAIL"
+    # only LMs whose bound is above the constant predictor's loss: nothing could be violated, so no verdict
+    vacuous = [r for r in run.rows if r.kind != "probe" or r.eps == 0 or min(r.bound, r.r11_bound) >= r.trivial]
+    assert _verdicts("completion", cfg, vacuous)["bound_holds"] == "INCONCLUSIVE"
+
+
+def test_refit_family_tight_reads_the_refitted_rows(tiny_runs):
+    run, _ = tiny_runs["tightness"]
+    cfg = sim.get_experiment("tightness").profiles["tiny"]
+    assert _verdicts("tightness", cfg, run.rows)["refit_family_tight"] == "PASS"
+    family = {"panel": "family"}
+
+    def changed(classifier, excess):
+        return [
+            dataclasses.replace(r, excess=excess(r))
+            if all(getattr(r, k) == v for k, v in (family | {"classifier": classifier}).items())
+            else r
+            for r in run.rows
+        ]
+
+    # a refitted probe that gains nothing from the tilt: the family is not tight
+    assert _verdicts("tightness", cfg, changed("refit", lambda r: 0.0))["refit_family_tight"] == "FAIL"
+    # the refitted probe's excess at half of ρ√X: not within 5% of 1
+    assert _verdicts("tightness", cfg, changed("refit", lambda r: r.first_order / 2))["refit_family_tight"] == "FAIL"
+    # the fixed classifier's rows do not enter the claim: moving them changes nothing
+    assert _verdicts("tightness", cfg, changed("planted", lambda r: 10 * r.excess))["refit_family_tight"] == "PASS"
+
+
+def test_refit_family_outside_its_window_is_refused():
+    # ε = 1e-3 with κ = 0.5, B = 32: far above 2(κ/B)² ≈ 4.9e-4, where the tilt moves the group mass across ½
+    cfg = sim.get_experiment("tightness").profiles["tiny"]
+    with pytest.raises(ValueError, match="2\\(κ/B\\)²"):
+        sim.override(cfg, ["family_eps=1e-3,1e-2", "family_B=32", "family_kappas=0.5"])
