@@ -33,7 +33,14 @@ def test_a_recomputed_tiny_run_draws_byte_identical_figures(name, tiny_runs, tmp
         assert a.read_bytes() == b.read_bytes(), f"{b.name} differs after recomputing"
 
 
-def _close(a, b) -> bool:
+#: Solver certificates (`gap` fields) are upper bounds that depend on the solver's path, not measured numbers:
+#: two runs agree when both are below this (every certified fit is far below 1e-5), not digit by digit.
+GAP_ATOL = 1e-5
+
+
+def _close(a, b, field: str = "") -> bool:
+    if field == "gap" and isinstance(a, float) and isinstance(b, float) and a <= GAP_ATOL and b <= GAP_ATOL:
+        return True
     if isinstance(a, float) and isinstance(b, float):
         if math.isnan(a) or math.isnan(b) or math.isinf(a) or math.isinf(b):
             return (math.isnan(a) and math.isnan(b)) or a == b
@@ -52,7 +59,11 @@ def test_tiny_rows_match_the_committed_reference_within_tolerance(name, tiny_run
     reference = read_rows(path, exp.Row)
     assert len(reference) == len(run.rows)
     for got, want in zip(run.rows, reference, strict=True):
-        bad = [f.name for f in dataclasses.fields(exp.Row) if not _close(getattr(got, f.name), getattr(want, f.name))]
+        bad = [
+            f.name
+            for f in dataclasses.fields(exp.Row)
+            if not _close(getattr(got, f.name), getattr(want, f.name), f.name)
+        ]
         assert bad == [], (name, {k: (getattr(got, k), getattr(want, k)) for k in bad})
     cfg = exp.profiles["tiny"]
     verdicts = {c.id: c.verdict for c in exp.claims(cfg, exp.summarize(cfg, reference))}
@@ -61,3 +72,4 @@ def test_tiny_rows_match_the_committed_reference_within_tolerance(name, tiny_run
 
 def test_the_tolerance_check_sees_a_moved_number():
     assert _close(1.0, 1.0 + 1e-3) and not _close(1.0, 1.01) and _close(math.nan, math.nan) and not _close(1.0, 2)
+    assert _close(4e-6, 1e-9, "gap") and not _close(1e-3, 1e-9, "gap") and not _close(4e-6, 4e-6 * 1.01)

@@ -23,6 +23,11 @@ from ..kit import (
 )
 from ._rows import Row
 
+#: the tasks the prompt is meant to help (it makes topic less natural, by design of the world)
+SENTIMENT_TASKS = ("sentiment", "fine_sentiment")
+#: (τ, B) trade-off: B_δ is the smallest B of the sweep whose τ is within TAU_DELTA nats of τ at the largest B
+TAU_DELTA = 0.02
+
 
 def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim]) -> list[Path]:
     """Three panels (τ against B with and without the prompt, the synthetic Table 1, the (R10) bound), then the
@@ -37,23 +42,34 @@ def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim]) -> list[P
             mean = [np.mean([r.loss for r in sel if r.B == B]) for B in Bs]
             axes[0][0].plot(Bs, mean, ls, marker="o", color=colors[name],
                             label=f"{words(name)}, {'with' if prompted else 'without'} prompt")  # fmt: skip
+            d = summary["B_delta"][f"{name}/{'prompt' if prompted else 'none'}"]
+            axes[0][0].plot([d["B"]], [mean[Bs.index(d["B"])]], "*", ms=13, color=colors[name], mfc="w", zorder=3)
     axes[0][0].set_xscale("log")
     axes[0][0].xaxis.set_minor_formatter("")
     axes[0][0].xaxis.set_major_formatter("{x:g}")
     axes[0][0].set_xticks(summary["B_sweep"])
     axes[0][0].set_xlabel("B (box of the probe on p_f)")
     axes[0][0].set_ylabel("τ: best box probe's loss on P*")
-    axes[0][0].set_title("the prompt: sentiment more natural, topic less")
+    axes[0][0].plot([], [], "*", ms=10, color="k", mfc="w", label=f"B_δ: τ within δ = {TAU_DELTA:g} of τ(largest B)")
+    axes[0][0].axvline(summary["B"], color="0.5", ls=":", lw=1)
+    hurts = [words(t) for t, g in summary["prompt_gain"].items() if g[-1] < 0 and t in SENTIMENT_TASKS]
+    axes[0][0].set_title("the prompt: sentiment more natural at B = " + f"{summary['B']:g}"
+                         + (f"\nat B = {summary['B_sweep'][-1]:g} it HURTS {', '.join(hurts)}" if hurts else ""),
+                         color="C3" if hurts else "k")  # fmt: skip
     _table_panel(axes[0][1], summary)
     probes = [r for r in select(rows, kind="probe", feature="p_f") if r.family != "p_star"]
     for family in values(probes, "family"):
         sel = select(probes, family=family)
         plot_signed(axes[0][2], column(sel, "eps"), column(sel, "excess"), FAMILY_STYLE[family],
                     f"{family} LMs: probe loss − τ")  # fmt: skip
-    if probes:
-        eps = np.geomspace(min(column(probes, "eps")), max(column(probes, "eps")), 30)
-        axes[0][2].loglog(eps, [2 * summary["B"] * math.sqrt(2 * e / 0.5) for e in eps], "k-",
-                          label="2B√(2ε/γ), γ = 1/2")  # fmt: skip
+    terms = sorted({(r.eps, r.bound - r.tau) for r in probes if r.eps > 0 and math.isfinite(r.bound)})
+    if terms:  # the rows' own bounds (theory.multiclass_task_bound): one γ per task, ½ for these tasks
+        axes[0][2].loglog(*zip(*terms, strict=True), "k-", label="bound − τ = 2B√(2ε/γ)")
+        r11 = [(r.eps, r.r11_bound - r.tau) for r in probes if r.eps > 0 and math.isfinite(r.r11_bound)]
+        axes[0][2].loglog(*zip(*r11, strict=True), "x", color="0.4", ms=4, label="(R11) bound − τ, each row")
+        gap = [(r.eps, r.trivial - r.tau) for r in probes if r.eps > 0]
+        axes[0][2].axhline(min(g for _, g in gap), color="0.5", ls=":", lw=1,
+                           label="H(η̄) − τ (smallest): bounds above it are vacuous")  # fmt: skip
     axes[0][2].set_xlabel("ε (exact)")
     axes[0][2].set_ylabel("excess loss of the K-class probe on p_f")
     axes[0][2].set_title("(R10) the multi-class bound")
@@ -123,8 +139,19 @@ def _samples_figure(rows: list[Row], stem) -> list:
 
 
 def table_text(summary: dict) -> str:
-    """The synthetic Table 1: accuracy (loss) of each feature kind on each task, without and with the prompt."""
-    lines = []
+    """τ against B with and without the prompt, then the synthetic Table 1: accuracy (loss) of each feature kind on
+    each task, without and with the prompt."""
+    Bs = summary["B_sweep"]
+    lines = ["τ_B (best box probe on p_f, P*) against B", f"{'task/prompt':<22}" + "".join(f"{b:>9g}" for b in Bs)]
+    for col, taus in summary["tau_by_B"].items():
+        lines.append(f"{col:<22}" + "".join(f"{t:>9.4f}" for t in taus))
+    lines.append(f"{'B_δ (δ = ' + format(TAU_DELTA, 'g') + ')':<22}" + "".join(
+        f"  {col}: {d['B']:g}" + ("" if d["settled"] else " (τ not settled at the largest B)")
+        for col, d in summary["B_delta"].items()))  # fmt: skip
+    for task, gains in summary["prompt_gain"].items():
+        if gains[-1] < 0 and task in SENTIMENT_TASKS:
+            lines.append(f"NOTE {task}: at B = {Bs[-1]:g} the prompt raises τ by {-gains[-1]:.4f} (it hurts)")
+    lines.append("")
     trained = f"trained LM (step {summary['trained_step']}, ε = {summary['trained_eps']:.2g})"
     for family, title in (("p_star", "P* (ε = 0)"), ("trained", trained)):
         table = summary["table"][family]

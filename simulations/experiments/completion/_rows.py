@@ -7,12 +7,13 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.stats
 
 import theory
 
 from ...features import class_feature_values
 from ...probes import fit_multiclass_probe
-from ...worlds import Lexicon, make_class_task
+from ...worlds import ClassTask, Lexicon, make_class_task
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,14 +37,41 @@ class Row:
     bound: float  # τ + 2B√(2ε/γ) for the theorem's classes, NaN otherwise
     gap: float
     seed: int
+    trivial: float  # H(η̄): the constant predictor's loss, which every probe with a free bias reaches
+    r11_bound: float  # (R11) τ + Bρ₁√Y + B²Y/2 with ρ₁ of the τ probe on P*, NaN outside the theorem's classes
+    rho1: float  # ρ₁ of the τ probe on P* (`theory.multiclass_residual`), NaN outside the theorem's classes
+    gamma: float  # the task's γ (min p_L/p_T on its contexts), NaN outside the theorem's classes
+
+
+def trivial_loss(task: ClassTask) -> float:
+    """H(η̄), η̄ = Σ_s p_T(s) η(s): the loss of the best constant predictor (W = 0, b = log η̄), which every
+    K-class probe with a free bias reaches without features; a bound at or above it is vacuous."""
+    mean = task.p_T @ task.eta
+    return float(scipy.stats.entropy(mean))
 
 
 def make_row(
-    kind, task, feature, family, eps, step, B, n, loss, acc, tau=math.nan, bound=math.nan, gap=math.nan, seed=0
+    kind,
+    task,
+    feature,
+    family,
+    eps,
+    step,
+    B,
+    n,
+    loss,
+    acc,
+    tau=math.nan,
+    bound=math.nan,
+    gap=math.nan,
+    seed=0,
+    r11_bound=math.nan,
+    rho1=math.nan,
 ) -> Row:
     """A row of one task (its name and prompt) with excess = loss − τ."""
     return Row(kind, task.name, task.prompted, feature, family, eps, step, B, n, loss, acc, tau, loss - tau, bound,
-               gap, seed)  # fmt: skip
+               gap, seed, trivial_loss(task), r11_bound, rho1,
+               task.gamma if math.isfinite(r11_bound) else math.nan)  # fmt: skip
 
 
 def sample_rows(
