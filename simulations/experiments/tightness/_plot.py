@@ -31,8 +31,8 @@ def draw(rows: list[Row], summary: dict, stem: Path, verdicts: list[Claim]) -> l
     _plot_families(axes[0][2], rows, summary)
     sup = summary["sup_refit_ratio"]
     what = (
-        "How close ε-optimal language models come to the bounds: the worst found uses "
-        f"{sup['ratio']:.0%} of the paper's bound (refitted probe)"
+        "How close ε-optimal language models come to the bounds: the worst found reaches "
+        f"{sup['ratio']:.0%} of the paper's bound − τ (refitted probe)"
     )
     title, verdict = claims_title(what, verdicts)
     return finish_figure(fig, title, verdict, stem)
@@ -72,7 +72,9 @@ def _plot_families(ax, rows: list[Row], summary: dict) -> None:
         ax.semilogx(eps, fam["ratios"]["paper"], "s--", color=color, mfc="none",
                     label=f"{name}: refitted excess / √X (paper)")  # fmt: skip
         if len(fam["ratios"]["fixed"]) == len(eps):
-            ax.semilogx(eps, fam["ratios"]["fixed"], "x:", color=color, label=f"{name}: planted (v*, b*) fixed / ρ√X")
+            ax.semilogx(eps, fam["ratios"]["fixed"], "+:", color="k", ms=9, zorder=3,
+                        label="each κ: planted (v*, b*) kept fixed / ρ√X (on the circles until the window)" if i == 0
+                        else "_nolegend_")  # fmt: skip
         ax.axvline(fam["window"], color=color, lw=0.8, ls=(0, (1, 3)))
     ax.axhline(1.0, color="k", lw=1, ls=":")
     ax.set_xlabel("ε  (dotted verticals: each κ's window 2(κ/B)²)")
