@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     dm = sub.add_parser("demo", help="the theory on one context of a named-word world, in tables (for a class)")
     dm.add_argument("--threads", **threads)
     dm.add_argument("--seed", type=_seed, default=0, help="world seed (default 0)")
-    dm.add_argument("--eps", type=_demo_eps, default=0.01, help="ε of the language model, in (0, 10] (default 0.01)")
+    dm.add_argument("--eps", type=_demo_eps, default=1e-4, help="ε of the language model, in (0, 10] (default 1e-4)")
 
     pt = sub.add_parser("partition", help="how close log Z is to quadratic for embeddings from a file (R6)")
     pt.add_argument("--threads", **threads)

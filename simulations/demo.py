@@ -29,7 +29,7 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-def run_demo(seed: int = 0, eps: float = 0.01) -> str:
+def run_demo(seed: int = 0, eps: float = 1e-4) -> str:
     """The walk-through as text (see the module docstring)."""
     if not (isinstance(eps, int | float) and 0.0 < eps <= 10.0):
         raise ValueError(f"eps must be in (0, 10], got {eps!r}")
@@ -86,6 +86,8 @@ def run_demo(seed: int = 0, eps: float = 0.01) -> str:
         "Read it: the prompt puts the next word's mass on evaluative words and makes their valence follow "
         "the context's sentiment more\nsharply, so the same linear probe reads the label better (smaller τ); "
         "the zero-shot rule (compare P(positive words)\nwith P(negative words)) gains from the sharper "
-        "valence only; the LM's probe stays under the bound (γ = 1/2: the task\nsees half the contexts)."
+        "valence only; the LM's probe stays under the bound (γ = 1/2: the task\nsees half the contexts). The bound "
+        "is the K-class (R10), for weights |W_kw| ≤ B; with two classes it is the paper's √(2B'²ε/γ)\nfor the "
+        "binary probe v = W₊ − W₋, whose box is B' = 2B."
     )
     return "\n".join(out)

@@ -8,7 +8,7 @@ measured from τ, the same class fitted on the ε = 0 features
 zero-shot rule (`zero_shot`) are here too (docs/design.md §3).
 """
 
-from ._completion import CLASS_FEATURES, class_feature_values, fit_class_probe, zero_shot
+from ._completion import CLASS_FEATURES, class_feature_values, feature_words, fit_class_probe, zero_shot
 from ._measure import (
     FEATURES,
     LABELS,
@@ -34,6 +34,7 @@ __all__ = [
     "class_feature_values",
     "eps_phi",
     "feature_values",
+    "feature_words",
     "fit_class_probe",
     "measure",
     "reference_probe",

@@ -34,6 +34,16 @@ def class_feature_values(
     raise ValueError(f"unknown feature {feature!r} (known: {', '.join(CLASS_FEATURES)})")
 
 
+def feature_words(lex: Lexicon, task: ClassTask, feature: str) -> np.ndarray:
+    """The words (columns of Q) that a next-word feature kind reads: all of them for p_f, the class words for
+    p_f_class, in the order of `class_feature_values`."""
+    if feature == "p_f":
+        return np.arange(lex.world.p_star.shape[1])
+    if feature == "p_f_class":
+        return np.concatenate(task.class_words)
+    raise ValueError(f"feature {feature!r} is not read from next-word probabilities (p_f, p_f_class)")
+
+
 def zero_shot(q: np.ndarray, task: ClassTask) -> tuple[float, float]:
     """(loss, accuracy) of predicting softmax_k(log Σ_{w ∈ class k} q(w|s)): no probe, no training."""
     mass = np.stack([q[:, idx].sum(axis=1) for idx in task.class_words], axis=1)

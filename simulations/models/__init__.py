@@ -32,6 +32,7 @@ from ._signed import (
 from ._tilt import (
     EPS_TARGET_RTOL,
     TILT_FAMILIES,
+    adversarial_class_direction,
     adversarial_direction,
     bisect_scales,
     calibrate_tilts,
@@ -82,6 +83,7 @@ __all__ = [
     "SoftmaxLM",
     "TrainConfig",
     "WorstCase",
+    "adversarial_class_direction",
     "adversarial_direction",
     "bisect_scales",
     "calibrate_tilts",

@@ -56,6 +56,19 @@ def adversarial_direction(world: World, eta: np.ndarray, v: np.ndarray, scale: f
     return center(world, u)
 
 
+def adversarial_class_direction(
+    world: World, W: np.ndarray, b: np.ndarray, eta: np.ndarray, p_T: np.ndarray, scale: float
+) -> np.ndarray:
+    """U(s) = Wᵀ(softmax(W P*[s] + b) − η(s)) / scale on the task's contexts (p_T > 0; 0 elsewhere), centred
+    under P*[s]: the direction in which the K-class probe (W, b) on p_f loses loss fastest, the K-class analogue
+    of `adversarial_direction` (its first-order term in (R11) is g_sᵀ W ΔQ[s], docs/design.md)."""
+    z = world.p_star @ W.T + b
+    g = np.exp(log_softmax(z, axis=1)) - eta
+    u = (g @ W) / scale
+    u[p_T <= 0] = 0.0
+    return center(world, u)
+
+
 def tilt_eps(world: World, u: np.ndarray, t: ArrayLike) -> np.ndarray:
     r"""ε(t) = Σ_s p_L(s) KL(P*[s] ‖ P*[s]e^{tU(s)}/Z) for each t (exact, float64).
 

@@ -161,20 +161,36 @@ def test_completion_claims_fail_when_their_hypotheses_break(tmp_path, tiny_runs)
     assert _verdicts("completion", cfg, rows)["bound_holds"] == "FAIL"
     # the binary constant in the multi-class range: range(W Δ) ≤ B‖Δ‖₁ in place of 2B‖Δ‖₁ (true only for the
     # half-difference weights of K = 2), i.e. (R10) as B√(2ε/γ) and (R11) as τ + ½Bρ₁√Y + B²Y/8
-    theorem = [r for r in run.rows if r.kind == "probe" and r.eps > 0 and math.isfinite(r.r11_bound)]
-    half = {
-        id(r): dataclasses.replace(
-            r,
-            bound=theory.multiclass_task_bound(r.tau, r.B / 2, r.eps, r.gamma),
-            r11_bound=theory.multiclass_residual_bound(r.tau, r.rho1, r.B / 2, r.eps, r.gamma),
-        )
-        for r in theorem
-    }
-    rows = [half.get(id(r), r) for r in run.rows]
-    summary = sim.get_experiment("completion").summarize(cfg, rows)
-    assert summary["r11_violations"] > 0 and _verdicts("completion", cfg, rows)["bound_holds"] == "FAIL"
-    # only LMs whose bound is above the constant predictor's loss: nothing could be violated, so no verdict
-    vacuous = [r for r in run.rows if r.kind != "probe" or r.eps == 0 or min(r.bound, r.r11_bound) >= r.trivial]
+    theorem = {id(r) for r in run.rows if r.kind in ("probe", "fixed") and r.eps > 0 and math.isfinite(r.r11_bound)}
+
+    def bounds(r10, r11):
+        rows = [dataclasses.replace(r, bound=r10(r), r11_bound=r11(r)) if id(r) in theorem else r for r in run.rows]
+        summary = sim.get_experiment("completion").summarize(cfg, rows)
+        return summary["r11_violations"], _verdicts("completion", cfg, rows)["bound_holds"]
+
+    def r10(B=None, gamma=None):
+        return lambda r: theory.multiclass_task_bound(r.tau, B or r.B, r.eps, gamma or r.gamma)
+
+    def r11(B=None, gamma=None):
+        return lambda r: theory.multiclass_residual_bound(r.tau, r.rho1, B or r.B, r.eps, gamma or r.gamma)
+
+    # the binary constant: range(WΔ) ≤ B‖Δ‖₁ (true only for K = 2 half-difference weights), i.e. both bounds at B/2
+    violations, verdict = bounds(r10(B=cfg.B / 2), r11(B=cfg.B / 2))
+    assert violations > 0 and verdict == "FAIL"
+    # γ read from p_L (γ = 1) instead of p_T, which sees only one copy of the contexts (γ = 1/2)
+    violations, verdict = bounds(r10(gamma=1.0), r11(gamma=1.0))
+    assert violations > 0 and verdict == "FAIL"
+    # (R11) without its second-order term B²Y/2, the form the theory tests refute: the fixed τ probe breaks it
+    violations, verdict = bounds(r10(), lambda r: r.tau + r.B * r.rho1 * math.sqrt(2 * r.eps / r.gamma))
+    assert violations > 0 and verdict == "FAIL"
+    # only refitted probes whose bounds are above the constant predictor's loss: nothing could be violated
+    vacuous = [
+        r
+        for r in run.rows
+        if r.kind not in ("probe", "fixed")
+        or r.eps == 0
+        or (r.kind == "probe" and min(r.bound, r.r11_bound) >= r.trivial)
+    ]
     assert _verdicts("completion", cfg, vacuous)["bound_holds"] == "INCONCLUSIVE"
 
 
@@ -198,6 +214,10 @@ def test_refit_family_tight_reads_the_refitted_rows(tiny_runs):
     assert _verdicts("tightness", cfg, changed("refit", lambda r: r.first_order / 2))["refit_family_tight"] == "FAIL"
     # the fixed classifier's rows do not enter the claim: moving them changes nothing
     assert _verdicts("tightness", cfg, changed("planted", lambda r: 10 * r.excess))["refit_family_tight"] == "PASS"
+    # "for every κ" with one κ's rows missing cannot pass
+    one = f"κ={cfg.family_kappas[0]:g}"
+    rows = [r for r in run.rows if not (r.panel == "family" and r.family == one)]
+    assert _verdicts("tightness", cfg, rows)["refit_family_tight"] == "INCONCLUSIVE"
 
 
 def test_refit_family_outside_its_window_is_refused():

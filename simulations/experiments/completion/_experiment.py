@@ -22,45 +22,32 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import scipy.special
 
 import theory
 
 from ...core import check_choices, check_range, check_ranges, numpy_rng, streams
-from ...features import CLASS_FEATURES, class_feature_values, fit_class_probe, zero_shot
-from ...models import TrainConfig, calibrate_tilts, center, checkpoint_steps, lm_eps, lm_probs, tilt_model, train
-from ...probes import MULTI_GAP_TOL
+from ...features import CLASS_FEATURES, class_feature_values, feature_words, fit_class_probe, zero_shot
+from ...models import (
+    TrainConfig,
+    adversarial_class_direction,
+    calibrate_tilts,
+    center,
+    checkpoint_steps,
+    lm_eps,
+    lm_probs,
+    tilt_model,
+    train,
+)
 from ...worlds import CLASS_TASKS, LexiconConfig, make_class_task, make_lexicon
-from ..kit import Experiment, RunConfig, Verdict, check_distinct, select, values
-from ._plot import SENTIMENT_TASKS, TAU_DELTA, draw, table_text
+from ..kit import Experiment, RunConfig, Verdict, check_distinct
+from ._plot import draw, table_text
 from ._rows import Row, make_row, sample_rows
+from ._summary import BOUNDED, PROMPT_MARGIN, SENTIMENT_TASKS, hurts, summarize_rows
 
 #: `Row` under a name that the `Row` class attribute of the experiment does not shadow.
 _Row = Row
 
-BOUNDED = ("p_f", "p_f_class")  # the theorem's classes: K-class box probes on next-word probabilities
-PROMPT_MARGIN = 0.01
 ZERO_SHOT_MARGIN = 0.05
-
-
-def adversarial_class_direction(world, task, fit, B: float) -> np.ndarray:
-    """U(s) = Wᵀ(softmax(W P*[s] + b) − η(s)) / B on the task's contexts (0 elsewhere), centred under P*[s]: the
-    direction in which the τ probe (W, b) on p_f loses loss fastest, the K-class analogue of (R8)'s adversarial
-    tilt (docs/design.md (R11): its first-order term is g_sᵀ W ΔQ[s])."""
-    z = world.p_star @ fit.W.T + fit.b
-    g = np.exp(z - scipy.special.logsumexp(z, axis=1, keepdims=True)) - task.eta
-    u = (g @ fit.W) / B
-    u[task.p_T <= 0] = 0.0
-    return center(world, u)
-
-
-def _B_delta(Bs: tuple[float, ...], taus: list[float]) -> dict:
-    """B_δ of one τ(B) curve: the smallest B with τ(B) ≤ τ(B_max) + δ, the large-B value τ(B_max) it is measured
-    against, and whether that value has settled (its last step of the sweep moved τ by at most δ)."""
-    limit = taus[-1]
-    settled = len(taus) > 1 and abs(taus[-2] - taus[-1]) <= TAU_DELTA
-    return dict(B=min(B for B, t in zip(Bs, taus, strict=True) if t <= limit + TAU_DELTA), limit=limit,
-                settled=settled)  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,7 +87,7 @@ class Config(RunConfig):
         check_ranges("sample_sizes", self.sample_sizes, 1, 10**7, integer=True)
         if self.B not in self.B_sweep:
             raise ValueError(
-                f"B_sweep: must contain B = {self.B:g}, the box at which prompt_makes_natural compares τ, got "
+                f"B: {self.B:g} must be one of B_sweep (prompt_makes_natural compares τ at B), got B_sweep = "
                 f"{', '.join(f'{b:g}' for b in self.B_sweep)}"
             )
 
@@ -136,9 +123,10 @@ class Completion(Experiment[Config]):
         f"with the prompt by ≥ {ZERO_SHOT_MARGIN} (through the sharper valence it gives the next word; the mass it "
         "moves onto evaluative words cancels in the comparison, so a prompt that only moves mass, or weakens the "
         "valence, fails)",
-        "bound_holds": "(R10, R11) every K-class box probe on p_f (all words or class words) of an LM with ε > 0 "
-        "stays under τ + 2B√(2ε/γ) and under τ + Bρ₁√Y + B²Y/2, Y = 2ε/γ (certified fits); decided on the rows "
-        "where a bound is below the constant predictor's loss H(η̄), INCONCLUSIVE if there are none",
+        "bound_holds": "(R10, R11) on every LM with ε > 0, the τ probe (W, b) on p_f (all words or class words) "
+        "kept fixed, and the probe refitted in its box (certified), stay under τ + 2B√(2ε/γ) and under "
+        "τ + Bρ₁√Y + B²Y/2, Y = 2ε/γ; decided on informative rows (every fixed row; a refitted row where a bound is "
+        "below the constant predictor's loss H(η̄)), INCONCLUSIVE if there are none",
     }
 
     claim_labels = {
@@ -187,12 +175,15 @@ class Completion(Experiment[Config]):
                 for feature in cfg.features:
                     rows += self._probe_rows(cfg, lex, task, feature, family, q, F, e, step, ref, seed)
             tick()
-        for task in tasks:  # LMs tilted against each task's τ probe, measured on that task's bounded classes
-            u = adversarial_class_direction(world, task, ref[task.name, task.prompted, "p_f", cfg.B][2], cfg.B)
-            ts, eps = calibrate_tilts(world, u, cfg.eps_targets)
-            for t, e in zip(ts, eps, strict=True):
-                q = tilt_model(world, u, t)
-                for feature in BOUNDED:
+        for task in tasks:  # LMs tilted against each bounded class's τ probe, measured on that class and task
+            for feature in BOUNDED:
+                fit = ref[task.name, task.prompted, feature, cfg.B][2]
+                W = np.zeros((fit.W.shape[0], world.p_star.shape[1]))  # the probe's weights on all words (0 off them)
+                W[:, feature_words(lex, task, feature)] = fit.W
+                u = adversarial_class_direction(world, W, fit.b, task.eta, task.p_T, cfg.B)
+                ts, eps = calibrate_tilts(world, u, cfg.eps_targets)
+                for t, e in zip(ts, eps, strict=True):
+                    q = tilt_model(world, u, t)
                     rows += self._probe_rows(cfg, lex, task, feature, "adversarial", q, None, float(e), 0, ref, seed)
         tick()
         rows += sample_rows(lex, lms, numpy_rng(keys["stats"]), seed, cfg.sample_sizes, cfg.sample_features, cfg.B)
@@ -214,72 +205,18 @@ class Completion(Experiment[Config]):
             r11 = theory.multiclass_residual_bound(tau, rho1, cfg.B, eps, task.gamma)
         row = make_row("probe", task, feature, family, eps, step, cfg.B, 0, f.loss, f.accuracy, tau, bound, f.gap, seed,
                        r11, rho1)  # fmt: skip
-        return [row]
+        if feature not in BOUNDED or eps == 0:
+            return [row]
+        # the τ probe (W, b) itself kept fixed on Q: the left side of (R10) and (R11) as they are proved, which the
+        # refitted probe can only improve on (its loss is exact: no certificate needed)
+        fit = ref[task.name, task.prompted, feature, cfg.B][2]
+        loss = theory.multiclass_probe_loss(vals, fit.W, fit.b, task.p_T, task.eta)
+        fixed = make_row("fixed", task, feature, family, eps, step, cfg.B, 0, loss, math.nan, tau, bound, 0.0, seed,
+                         r11, rho1)  # fmt: skip
+        return [row, fixed]
 
     def summarize(self, cfg: Config, rows: list[_Row]) -> dict:
-        taus = select(rows, kind="tau", feature="p_f")
-        Bs = tuple(sorted(cfg.B_sweep))
-        tau_by_B = {  # mean τ over seeds at each B of the sweep
-            f"{t}/{'prompt' if p else 'none'}": [
-                float(np.mean([r.loss for r in select(taus, task=t, prompted=p, B=B)])) for B in Bs
-            ]
-            for t in values(taus, "task")
-            for p in (False, True)
-        }
-        prompt_gain = {
-            t: [none - prompt for none, prompt in zip(tau_by_B[f"{t}/none"], tau_by_B[f"{t}/prompt"], strict=True)]
-            for t in values(taus, "task")
-        }
-        B_delta = {col: _B_delta(Bs, tau) for col, tau in tau_by_B.items()}
-        probes = select(rows, kind="probe")
-        zs = select(probes, feature="zero_shot", family="p_star")
-        zero_shot_acc = {
-            f"{t}/{'prompt' if p else 'none'}": float(np.mean([r.accuracy for r in select(zs, task=t, prompted=p)]))
-            for t in values(zs, "task")
-            for p in (False, True)
-        }
-        bounded = [r for r in probes if r.feature in BOUNDED and r.eps > 0]  # at ε = 0 the bound is τ itself
-        informative = [r for r in bounded if min(r.bound, r.r11_bound) < r.trivial]
-        violations = sum(1 for r in bounded if r.loss - r.gap > r.bound + cfg.violation_tol)
-        r11_violations = sum(1 for r in bounded if r.loss - r.gap > r.r11_bound + cfg.violation_tol)
-        uncertified = sum(1 for r in bounded if not r.gap <= MULTI_GAP_TOL)
-        last = max((r.step for r in probes if r.family == "trained"), default=0)
-        table = {}
-        for family, step in (("p_star", 0), ("trained", last)):
-            sel = [r for r in probes if r.family == family and r.step == step]
-            table[family] = {
-                feat: {f"{t}/{'prompt' if p else 'none'}": [float(np.mean([r.accuracy for r in c])),
-                                                             float(np.mean([r.loss for r in c]))]
-                       for t in cfg.tasks for p in (False, True)
-                       if (c := [r for r in sel if r.feature == feat and r.task == t and r.prompted == p])}
-                for feat in cfg.features
-            }  # fmt: skip
-        trained_eps = float(np.mean([r.eps for r in probes if r.family == "trained" and r.step == last] or [math.nan]))
-        return dict(
-            experiment=self.name,
-            n_rows=len(rows),
-            B=cfg.B,
-            B_sweep=list(Bs),
-            prompt_gain=prompt_gain,
-            zero_shot_accuracy=zero_shot_acc,
-            tau_by_B=tau_by_B,
-            B_delta=B_delta,
-            n_bounded=len(bounded),
-            n_informative=len(informative),
-            violations=violations,
-            r11_violations=r11_violations,
-            uncertified=uncertified,
-            max_ratio_to_bound=max(
-                ((r.loss - r.tau) / (r.bound - r.tau) for r in informative if r.bound > r.tau), default=math.nan
-            ),  # fmt: skip
-            max_ratio_to_r11=max(
-                ((r.loss - r.tau) / (r.r11_bound - r.tau) for r in informative if r.r11_bound > r.tau),
-                default=math.nan,
-            ),
-            table=table,
-            trained_eps=trained_eps,
-            trained_step=last,
-        )
+        return dict(experiment=self.name) | summarize_rows(cfg, rows)
 
     def claims(self, cfg: Config | None, summary: dict) -> list:
         out = []
@@ -290,7 +227,7 @@ class Completion(Experiment[Config]):
             ok = all(g[at] >= PROMPT_MARGIN for g in gains.values())
             measured = "; ".join(
                 f"{t}: τ(no prompt) − τ(prompt) = {g[at]:.3f} at B = {B:g}, {g[-1]:+.4f} at B = {Bs[-1]:g}"
-                + (" (the prompt HURTS there)" if g[-1] < 0 else "")
+                + (" (the prompt HURTS there)" if hurts(g) else "")
                 for t, g in gains.items()
             )
             out.append(self.claim("prompt_makes_natural", ok, measured))
@@ -301,10 +238,12 @@ class Completion(Experiment[Config]):
             out.append(self.claim("zero_shot_needs_prompt", gain >= ZERO_SHOT_MARGIN, measured))
         v, v11, n, u = summary["violations"], summary["r11_violations"], summary["n_bounded"], summary["uncertified"]
         k = summary["n_informative"]
+        close = summary["closest"]
         measured = (
-            f"{v} violations of (R10) and {v11} of (R11) in {n} rows with ε > 0 ({u} uncertified); {k} informative "
-            f"(a bound below H(η̄)), closest approach there (loss − τ)/(bound − τ) = "
-            f"{summary['max_ratio_to_bound']:.3f} (R10), {summary['max_ratio_to_r11']:.3f} (R11)"
+            f"{v} violations of (R10) and {v11} of (R11) in {n} rows with ε > 0 ({u} uncertified); {k} informative; "
+            f"closest approach (loss − τ)/(bound − τ): τ probe kept fixed {close['fixed'][0]:.3f} (R10), "
+            f"{close['fixed'][1]:.3f} (R11); refitted probe {close['refitted'][0]:.3f} (R10), "
+            f"{close['refitted'][1]:.3f} (R11)"
         )
         verdict = Verdict.of(v == 0 and v11 == 0)
         if v == 0 and v11 == 0 and (u or not k):

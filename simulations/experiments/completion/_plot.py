@@ -22,11 +22,7 @@ from ..kit import (
     words,
 )
 from ._rows import Row
-
-#: the tasks the prompt is meant to help (it makes topic less natural, by design of the world)
-SENTIMENT_TASKS = ("sentiment", "fine_sentiment")
-#: (τ, B) trade-off: B_δ is the smallest B of the sweep whose τ is within TAU_DELTA nats of τ at the largest B
-TAU_DELTA = 0.02
+from ._summary import SENTIMENT_TASKS, TAU_DELTA, hurts
 
 
 def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim]) -> list[Path]:
@@ -40,28 +36,34 @@ def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim]) -> list[P
             sel = [r for r in taus if r.task == name and r.prompted == prompted]
             Bs = sorted(values(sel, "B"))
             mean = [np.mean([r.loss for r in sel if r.B == B]) for B in Bs]
-            axes[0][0].plot(Bs, mean, ls, marker="o", color=colors[name],
+            axes[0][0].plot(Bs, mean, ls, marker="o", color=colors[name], mfc=colors[name] if prompted else "w",
                             label=f"{words(name)}, {'with' if prompted else 'without'} prompt")  # fmt: skip
             d = summary["B_delta"][f"{name}/{'prompt' if prompted else 'none'}"]
-            axes[0][0].plot([d["B"]], [mean[Bs.index(d["B"])]], "*", ms=13, color=colors[name], mfc="w", zorder=3)
+            if d["settled"]:  # B_δ inside the sweep; otherwise τ is still moving at its largest B
+                axes[0][0].plot([d["B"]], [mean[Bs.index(d["B"])]], "*", ms=13, color=colors[name], mfc="w", zorder=3)
     axes[0][0].set_xscale("log")
     axes[0][0].xaxis.set_minor_formatter("")
     axes[0][0].xaxis.set_major_formatter("{x:g}")
     axes[0][0].set_xticks(summary["B_sweep"])
     axes[0][0].set_xlabel("B (box of the probe on p_f)")
     axes[0][0].set_ylabel("τ: best box probe's loss on P*")
-    axes[0][0].plot([], [], "*", ms=10, color="k", mfc="w", label=f"B_δ: τ within δ = {TAU_DELTA:g} of τ(largest B)")
+    axes[0][0].plot([], [], "*", ms=10, color="k", mfc="w",
+                    label=f"B_δ: τ within δ = {TAU_DELTA:g} of τ(largest B), where τ has settled")  # fmt: skip
     axes[0][0].axvline(summary["B"], color="0.5", ls=":", lw=1)
-    hurts = [words(t) for t, g in summary["prompt_gain"].items() if g[-1] < 0 and t in SENTIMENT_TASKS]
-    axes[0][0].set_title("the prompt: sentiment more natural at B = " + f"{summary['B']:g}"
-                         + (f"\nat B = {summary['B_sweep'][-1]:g} it HURTS {', '.join(hurts)}" if hurts else ""),
-                         color="C3" if hurts else "k")  # fmt: skip
+    hurt = [words(t) for t, g in summary["prompt_gain"].items() if hurts(g) and t in SENTIMENT_TASKS]
+    axes[0][0].set_title(f"at B = {summary['B']:g} the prompt makes sentiment more natural, topic less"
+                         + (f"\nat B = {summary['B_sweep'][-1]:g} it HURTS {', '.join(hurt)}" if hurt else ""),
+                         color="C3" if hurt else "k")  # fmt: skip
     _table_panel(axes[0][1], summary)
     probes = [r for r in select(rows, kind="probe", feature="p_f") if r.family != "p_star"]
     for family in values(probes, "family"):
         sel = select(probes, family=family)
         plot_signed(axes[0][2], column(sel, "eps"), column(sel, "excess"), FAMILY_STYLE[family],
                     f"{family} LMs: probe loss − τ")  # fmt: skip
+    fixed = [r for r in select(rows, kind="fixed", feature="p_f") if r.family == "adversarial"]
+    if fixed:
+        plot_signed(axes[0][2], column(fixed, "eps"), column(fixed, "excess"), dict(color="k", marker="+"),
+                    "adversarial LMs: the τ probe kept fixed, loss − τ")  # fmt: skip
     terms = sorted({(r.eps, r.bound - r.tau) for r in probes if r.eps > 0 and math.isfinite(r.bound)})
     if terms:  # the rows' own bounds (theory.multiclass_task_bound): one γ per task, ½ for these tasks
         axes[0][2].loglog(*zip(*terms, strict=True), "k-", label="bound − τ = 2B√(2ε/γ)")
@@ -72,7 +74,7 @@ def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim]) -> list[P
                            label="H(η̄) − τ (smallest): bounds above it are vacuous")  # fmt: skip
     axes[0][2].set_xlabel("ε (exact)")
     axes[0][2].set_ylabel("excess loss of the K-class probe on p_f")
-    axes[0][2].set_title("(R10) the multi-class bound")
+    axes[0][2].set_title("(R10) and (R11): the multi-class bounds")
     for ax in (axes[0][0], axes[0][2]):
         ax.legend(**LEGEND_BELOW)
     what = 'Tasks as sentence completion among named words: after "This movie is" the next word carries the sentiment'
@@ -132,7 +134,8 @@ def _samples_figure(rows: list[Row], stem) -> list:
         ax.legend(fontsize=7)
     uncertified = sum(1 for r in rows if not r.gap <= MULTI_GAP_TOL)
     title = (
-        "How many labelled contexts each feature kind needs (box probes, mean over seeds)\n"
+        "How many labelled contexts each feature kind needs (probes in the box B, unconstrained on f; mean over "
+        "seeds)\n"
         f"fits not certified to a gap ≤ {MULTI_GAP_TOL:g}: {uncertified} of {len(rows)}"
     )
     return finish_figure(fig, title, True, stem)
@@ -146,10 +149,10 @@ def table_text(summary: dict) -> str:
     for col, taus in summary["tau_by_B"].items():
         lines.append(f"{col:<22}" + "".join(f"{t:>9.4f}" for t in taus))
     lines.append(f"{'B_δ (δ = ' + format(TAU_DELTA, 'g') + ')':<22}" + "".join(
-        f"  {col}: {d['B']:g}" + ("" if d["settled"] else " (τ not settled at the largest B)")
+        f"  {col}: {d['B']:g}" if d["settled"] else f"  {col}: not reached (τ still moving at B = {Bs[-1]:g})"
         for col, d in summary["B_delta"].items()))  # fmt: skip
     for task, gains in summary["prompt_gain"].items():
-        if gains[-1] < 0 and task in SENTIMENT_TASKS:
+        if hurts(gains) and task in SENTIMENT_TASKS:
             lines.append(f"NOTE {task}: at B = {Bs[-1]:g} the prompt raises τ by {-gains[-1]:.4f} (it hurts)")
     lines.append("")
     trained = f"trained LM (step {summary['trained_step']}, ε = {summary['trained_eps']:.2g})"
