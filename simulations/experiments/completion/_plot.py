@@ -105,12 +105,20 @@ def _table_panel(ax, summary: dict) -> None:
 def _table_csv(summary: dict, stem) -> Path:
     """The synthetic Table 1 as CSV beside the figure: one line per (LM, feature, task, prompt)."""
     path = Path(str(stem) + "_table.csv")
-    lines = ["lm,feature,task,prompt,accuracy,loss"]
+    lines = ["lm,feature,task,prompt,B,accuracy,loss"]
     for family, table in summary["table"].items():
         for feature, cells in table.items():
             for col, (acc, loss) in cells.items():
                 task, prompt = col.split("/")
-                lines.append(f"{family},{feature},{task},{prompt},{acc!r},{loss!r}")
+                lines.append(f"{family},{feature},{task},{prompt},{summary['B']!r},{acc!r},{loss!r}")
+    for feature, cells in summary["table_large_B"].items():  # P*'s bounded probes at B_δ and the largest B
+        for col, ats in cells.items():
+            task, prompt = col.split("/")
+            for at in ("B_delta", "B_max"):
+                if at not in ats:
+                    continue
+                B, acc, loss = ats[at]
+                lines.append(f"p_star,{feature},{task},{prompt},{B!r},{acc!r},{loss!r}")
     tmp = path.with_name(f".tmp-{path.name}")
     tmp.write_text("\n".join(lines) + "\n")
     tmp.replace(path)
@@ -165,4 +173,17 @@ def table_text(summary: dict) -> str:
             cells = "".join(f"{f'{row[c][0]:.3f} ({row[c][1]:.3f})':>24}" if c in row else f"{'—':>24}" for c in cols)
             lines.append(f"{feat:<11}" + cells)
         lines.append("")
+        if family == "p_star":
+            lines.append(f"the same box probes on P* at B_δ (of p_f's τ curve) and at B = {Bs[-1]:g}: accuracy (loss)")
+            lines.append(f"{'feature':<15}" + "".join(f"{c:>24}" for c in cols))
+            for feat, cells in summary["table_large_B"].items():
+                for at in ("B_delta", "B_max"):
+                    cells_text = "".join(
+                        f"{f'{cells[c][at][1]:.3f} ({cells[c][at][2]:.3f})':>24}"
+                        if at in cells.get(c, {})
+                        else f"{'not reached' if at == 'B_delta' else '—':>24}"
+                        for c in cols
+                    )
+                    lines.append(f"{feat + (' B_δ' if at == 'B_delta' else ' B_max'):<15}" + cells_text)
+            lines.append("")
     return "\n".join(lines)

@@ -49,6 +49,20 @@ def summarize_rows(cfg, rows: list) -> dict:
         for t in values(taus, "task")
     }
     B_deltas = {col: B_delta(Bs, tau) for col, tau in tau_by_B.items()}
+    # Table 1's P* rows for the bounded classes at B_δ (of p_f's τ curve, where it has settled) and at the sweep's
+    # largest B, beside B
+    large_B = {
+        feat: {
+            col: {
+                at: [B, *(float(np.mean([getattr(r, k) for r in c])) for k in ("accuracy", "loss"))]
+                for at, B in ((("B_delta", B_deltas[col]["B"]),) if B_deltas[col]["settled"] else ()) + (("B_max", Bs[-1]),)
+                if (c := select(rows, kind="tau", feature=feat, task=col.split("/")[0],
+                                prompted=col.endswith("/prompt"), B=B))
+            }
+            for col in tau_by_B
+        }
+        for feat in BOUNDED
+    }  # fmt: skip
     probes = select(rows, kind="probe")
     zs = select(probes, feature="zero_shot", family="p_star")
     zero_shot_acc = {
@@ -108,6 +122,7 @@ def summarize_rows(cfg, rows: list) -> dict:
             default=math.nan,
         ),
         table=table,
+        table_large_B=large_B,
         trained_eps=trained_eps,
         trained_step=last,
     )
