@@ -72,6 +72,25 @@ def _masked_softmax(logits: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 @st.composite
+def hmms(
+    draw: st.DrawFn, c_max: int = 2, s_max: int = 3, v_max: int = 4, zeros: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(init (C, S), trans (C, S, S), emit (C, S, V)) of a mixture of C concept HMMs (`simulations.worlds.make_hmm`),
+    rows from logits in [−50, 50]; with `zeros`, transitions may be exactly 0 (each row keeps its diagonal), as
+    deterministic state chains have. Emissions stay positive (the sequence world's are softmaxes)."""
+    C = draw(st.integers(1, c_max))
+    S = draw(st.integers(1, s_max))
+    V = draw(st.integers(2, v_max))
+    init = draw(simplex_rows(1, C * S)).reshape(C, S)
+    logits = draw(hnp.arrays(np.float64, (C, S, S), elements=LOGIT))
+    mask = draw(hnp.arrays(np.bool_, (C, S, S))) if zeros else np.ones((C, S, S), dtype=bool)
+    mask |= np.eye(S, dtype=bool)[None]
+    trans = _masked_softmax(logits, mask)
+    emit = draw(simplex_rows(C * S, V)).reshape(C, S, V)
+    return init, trans, emit
+
+
+@st.composite
 def weights(draw: st.DrawFn, n: int, zeros: bool = True) -> np.ndarray:
     """A distribution over n contexts; some weights may be exactly 0."""
     w = draw(hnp.arrays(np.float64, n, elements=WEIGHT))

@@ -14,7 +14,14 @@ from ._bounds import (
     required_eps,
     residual_bound,
 )
-from ._divergences import expected_kl, expected_kl_log, kl_divergence, pinsker_bound, total_variation
+from ._divergences import (
+    expected_kl,
+    expected_kl_log,
+    kl_divergence,
+    kl_divergence_log,
+    pinsker_bound,
+    total_variation,
+)
 from ._multiclass import (
     multiclass_context_loss,
     multiclass_probe_loss,
@@ -62,6 +69,7 @@ __all__ = [
     "fit_quadratic_log_partition",
     "gaussian_log_partition",
     "kl_divergence",
+    "kl_divergence_log",
     "log_partition",
     "logistic_loss",
     "multiclass_context_loss",

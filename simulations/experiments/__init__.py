@@ -68,6 +68,11 @@ REGISTRY: dict[str, Entry] = {
         "sentence completion in a named-word world: prompts, K-class tasks, zero-shot, finite samples (Table 1)",
         _STANDARD,
     ),
+    "sequence_world": Entry(
+        ".sequence_world",
+        "documents of real words from a mixture of HMMs: exact p* of every prefix, prompts, window readers",
+        _STANDARD,
+    ),
 }
 
 

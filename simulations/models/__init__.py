@@ -4,7 +4,8 @@ The floor above `simulations.probes` (it imports `core`, `worlds`, `probes`
 and `theory`): exponential tilts of P* calibrated to an ε target (`_tilt`,
 and `_signed` for worlds of a real vocabulary), softmax LMs Q = softmax(FΦ)
 trained with JAX/optax (`_train`), the `LanguageModel` record every maker
-returns (`_lm`), and the worst-case search, which refits the probes of the
+returns (`_lm`), the exact readers of a sequence world (the oracle and
+its context-window versions, `_sequences`), and the worst-case search, which refits the probes of the
 floor below against each candidate LM (`_worst_case`). Features, probes and
 bounds of a model are paired on the floor above, `simulations.features`
 (docs/design.md §3).
@@ -19,6 +20,7 @@ from ._lm import (
     trained_directions,
     trained_lms,
 )
+from ._sequences import document_batches, end_windows, read_windows, sequence_eps, window_beliefs
 from ._signed import (
     SignedDirection,
     dense_direction,
@@ -90,6 +92,8 @@ __all__ = [
     "center",
     "checkpoint_steps",
     "dense_direction",
+    "document_batches",
+    "end_windows",
     "fixed_classifier_chain",
     "init_lm",
     "lm_eps",
@@ -101,12 +105,14 @@ __all__ = [
     "population_pays",
     "population_xent",
     "population_xent_autodiff",
+    "read_windows",
     "refit_family",
     "run_steps",
     "sample_corpus",
     "search_fixed",
     "search_general",
     "search_refit",
+    "sequence_eps",
     "signed_direction",
     "signed_eps",
     "signed_model",
@@ -123,5 +129,6 @@ __all__ = [
     "train_steps",
     "trained_directions",
     "trained_lms",
+    "window_beliefs",
     "worst_lms",
 ]

@@ -225,3 +225,36 @@ def test_refit_family_outside_its_window_is_refused():
     cfg = sim.get_experiment("tightness").profiles["tiny"]
     with pytest.raises(ValueError, match="2\\(κ/B\\)²"):
         sim.override(cfg, ["family_eps=1e-3,1e-2", "family_B=32", "family_kappas=0.5"])
+
+
+def test_the_prompt_claim_fails_when_the_prompt_carries_no_concept(tmp_path, tiny_runs):
+    run, _ = tiny_runs["sequence_world"]
+    cfg = sim.get_experiment("sequence_world").profiles["tiny"]
+    assert _verdicts("sequence_world", cfg, run.rows)["prompt_makes_concept_natural"] == "PASS"
+    # the inert control (the prompt's words reversed) read as if it were the prompt
+    inert = [dataclasses.replace(r, suffix="prompt") for r in run.rows if r.suffix == "inert"]
+    rows = [r for r in run.rows if r.suffix != "prompt"] + inert
+    assert _verdicts("sequence_world", cfg, rows)["prompt_makes_concept_natural"] == "FAIL"
+    # a generator whose answer state emits evaluative words of no particular valence: the prompt leads the
+    # belief to a next word that no longer depends on the concept
+    assert _run("sequence_world", tmp_path, world__answer_valence=0)["prompt_makes_concept_natural"] == "FAIL"
+
+
+def test_the_readers_bound_fails_with_the_eps_of_another_model(tiny_runs):
+    run, _ = tiny_runs["sequence_world"]
+    cfg = sim.get_experiment("sequence_world").profiles["tiny"]
+    assert _verdicts("sequence_world", cfg, run.rows)["bound_holds"] == "PASS"
+    # each reader's probe paired with the oracle's ε = 0: the bound becomes τ, which the readers' probes exceed
+    readers = {id(r) for r in run.rows if r.kind in ("lm", "fixed") and r.eps > 0}
+
+    def oracle_eps(r):
+        return dataclasses.replace(r, bound=theory.natural_task_bound(r.tau, r.B, 0.0, 1.0),
+                                   r9=theory.residual_bound(r.tau, r.rho, r.B, 0.0, 1.0))  # fmt: skip
+
+    rows = [oracle_eps(r) if id(r) in readers else r for r in run.rows]
+    summary = sim.get_experiment("sequence_world").summarize(cfg, rows)
+    assert summary["checks"]["bound"]["violations"] > 0 and summary["checks"]["r9"]["violations"] > 0
+    assert _verdicts("sequence_world", cfg, rows)["bound_holds"] == "FAIL"
+    # only refitted rows whose bounds are above the constant predictor's loss: nothing could be violated
+    vacuous = [r for r in run.rows if r.kind != "fixed" and not (r.kind == "lm" and min(r.bound, r.r9) < r.trivial)]
+    assert _verdicts("sequence_world", cfg, vacuous)["bound_holds"] == "INCONCLUSIVE"

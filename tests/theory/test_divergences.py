@@ -91,6 +91,29 @@ def test_expected_kl_from_logs_matches_probabilities(pq, data):
     assert b == pytest.approx(a, rel=1e-9, abs=1e-13)
 
 
+@given(S.nested_pair())
+@example(UNIFORM)
+@example(ONE_HOT)
+def test_kl_from_logs_per_row_matches_scipy(pq):
+    p, q = pq
+    with np.errstate(divide="ignore"):
+        lp, lq = np.log(p), np.log(q)
+    expected = rel_entr(p, q).sum(-1)
+    np.testing.assert_allclose(theory.kl_divergence_log(lp, lq), expected, rtol=1e-9, atol=1e-13)
+
+
+def test_kl_from_logs_per_row_stays_finite_where_probabilities_underflow():
+    log_q = log_softmax(np.array([[0.0, -800.0], [0.0, 0.0]]), axis=-1)
+    log_p = np.log(np.full((2, 2), 0.5))
+    kl = theory.kl_divergence_log(log_p, log_q)
+    assert kl[0] == pytest.approx(0.5 * (log_p[0, 0] - log_q[0, 0]) + 0.5 * (log_p[0, 1] - log_q[0, 1]), rel=1e-12)
+    assert kl[1] == 0.0
+    with pytest.raises(ValueError, match="log_q rows must be log-probabilities"):
+        theory.kl_divergence_log(log_p, np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="same shape|shape"):
+        theory.kl_divergence_log(log_p, log_q[:1])
+
+
 def test_expected_kl_log_stays_finite_where_probabilities_underflow():
     log_q = log_softmax(np.array([[0.0, -800.0]]), axis=-1)  # exp(−800) rounds to 0
     log_p = np.log(np.array([[0.5, 0.5]]))

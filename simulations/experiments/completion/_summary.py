@@ -55,7 +55,8 @@ def summarize_rows(cfg, rows: list) -> dict:
         feat: {
             col: {
                 at: [B, *(float(np.mean([getattr(r, k) for r in c])) for k in ("accuracy", "loss"))]
-                for at, B in ((("B_delta", B_deltas[col]["B"]),) if B_deltas[col]["settled"] else ()) + (("B_max", Bs[-1]),)
+                for at, B in (("B_delta", B_deltas[col]["B"]), ("B_max", Bs[-1]))
+                if at == "B_max" or B_deltas[col]["settled"]
                 if (c := select(rows, kind="tau", feature=feat, task=col.split("/")[0],
                                 prompted=col.endswith("/prompt"), B=B))
             }

@@ -1,0 +1,146 @@
+"""Rows of `sequence_world`: τ on the ends at one B, zero-shot, a window reader's probe next to its bounds, the
+sampled document and its next words."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import scipy.stats
+
+import theory
+
+from ...features import measure, reference_probe
+from ...models import LanguageModel
+from ...probes import ProbeFit, fit_probe
+from ...worlds import EndView, SequenceWorld
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One measurement on the document ends read with a suffix ("none", "prompt", "inert").
+
+    kind: "tau" (the box probe on P* at box B), "zero_shot" (P(positive words) against P(negative words) on P*),
+      "lm" (the box probe at the config's B refitted on a window reader's Q), "fixed" (the τ probe kept fixed on
+      that Q), "document" (the first sampled document, in `text`), "next" (one of its top next words after the
+      suffix: the word in `text`, p*(w|s) in `loss`, its valence in `accuracy`, its rank in `window`).
+    window: the reader's window k (the oracle reads all L tokens); 0 for rows about P*.
+    eps: ε on the task's contexts (the ends after the suffix): the bound's ε with γ = 1.
+    eps_prefixes, eps_se: ε over all M·L prefixes of the population and its Monte Carlo standard error over
+      documents (NaN after a suffix: those contexts are not prefixes of the population).
+    bound, r9: (R2) τ + √(2B²ε) and (R9) with ε on the ends, γ = 1.
+    bound_prefixes, r9_prefixes: the same with ε over all prefixes and γ_ratio = 1/L.
+    trivial: H(η̄), the constant predictor's loss.  floor: E_T H(η), the loss of the exact posterior itself
+      (no predictor of y from s does better).
+    rho: (R9)'s residual ρ of the τ probe on P* (capped at 1), NaN for rows without bounds.
+    """
+
+    kind: str
+    suffix: str
+    B: float
+    window: int
+    eps: float
+    eps_prefixes: float
+    eps_se: float
+    loss: float
+    accuracy: float
+    tau: float
+    bound: float
+    r9: float
+    bound_prefixes: float
+    r9_prefixes: float
+    trivial: float
+    floor: float
+    gap: float
+    seed: int
+    rho: float = math.nan
+    text: str = ""
+
+
+def soft_accuracy(margins: np.ndarray, eta: np.ndarray, p_T: np.ndarray) -> float:
+    """E_T[η·1{m > 0} + (1 − η)·1{m < 0} + ½·1{m = 0}]: the expected accuracy of sign(m) against soft labels."""
+    right = np.where(margins > 0, eta, np.where(margins < 0, 1.0 - eta, 0.5))
+    return float(p_T @ right)
+
+
+def weighted_median(x: np.ndarray, w: np.ndarray) -> float:
+    """The w-weighted median of x (the smallest x whose cumulative weight reaches ½)."""
+    order = np.argsort(x, kind="stable")
+    return float(x[order][np.searchsorted(np.cumsum(w[order]), 0.5)])
+
+
+def _base(view: EndView) -> dict:
+    task = view.inst.task
+    floor = float(task.p_T @ scipy.stats.entropy(np.stack([task.eta, 1.0 - task.eta])))
+    return dict(suffix=view.suffix, trivial=theory.trivial_loss(task.p_T, task.eta), floor=floor,
+                seed=int(view.inst.seed))  # fmt: skip
+
+
+def tau_row(view: EndView, B: float) -> Row:
+    """τ at box B: the certified box probe on P* at the ends."""
+    task, p = view.inst.task, view.inst.world.p_star
+    f: ProbeFit = fit_probe(p, task.p_T, task.eta, box=B)
+    acc = soft_accuracy(p @ f.v + f.b, task.eta, task.p_T)
+    nan = math.nan
+    return Row("tau", B=B, window=0, eps=0.0, eps_prefixes=nan, eps_se=nan, loss=f.loss, accuracy=acc, tau=f.loss,
+               bound=nan, r9=nan, bound_prefixes=nan, r9_prefixes=nan, gap=f.gap, **_base(view))  # fmt: skip
+
+
+def zero_shot_row(world: SequenceWorld, view: EndView) -> Row:
+    """Zero-shot: the sign of log(m₊/m₋) − c, with m± the next-word mass on the evaluative words of each valence
+    sign and c its p_T-weighted median (no probe, no training; the paper's reading of class words,
+    arXiv:2010.03648 §3). The median calibrates the rule (the words of one sign are more frequent than those of
+    the other, so the raw ratio says "negative" almost everywhere): its accuracy measures the information in
+    the ratio, not its bias. The loss is that of σ(log(m₊/m₋) − c)."""
+    task, p = view.inst.task, view.inst.world.p_star
+    pos = world.words.evaluative & (world.words.valence > 0)
+    neg = world.words.evaluative & (world.words.valence < 0)
+    log_ratio = np.log(p[:, pos].sum(axis=1)) - np.log(p[:, neg].sum(axis=1))
+    log_ratio -= weighted_median(log_ratio, task.p_T)
+    loss = float(task.p_T @ theory.context_loss(log_ratio, task.eta))
+    nan = math.nan
+    return Row("zero_shot", B=nan, window=0, eps=0.0, eps_prefixes=nan, eps_se=nan, loss=loss,
+               accuracy=soft_accuracy(log_ratio, task.eta, task.p_T), tau=nan, bound=nan, r9=nan, bound_prefixes=nan,
+               r9_prefixes=nan, gap=nan, **_base(view))  # fmt: skip
+
+
+def reader_rows(view: EndView, q: np.ndarray, window: int, eps_prefixes: float, eps_se: float) -> list[Row]:
+    """The box probe refitted on a window reader's Q at the ends ("lm"), and the τ probe kept fixed on it
+    ("fixed"), each next to (R2) and (R9) in both forms: ε on the ends with γ = 1, and ε over all prefixes with
+    γ = 1/L (only for ends without a suffix)."""
+    inst = view.inst
+    task, world = inst.task, inst.world
+    eps = theory.expected_kl(world.p_star, q, task.p_T)
+    lm = LanguageModel("window", q, eps, step=window, world_id=inst.world_id)
+    m = measure(inst, lm, "p_f")[0]
+    ref = reference_probe(inst, "p_f")
+    rho = min(theory.probe_residual(world.p_star, task.p_T, task.eta, ref.v, ref.b), 1.0)
+    g = view.gamma_prefixes
+    prefixes = (dict(bound_prefixes=theory.natural_task_bound(m.tau, task.B, eps_prefixes, g),
+                     r9_prefixes=theory.residual_bound(m.tau, rho, task.B, eps_prefixes, g))
+                if math.isfinite(g) else dict(bound_prefixes=math.nan, r9_prefixes=math.nan))  # fmt: skip
+    common = dict(B=task.B, window=window, eps=eps, eps_prefixes=eps_prefixes, eps_se=eps_se, tau=m.tau,
+                  bound=m.bound, r9=m.r9_bound, **prefixes, rho=rho, **_base(view))  # fmt: skip
+    fixed_loss = theory.probe_loss(q, ref.v, ref.b, task.p_T, task.eta)
+    return [
+        Row("lm", loss=m.fit.loss, accuracy=soft_accuracy(q @ m.fit.v + m.fit.b, task.eta, task.p_T),
+            gap=m.fit.gap, **common),
+        Row("fixed", loss=fixed_loss, accuracy=soft_accuracy(q @ ref.v + ref.b, task.eta, task.p_T), gap=0.0,
+            **common),
+    ]  # fmt: skip
+
+
+def document_rows(world: SequenceWorld, views: list[EndView], tokens: np.ndarray, top: int) -> list[Row]:
+    """The first document ("document") and, after each suffix, its `top` most likely next words ("next")."""
+    nan = math.nan
+    blank = dict(B=nan, eps=0.0, eps_prefixes=nan, eps_se=nan, tau=nan, bound=nan, r9=nan, bound_prefixes=nan,
+                 r9_prefixes=nan, gap=nan)  # fmt: skip
+    base = _base(views[0])
+    rows = [Row("document", window=0, loss=nan, accuracy=nan, text=world.text(tokens), **blank | base)]
+    for view in views:
+        p = view.inst.world.p_star[0]
+        for rank, w in enumerate(np.argsort(-p, kind="stable")[:top], start=1):
+            rows.append(Row("next", window=rank, loss=float(p[w]), accuracy=float(world.words.valence[w]),
+                            text=world.words.words[w], **blank | _base(view)))  # fmt: skip
+    return rows
