@@ -145,7 +145,9 @@ class EndView(NamedTuple):
     gamma_prefixes: float
 
 
-def end_view(seed: int, keys, world: SequenceWorld, docs: Documents, suffix: str, B: float) -> EndView:
+def end_view(
+    seed: int, keys: Mapping[str, jax.Array], world: SequenceWorld, docs: Documents, suffix: str, B: float
+) -> EndView:
     """The end contexts of `docs` read with `suffix` ("none", "prompt" or "inert"), with the concept task at box B.
 
     Every model paired with this view must be made for it (`LanguageModel.world_id` = the view's `world_id`, which
