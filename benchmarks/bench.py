@@ -27,11 +27,13 @@
 (gpt2) The `gpt2` profile of sqrt_eps (V = 50,257, d = 768, N = 8,192), run
      from scratch in a child process on 2 threads: its wall time and peak
      resident memory against the targets (15 minutes, 8 GB), and its claims.
+(SEQ) The sequence world's exact pass: the forward pass against hmmlearn's fastest `score`, and p* for
+     every prefix against the floor of its own products (benchmarks/sequence_bench.py).
 (scaling) Time and peak memory of one measurement's parts (the world, an
      LM at one ε, the exact train step, the box probe on p_f) against V and
      against N, on log-log axes: build/bench/scaling.png and .csv.
 
-Usage: python benchmarks/bench.py [--parts P2,P3,P4,P5,P6,gpt2,scaling]
+Usage: python benchmarks/bench.py [--parts P2,P3,P4,P5,P6,SEQ,gpt2,scaling]
        [--vocab 2000 --contexts 4000 --dim 32 --repeats 5]
 """
 
@@ -72,7 +74,7 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1, help="BLAS and XLA threads (default 1)")
-    ap.add_argument("--parts", default="P2,P3,P4,P5,P6,gpt2,scaling", help="which comparisons to run (default all)")
+    ap.add_argument("--parts", default="P2,P3,P4,P5,P6,SEQ,gpt2,scaling", help="which comparisons to run (default all)")
     ap.add_argument(
         "--p4-fits",
         type=int,
@@ -93,6 +95,10 @@ def main() -> None:
         population(args.members, POPULATION_WORLDS + (POPULATION_LARGE if args.p5_large else []))
     if "P6" in parts:
         sweep_workers()
+    if "SEQ" in parts:
+        from sequence_bench import sequence_pass  # beside this script
+
+        sequence_pass(repeats=args.repeats)
     if "GPT2" in parts:
         gpt2_profile()
     if "SCALING" in parts:

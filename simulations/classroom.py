@@ -23,6 +23,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+import theory
+
 from .features import check_pair, measure
 from .models import LanguageModel, TrainConfig, tilted_lms, trained_lms
 from .worlds import Instance
@@ -134,6 +136,12 @@ def probe_vs_bound(inst: Instance, lm: LanguageModel, feature: str = "p_f") -> P
     check_pair(inst, lm)  # a model made for another world (rerunning the cell that builds inst) is refused
     if not (np.isfinite(lm.eps) and np.all(np.isfinite(lm.q))):
         raise ValueError(f"the {lm.family} LM has non-finite ε or Q (a training that diverged)")
+    off = float(np.max(np.abs(np.sum(lm.q, axis=1) - 1.0)))
+    if np.any(lm.q < 0) or off > theory.SIMPLEX_ATOL:
+        raise ValueError(f"the {lm.family} LM's rows of Q must be next-word distributions (non-negative, summing "
+                         f"to 1); the worst row is off by {off:.3g}")  # fmt: skip
+    if lm.eps < 0:
+        raise ValueError(f"the {lm.family} LM's ε must be >= 0 (a KL divergence), got {lm.eps!r}")
     (m,) = measure(inst, lm, feature, ("box",))
     return ProbeReport(
         feature=feature,

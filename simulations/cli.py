@@ -96,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(sp, profile_default: str):
         sp.add_argument("--threads", **threads)
-        sp.add_argument("--profile", choices=PROFILES, default=profile_default, help="config sizes")
+        sp.add_argument(
+            "--profile", choices=PROFILES, default=profile_default, help=f"config sizes (default: {profile_default})"
+        )
         sp.add_argument("--results", default="results", help="results folder (default: results)")
         sp.add_argument("--force", action="store_true", help="recompute beside finished results, replace when done")
         sp.add_argument("--no-progress", action="store_true", help="hide progress bars")

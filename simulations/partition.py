@@ -44,6 +44,10 @@ def load_matrix(path: str | Path, key: str | None = None) -> np.ndarray:
     if suffix == ".npy":
         if key is not None:
             raise ValueError(f"{path}: --key applies to .safetensors files only")
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+        if magic != b"\x93NUMPY":  # NumPy calls any file without its header "pickled data"
+            raise ValueError(f"{path}: not a .npy file (it does not start with NumPy's header)")
         try:
             with warnings.catch_warnings():  # a damaged header's size overflows with a warning first
                 warnings.simplefilter("ignore", RuntimeWarning)

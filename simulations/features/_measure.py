@@ -84,6 +84,11 @@ def check_pair(inst: Instance, lm: LanguageModel) -> None:
       ValueError: naming both worlds, or both shapes. An LM made by hand (no `world_id`) is checked for its
       shape only.
     """
+    if not isinstance(inst, Instance) or not isinstance(lm, LanguageModel):
+        raise ValueError(
+            f"expected (an Instance, a LanguageModel), got ({type(inst).__name__}, {type(lm).__name__}): make the "
+            "instance with make_instance and the model with language_model (or a maker such as tilted_lms)"
+        )
     if lm.world_id and inst.world_id and lm.world_id != inst.world_id:
         raise ValueError(
             f"this {lm.family} language model was made for another world ({lm.world_id}), not this instance's "

@@ -22,6 +22,8 @@ import numpy as np
 
 from ..core import row_chunks
 
+#: Documents filtered at once by `forward` (their working arrays, n × C·S, stay in the cache).
+FORWARD_DOCS = 256
 #: Rows of the transition matrices and emissions must sum to 1 within this (and be non-negative).
 STOCHASTIC_ATOL = 1e-9
 
@@ -152,18 +154,22 @@ def forward(hmm: HMM, tokens: np.ndarray, start: np.ndarray | None = None) -> Fi
     b = np.broadcast_to(hmm.init, (M, C, S)) if start is None else np.asarray(start, dtype=np.float64)
     if b.shape != (M, C, S):
         raise ValueError(f"start must have shape (documents, C, S) = {(M, C, S)}, got {b.shape}")
-    # stored position-major, so that each step writes one contiguous slab (a strided write into (M, L, ...)
-    # made the pass 3-4x slower); `pred` and `log_lik` are returned as (M, L, ...) views of these
+    # stored position-major, so that each step writes one contiguous block (a strided write into (M, L, ...)
+    # made the pass 3-4x slower); `pred` and `log_lik` are returned as (M, L, ...) views of these. Documents
+    # are filtered FORWARD_DOCS at a time, whose working arrays stay in cache (2x faster than all at once).
     pred = np.empty((L, M, C, S))
     log_lik = np.empty((L, M))
-    for t in range(L):
-        a = emit_by_token[tokens[:, t]]
-        a *= b
-        c = a.sum(axis=(1, 2))
-        a /= c[:, None, None]
-        np.log(c, out=log_lik[t])
-        pred[t] = np.matmul(a.transpose(1, 0, 2), hmm.trans).transpose(1, 0, 2)  # C products (M, S) @ (S, S)
-        b = pred[t]
+    for rows in row_chunks(M, FORWARD_DOCS):
+        b_rows = b[rows]
+        for t in range(L):
+            a = emit_by_token[tokens[rows, t]]
+            a *= b_rows
+            c = a.sum(axis=(1, 2))
+            a /= c[:, None, None]
+            np.log(c, out=log_lik[t, rows])
+            # C products (n, S) @ (S, S), one per concept's block of A
+            pred[t, rows] = np.matmul(a.transpose(1, 0, 2), hmm.trans).transpose(1, 0, 2)
+            b_rows = pred[t, rows]
     return Filtered(pred.transpose(1, 0, 2, 3), log_lik.T)
 
 

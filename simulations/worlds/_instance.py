@@ -10,7 +10,7 @@ import jax
 
 import theory
 
-from ..core import config_hash, streams
+from ..core import check_range, config_hash, streams
 from ._loglinear import World, WorldConfig, make_world
 from ._task import Task, TaskConfig, make_task
 
@@ -48,7 +48,15 @@ class Instance:
 
 
 def make_instance(seed: int, world: WorldConfig, task: TaskConfig, *, keep_log: bool = True) -> Instance:
-    """Split `seed` into its streams, draw the world and plant the task (keep_log: see `make_world`)."""
+    """Split `seed` into its streams, draw the world and plant the task (keep_log: see `make_world`).
+
+    Raises:
+      ValueError: a seed outside [0, 2³¹ − 1] (the command line's range), or configs of the wrong kind.
+    """
+    check_range("seed", seed, 0, 2**31 - 1, integer=True)
+    if not isinstance(world, WorldConfig) or not isinstance(task, TaskConfig):
+        raise ValueError(f"make_instance(seed, world, task) takes a WorldConfig and a TaskConfig, got "
+                         f"{type(world).__name__} and {type(task).__name__}")  # fmt: skip
     keys = streams(seed)
     world_id = f"seed {seed}, world {config_hash(world)}"
     return _with_task(seed, keys, make_world(keys["world"], world, keep_log=keep_log), task, world_id)

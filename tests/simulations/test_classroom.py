@@ -107,3 +107,17 @@ def test_adversarial_tilt_of_a_misspecified_world_carries_no_wrong_softmax_param
     tilt = sim.language_model(well, 1e-3, "adversarial")
     q = np.exp(tilt.F @ tilt.Phi - np.log(np.exp(tilt.F @ tilt.Phi).sum(1, keepdims=True)))
     np.testing.assert_allclose(q, tilt.q, atol=1e-12)  # where it is attached, F gives exactly its Q
+
+
+def test_a_model_that_is_not_one_is_refused_in_one_line(inst):
+    lm = sim.language_model(inst, eps=1e-3)
+    for call, match in (
+        (lambda: sim.probe_vs_bound(inst, None), "expected \\(an Instance, a LanguageModel\\)"),
+        (lambda: sim.probe_vs_bound(lm, inst), "got \\(LanguageModel, Instance\\)"),
+        (lambda: sim.probe_vs_bound(inst, lm._replace(q=2 * lm.q)), "must be next-word distributions"),
+        (lambda: sim.probe_vs_bound(inst, lm._replace(eps=-1e-3)), "ε must be >= 0"),
+        (lambda: sim.make_instance(-1, sim.WorldConfig(), sim.TaskConfig()), "seed must be in"),
+        (lambda: sim.make_instance(0, sim.TaskConfig(), sim.WorldConfig()), "takes a WorldConfig and a TaskConfig"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            call()

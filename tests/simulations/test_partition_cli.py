@@ -127,6 +127,15 @@ def _all_alike(tmp):
     return path
 
 
+def _named(name, text):
+    def make(tmp):
+        path = tmp / name
+        path.write_text(text)
+        return path
+
+    return make
+
+
 def _text(tmp):
     path = tmp / "e.txt"
     path.write_text("1 2 3")
@@ -144,6 +153,7 @@ BAD_FILES = [
     (_write("dxv.npy", np.ones((4, 300))), [], "is the matrix transposed? (pass --transpose)"),
     (_write("vxd.npy", np.ones((300, 4))), ["--transpose"], "is the matrix transposed? (drop --transpose)"),
     (_text, [], "unknown format '.txt'"),
+    (_named("words.npy", "hello world"), [], "not a .npy file (it does not start with NumPy's header)"),
     (lambda tmp: tmp / "missing.npy", [], "no such file"),
     (lambda tmp: tmp, [], "is a folder"),
     (_huge_header, [], "not a readable .npy"),

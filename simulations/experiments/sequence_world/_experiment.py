@@ -82,7 +82,7 @@ class SequenceWorldExperiment(Experiment[Config]):
         "quick": Config(seeds=(0, 1)),
         "standard": Config(
             world=SequenceConfig(
-                vocab_size=1000, states=8, noise_dims=16, concept_strength=1.5, length=64, documents=4096
+                vocab_size=1000, states=8, noise_dims=16, concept_strength=1.5, length=64, documents=2048
             ),  # fmt: skip
             windows=(1, 2, 4, 8, 16, 32),
             seeds=(0, 1, 2),

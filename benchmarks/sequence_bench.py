@@ -1,0 +1,88 @@
+"""(SEQ) The sequence world's exact pass, timed side by side in one run (part of `make bench`).
+
+1. The forward pass alone (log p*(w_t | w_<t) and the predictive state of every prefix) against hmmlearn's
+   fastest `score` (CategoricalHMM, implementation="scaling", one document at a time in compiled code) on the
+   same documents: tokens per second and their ratio (target: ours >= 10x).
+2. The full pass, p*(·|s) for every prefix (forward, then b·E a few documents at a time) with one reduction
+   (its entropy), against the floor of its own products measured beside it: the block products b·A of every
+   step and the products b·E of every prefix, on arrays of the same shapes (target: the full pass within 2x
+   of that floor), at the target size M = 4,096 documents of L = 128 tokens, C·S = 64 states, V = 2,000
+   (target: under 20 s on one thread).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+import simulations as sim
+from simulations.worlds import entropies
+
+
+def _best(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def sequence_pass(documents: int = 4096, length: int = 128, vocab: int = 2000, repeats: int = 3) -> None:
+    from hmmlearn.hmm import CategoricalHMM
+
+    cfg = sim.SequenceConfig(vocab_size=vocab, concepts=4, states=12, length=length, documents=documents)
+    world = sim.make_sequence_world(sim.streams(0)["world"], cfg)
+    hmm = world.hmm
+    C, S = hmm.init.shape
+    tokens, _ = sim.sample_documents(np.random.default_rng(0), hmm, documents, length)
+    print(f"(SEQ) sequence world: C·S = {C}·{S} = {C * S} states, V = {vocab}, documents of {length} tokens")
+
+    # 1. the forward pass against hmmlearn, on the issue's 256 documents
+    few = tokens[:256]
+    pi, A, E = hmm.dense()
+    ref = CategoricalHMM(n_components=C * S, implementation="scaling", init_params="", params="")
+    ref.n_features = vocab
+    ref.startprob_, ref.transmat_, ref.emissionprob_ = pi, A, E
+    X, lengths = few.reshape(-1, 1), [length] * few.shape[0]
+    t_ref = _best(lambda: ref.score(X, lengths), repeats)
+    t_few = _best(lambda: sim.forward(hmm, few), repeats)
+    ours = sim.forward(hmm, few).log_lik.sum()
+    agree = abs(ours - ref.score(X, lengths)) / abs(ours)
+    n_few = few.size
+    print(f"  forward, {few.shape[0]} documents: hmmlearn scaling {n_few / t_ref / 1e6:.3f} M tokens/s, ours "
+          f"{n_few / t_few / 1e6:.2f} M tokens/s: {t_ref / t_few:.1f}x (target >= 10x); log-likelihoods agree to "
+          f"{agree:.1e} relative")  # fmt: skip
+    t_all = _best(lambda: sim.forward(hmm, tokens), repeats)
+    print(f"  forward, {documents} documents: ours {tokens.size / t_all / 1e6:.2f} M tokens/s")
+
+    # 2. the full pass against the floor of its own products
+    def full(reduce: bool) -> None:
+        filt = sim.forward(hmm, tokens)
+        for t in range(length):  # every prefix, a slab of M documents at a time, chunked inside
+            b = filt.pred[:, t]
+            if reduce:
+                entropies(hmm, b)
+            else:
+                for rows in sim.row_chunks(documents, 1024):
+                    sim.next_token_probs(hmm, b[rows])
+
+    b_steps = np.full((C, documents, S), 1.0 / (C * S))
+    b_rows = np.full((1024, C * S), 1.0 / (C * S))
+    E_flat = hmm.emit.reshape(C * S, vocab)
+
+    def floor() -> None:
+        for _ in range(length):
+            np.matmul(b_steps, hmm.trans)  # b·A, block by block
+            for _ in range(documents // 1024):
+                b_rows @ E_flat  # b·E
+
+    t_floor = _best(floor, repeats)
+    t_probs = _best(lambda: full(False), repeats)
+    t_full = _best(lambda: full(True), 1)
+    n = documents * length
+    print(f"  p* of all {n:,} prefixes (forward + b·E): {t_probs:.2f} s, {t_probs / t_floor:.2f}x the floor of its "
+          f"products ({t_floor:.2f} s; target <= 2x)")  # fmt: skip
+    print(f"  with its entropy (one log per entry, float64): {t_full:.2f} s, {t_full / t_floor:.2f}x the floor "
+          f"(target: the whole pass under 20 s on one thread)")  # fmt: skip
