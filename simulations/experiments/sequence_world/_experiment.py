@@ -122,7 +122,7 @@ class SequenceWorldExperiment(Experiment[Config]):
         views = [end_view(seed, keys, world, docs, s, cfg.B) for s in SUFFIXES]
         rows = [tau_row(view, B) for view in views for B in cfg.B_sweep]
         rows += [zero_shot_row(world, view) for view in views]
-        rows += document_rows(world, views, docs.tokens[0], cfg.top_words)
+        rows += document_rows(world, views, docs.tokens, cfg.top_words)
         tick()
         L = cfg.world.length
         for k in (*cfg.windows, L):  # k = L: the oracle, which reads every token (a suffix's too)

@@ -57,10 +57,11 @@ def _bound_panel(ax, rows: list, summary: dict) -> None:
         plot_signed(ax, column(fixed, "eps"), column(fixed, "loss") - column(fixed, "tau"),
                     dict(color="k", marker="+"), "window readers: τ probe kept fixed, loss − τ")  # fmt: skip
     for field, style, words in (("bound", "C1-", "(R2) − τ, ε on the ends, γ = 1"),
-                                ("bound_prefixes", "C4--", "(R2) − τ, ε over all prefixes, γ = 1/L")):  # fmt: skip
+                                ("bound_prefixes", "C4--", "(R2) − τ, ε over all prefixes, γ = 1/L"),
+                                ("r9", "C1:", "(R9) − τ, ε on the ends, γ = 1")):  # fmt: skip
         pts = sorted((r.eps, getattr(r, field) - r.tau) for r in lm if math.isfinite(getattr(r, field)))
         if pts:
-            ax.loglog(*zip(*pts, strict=True), style, lw=1, marker=".", label=words)
+            ax.loglog(*zip(*pts, strict=True), style, lw=1, marker="x" if field == "r9" else ".", label=words)
     if readers:
         ax.axhline(min(r.trivial - r.tau for r in readers), color="k", ls=":", lw=1,
                    label="H(η̄) − τ: a refitted probe's excess never exceeds it")  # fmt: skip
@@ -117,8 +118,8 @@ def report_text(summary: dict) -> str:
     oracle = summary["oracle_eps"]
     lines += ["", f"the oracle (the true conditionals): ε = {oracle['prefixes']:g} over all prefixes, "
               f"{oracle['ends']:g} on the ends", "readers of the last k tokens (no suffix):"]  # fmt: skip
-    for k, w in summary["windows"].items():
-        lines.append(f"  k = {k:>3}: ε over all prefixes {w['eps_prefixes']:.4g} ± {w['eps_se']:.2g} (Monte Carlo "
+    for w in summary["windows"]:
+        lines.append(f"  k = {w['k']:>3}: ε over all prefixes {w['eps_prefixes']:.4g} ± {w['eps_se']:.2g} (Monte Carlo "
                      f"s.e. over documents), on the ends {w['eps_ends']:.4g}, after the prompt {w['eps_prompt']:.4g}; "
                      f"probe excess {w['excess']:+.4f}")  # fmt: skip
     for field, label in BOUNDS:

@@ -132,14 +132,17 @@ def reader_rows(view: EndView, q: np.ndarray, window: int, eps_prefixes: float, 
 
 
 def document_rows(world: SequenceWorld, views: list[EndView], tokens: np.ndarray, top: int) -> list[Row]:
-    """The first document ("document") and, after each suffix, its `top` most likely next words ("next")."""
+    """The first document that does not end inside the prompt's phrase ("document") and, after each suffix,
+    its `top` most likely next words ("next")."""
     nan = math.nan
     blank = dict(B=nan, eps=0.0, eps_prefixes=nan, eps_se=nan, tau=nan, bound=nan, r9=nan, bound_prefixes=nan,
                  r9_prefixes=nan, gap=nan)  # fmt: skip
     base = _base(views[0])
-    rows = [Row("document", window=0, loss=nan, accuracy=nan, text=world.text(tokens), **blank | base)]
+    clean = ~np.isin(tokens[:, -len(world.prompt) :], world.prompt).any(axis=1)
+    i = int(np.argmax(clean))  # the first such document (the first of all if every one ends in the phrase)
+    rows = [Row("document", window=0, loss=nan, accuracy=nan, text=world.text(tokens[i]), **blank | base)]
     for view in views:
-        p = view.inst.world.p_star[0]
+        p = view.inst.world.p_star[i]
         for rank, w in enumerate(np.argsort(-p, kind="stable")[:top], start=1):
             rows.append(Row("next", window=rank, loss=float(p[w]), accuracy=float(world.words.valence[w]),
                             text=world.words.words[w], **blank | _base(view)))  # fmt: skip

@@ -62,15 +62,15 @@ def summarize_rows(cfg, rows: list) -> dict:
         )  # fmt: skip
     oracle = select(rows, kind="lm", window=max(values(select(rows, kind="lm"), "window"), default=0))
     windows = sorted(values(select(rows, kind="lm"), "window"))
-    by_window = {
-        str(k): dict(eps_prefixes=_mean(select(rows, kind="lm", suffix="none", window=k), "eps_prefixes"),
+    by_window = [
+        dict(k=k, eps_prefixes=_mean(select(rows, kind="lm", suffix="none", window=k), "eps_prefixes"),
                      eps_se=_mean(select(rows, kind="lm", suffix="none", window=k), "eps_se"),
                      eps_ends=_mean(select(rows, kind="lm", suffix="none", window=k), "eps"),
                      eps_prompt=_mean(select(rows, kind="lm", suffix="prompt", window=k), "eps"),
                      excess=_mean(select(rows, kind="lm", suffix="none", window=k), "loss")
                      - _mean(select(rows, kind="lm", suffix="none", window=k), "tau"))
         for k in windows
-    }  # fmt: skip
+    ]  # fmt: skip
     first = min(values(rows, "seed"), default=0)
     doc = select(rows, kind="document", seed=first)
     return dict(
