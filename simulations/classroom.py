@@ -129,6 +129,11 @@ class ProbeReport(NamedTuple):
         return "\n".join(lines)
 
 
+#: The recorded ε of a model and the KL recomputed from its Q must agree to this (relative): both are float64
+#: sums of the same terms, in another order.
+EPS_RTOL = 1e-6
+
+
 def probe_vs_bound(inst: Instance, lm: LanguageModel, feature: str = "p_f") -> ProbeReport:
     """Fit the theorem's probe class on `lm`'s features and put its loss next to τ and the bound (R2, R5)."""
     if feature not in ("p_f", "phi_p_f"):
@@ -142,6 +147,13 @@ def probe_vs_bound(inst: Instance, lm: LanguageModel, feature: str = "p_f") -> P
                          f"to 1); the worst row is off by {off:.3g}")  # fmt: skip
     if lm.eps < 0:
         raise ValueError(f"the {lm.family} LM's ε must be >= 0 (a KL divergence), got {lm.eps!r}")
+    # the bound is only as good as its ε: recompute it from Q against this world's P* (one pass over N × V)
+    eps_q = theory.expected_kl(inst.world.p_star, lm.q, inst.world.p_L)
+    if abs(eps_q - lm.eps) > EPS_RTOL * max(eps_q, lm.eps) + 1e-12:
+        raise ValueError(
+            f"the {lm.family} LM's ε = {lm.eps:.6g} is not the KL of its Q against this instance's P* ({eps_q:.6g}): "
+            "was it made for another world, or its ε written by hand? Make it with language_model(inst, ...)"
+        )
     (m,) = measure(inst, lm, feature, ("box",))
     return ProbeReport(
         feature=feature,

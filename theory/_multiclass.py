@@ -77,8 +77,9 @@ def multiclass_task_bound(tau: float, B: float, eps: float, gamma: float = 1.0) 
        softmax(z) − η has entries summing to 0 with positive part at most 1,
        so |ℓ(z) − ℓ(z')| ≤ max_k (z − z')_k − min_k (z − z')_k (the range of
        z − z').
-    2. Hölder with Σ_w (p − q)_w = 0: for u = W_k − W_l, whose entries lie in
-       [−2B, 2B], |uᵀ(p − q)| ≤ ½·range(u)·‖p − q‖₁ ≤ 2B‖p − q‖₁; the range of
+    2. Hölder: for u = W_k − W_l, whose entries lie in [−2B, 2B],
+       |uᵀ(p − q)| ≤ ‖u‖∞‖p − q‖₁ ≤ 2B‖p − q‖₁ (no Σ_w (p − q)_w = 0 is needed,
+       so the step holds for probes on a subset of the words too); the range of
        z − z' = W(p − q) is a max of such |uᵀ(p − q)|, so it is ≤ 2B‖p − q‖₁.
     3. Jensen, γ and Pinsker as in (R2): E_T‖p − q‖₁ ≤ √(E_T‖p − q‖₁²) ≤
        √(2 E_T KL(p‖q)) ≤ √(2ε/γ).
@@ -90,7 +91,7 @@ def multiclass_task_bound(tau: float, B: float, eps: float, gamma: float = 1.0) 
 
     Args:
       tau: τ >= 0.  B: the ℓ∞ bound on W's entries, > 0.  eps: ε >= 0.
-      gamma: γ in (0, +inf].
+      gamma: γ_ratio = min p_L/p_T in (0, 1].
 
     Returns:
       τ + 2B√(2ε/γ).
@@ -101,7 +102,7 @@ def multiclass_task_bound(tau: float, B: float, eps: float, gamma: float = 1.0) 
     tau = val.nonnegative(tau, "tau")
     B = val.positive(B, "B")
     eps = val.nonnegative(eps, "eps")
-    gamma = val.transferability(gamma)
+    gamma = _gamma_ratio(gamma)
     return tau + 2.0 * B * float(np.sqrt(2.0 * eps / gamma))
 
 
@@ -145,8 +146,10 @@ def multiclass_residual_bound(tau: float, rho1: float, B: float, eps: float, gam
     the variance of u under p, at most range(u)²/4 (Popoviciu); so
     φ(z + Δz) ≤ φ(z) + gᵀΔz + range(Δz)²/8. Since Σ_k g_k = 0, gᵀΔz =
     gᵀ(Δz − c) for the midpoint c of Δz, so |gᵀΔz| ≤ ½‖g‖₁·range(Δz). With
-    Δz = W(Q[s] − P*[s]) and Σ_w Δ_w = 0, range(Δz) ≤ max_{k,l}|(W_k − W_l)ᵀΔ|
-    ≤ 2B‖Δ‖₁ (Hölder on the half-range of W_k − W_l, entries in [−2B, 2B]).
+    Δz = W(Q[s] − P*[s]), range(Δz) ≤ max_{k,l}|(W_k − W_l)ᵀΔ| ≤ 2B‖Δ‖₁
+    (Hölder, the entries of W_k − W_l lying in [−2B, 2B]; no Σ_w Δ_w = 0 is
+    needed, so it holds for a probe on a subset of the words, p_f on the class
+    words, too).
     So the excess at s is at most B‖g_s‖₁‖Δ_s‖₁ + B²‖Δ_s‖₁²/2; Cauchy–Schwarz
     gives E_T[‖g‖₁‖Δ‖₁] ≤ ρ₁√(E_T‖Δ‖₁²), and Pinsker with the γ step gives
     E_T‖Δ‖₁² ≤ 2E_T KL ≤ 2ε/γ = Y. The probe refitted on Q in the same box does
@@ -158,7 +161,7 @@ def multiclass_residual_bound(tau: float, rho1: float, B: float, eps: float, gam
 
     Args:
       tau: ℓ_T(P*; W, b) >= 0.  rho1: ρ₁ of (W, b) on P*, in [0, 2].  B: > 0.
-      eps: ε >= 0.  gamma: γ in (0, +inf].
+      eps: ε >= 0.  gamma: γ_ratio = min p_L/p_T in (0, 1].
 
     Returns:
       τ + B·ρ₁·√Y + B²Y/2.
@@ -175,6 +178,23 @@ def multiclass_residual_bound(tau: float, rho1: float, B: float, eps: float, gam
         raise ValueError(f"rho1 must be in [0, 2] (‖g‖₁ ≤ 2), got {rho1}")
     B = val.positive(B, "B")
     eps = val.nonnegative(eps, "eps")
-    gamma = val.transferability(gamma)
+    gamma = _gamma_ratio(gamma)
     y = 2.0 * eps / gamma
     return tau + B * rho1 * float(np.sqrt(y)) + 0.5 * B * B * y
+
+
+def _gamma_ratio(gamma: float) -> float:
+    """γ of a K-class bound: γ_ratio = min p_L/p_T, in (0, 1] (two distributions: the minimum ratio is at most 1).
+
+    The γ step E_T‖Δ‖₁² ≤ E_L‖Δ‖₁²/γ holds for γ_ratio context by context; the tight γ(Δ) of the binary bounds
+    (`theory.transferability`, which may exceed 1) is defined through one direction u, and a K-class probe's
+    range takes the worst pair of classes at each context, so γ(Δ) does not carry it (a search finds
+    E_T‖Δ‖₁²·γ(Δ)/E_L‖Δ‖₁² = 1.19).
+    """
+    g = val.transferability(gamma)
+    if g > 1.0:
+        raise ValueError(
+            f"gamma must be γ_ratio = min p_L/p_T, in (0, 1], for a K-class bound, got {gamma!r} (the tight γ(Δ) "
+            "does not apply to K-class probes)"
+        )
+    return g

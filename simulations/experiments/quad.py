@@ -195,7 +195,7 @@ class Quad(Experiment[Config]):
             )
         axes[0][1].axhline(PCA_SHARE, color="k", ls=":", label=f"{PCA_SHARE:.0%} of the Eckart–Young optimum")
         label_panels(axes[0], panels)
-        verdicts = self.claims(None, summary)
+        verdicts = self.all_claims(None, summary)
         what = "The Quad objective next to cross-entropy, with the same d, optimiser and steps"
         title, verdict = claims_title(what, verdicts)
         return finish_figure(fig, title, verdict, stem)

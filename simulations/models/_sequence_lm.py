@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..core import MAX_COUNT, MAX_CORPUS, check_choice, check_range, numpy_rng
+from ..core import MAX_CORPUS, MAX_COUNT, check_choice, check_range, numpy_rng
 from ..worlds import SequenceWorld, sample_documents
 from ._train import checkpoint_steps
 

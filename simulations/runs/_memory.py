@@ -14,6 +14,8 @@ import resource
 from pathlib import Path
 from typing import NamedTuple
 
+#: The source named by `address_space_limit`.
+ADDRESS_SPACE = "the address-space limit (ulimit -v)"
 #: A cgroup "limit" at or above this is no limit (v1 writes 2^63 rounded to a page).
 _UNLIMITED = 2**60
 
@@ -90,7 +92,7 @@ def address_space_limit(proc: Path = Path("/proc")) -> MemoryLimit | None:
                 used = int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
-    return MemoryLimit(max(soft - used, 0), "the address-space limit (ulimit -v)")
+    return MemoryLimit(max(soft - used, 0), ADDRESS_SPACE)
 
 
 def memory_limits() -> list[MemoryLimit]:

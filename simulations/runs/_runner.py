@@ -13,7 +13,7 @@ from ..core import __version__, thread_settings
 from ..core import progress as progress_bar
 from ..experiments import Experiment, RunConfig, get_experiment
 from ._config import override, to_dict
-from ._memory import tightest_limit
+from ._memory import ADDRESS_SPACE, memory_limits, tightest_limit
 from ._store import RunStore, dumps, loads
 
 #: Bytes of one float64 N × V array.
@@ -65,13 +65,30 @@ def check_memory(name: str, cfg: RunConfig) -> None:
     exp = get_experiment(name)
     field, V, N = exp.world_size(cfg)
     need = exp.arrays_nv(cfg) * _NV * V * N
-    limit = tightest_limit()
-    if need > limit.available:
-        raise ValueError(
-            f"{name} with {field}.vocab_size={V} and {N} contexts needs about "
-            f"{need / 2**30:.3g} GiB ({exp.arrays_nv(cfg)} arrays of N x V float64), but {limit.available / 2**30:.3g} "
-            f"GiB are available under {limit.source}; lower {field}.vocab_size or {field}.num_contexts"
-        )
+    for limit in memory_limits():
+        # under ulimit -v, XLA's CPU client reserves about 1 GiB of address space when it starts (measured: a
+        # tiny run aborts in C++ at 1.5 GB and runs at 2 GB), which a count of arrays does not see
+        extra = XLA_ADDRESS_SPACE if limit.source == ADDRESS_SPACE and not _jax_started() else 0
+        if need + extra > limit.available:
+            raise ValueError(
+                f"{name} with {field}.vocab_size={V} and {N} contexts needs about {(need + extra) / 2**30:.3g} GiB "
+                f"({exp.arrays_nv(cfg)} arrays of N x V float64"
+                + (", and JAX's start" if extra else "")
+                + f"), but {limit.available / 2**30:.3g} GiB are available under {limit.source}; lower "
+                f"{field}.vocab_size or {field}.num_contexts" + (" or raise the limit" if extra else "")
+            )
+
+
+#: Address space XLA's CPU client reserves when JAX starts (measured 1.0 GiB on jax 0.10; a margin above it).
+XLA_ADDRESS_SPACE = int(1.25 * 2**30)
+
+
+def _jax_started() -> bool:
+    """Has this process started a JAX backend (whose address space is then in VmSize already)?"""
+    import sys
+
+    bridge = sys.modules.get("jax._src.xla_bridge")
+    return bool(getattr(bridge, "_backends", None))
 
 
 def available_memory() -> int:
@@ -175,7 +192,7 @@ def _summarize(exp: Experiment[Any], cfg: RunConfig, rows: list, manifests: list
         package_version=__version__,
         seconds=round(sum(m.get("seconds", 0.0) for m in manifests), 2),
         threads=[loads(t) for t in sorted(threads)],
-        claims=[c.to_dict() for c in exp.claims(cfg, summary)],
+        claims=[c.to_dict() for c in exp.all_claims(cfg, summary)],
     )
     # through JSON once, so a fresh summary compares equal to a stored one
     return loads(dumps(summary))

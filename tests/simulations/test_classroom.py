@@ -62,12 +62,15 @@ def test_report_names_the_fitted_tau_and_the_planted_loss_apart(inst):
 
 
 def test_report_check_fails_when_the_eps_is_understated(inst):
-    """Negative control: the same adversarial LM, with its ε understated 1000-fold, is above that bound."""
+    """Negative control: the same adversarial LM, with its ε understated 1000-fold, is above that bound (measured
+    through `measure`, which trusts the record's ε); `probe_vs_bound` recomputes ε from Q and refuses it."""
     lm = sim.language_model(inst, 1e-2, "adversarial")
     assert sim.probe_vs_bound(inst, lm).holds
     lying = lm._replace(eps=lm.eps / 1000)
-    r = sim.probe_vs_bound(inst, lying)
-    assert not r.holds and "VIOLATED" in str(r)
+    (m,) = sim.measure(inst, lying, "p_f")
+    assert m.fit.loss - m.fit.gap > m.bound
+    with pytest.raises(ValueError, match="is not the KL of its Q"):
+        sim.probe_vs_bound(inst, lying)
 
 
 def test_report_on_conditional_means_uses_eps_phi(inst):
@@ -111,11 +114,17 @@ def test_adversarial_tilt_of_a_misspecified_world_carries_no_wrong_softmax_param
 
 def test_a_model_that_is_not_one_is_refused_in_one_line(inst):
     lm = sim.language_model(inst, eps=1e-3)
+    inst_cfg = (sim.WorldConfig(vocab_size=60, num_contexts=120, dim=4), sim.TaskConfig())
     for call, match in (
         (lambda: sim.probe_vs_bound(inst, None), "expected \\(an Instance, a LanguageModel\\)"),
         (lambda: sim.probe_vs_bound(lm, inst), "got \\(LanguageModel, Instance\\)"),
         (lambda: sim.probe_vs_bound(inst, lm._replace(q=2 * lm.q)), "must be next-word distributions"),
         (lambda: sim.probe_vs_bound(inst, lm._replace(eps=-1e-3)), "ε must be >= 0"),
+        (lambda: sim.probe_vs_bound(inst, lm._replace(eps=1e-9)), "is not the KL of its Q"),
+        (
+            lambda: sim.probe_vs_bound(sim.make_instance(1, inst_cfg[0], inst_cfg[1]), lm._replace(world_id="")),
+            "is not the KL of its Q",
+        ),
         (lambda: sim.make_instance(-1, sim.WorldConfig(), sim.TaskConfig()), "seed must be in"),
         (lambda: sim.make_instance(0, sim.TaskConfig(), sim.WorldConfig()), "takes a WorldConfig and a TaskConfig"),
     ):

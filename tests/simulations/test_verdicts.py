@@ -173,6 +173,15 @@ def test_a_run_under_ulimit_v_is_refused_with_one_line(tmp_path):
     assert out.returncode == 2 and "the address-space limit (ulimit -v)" in err and len(err.splitlines()) == 1, err
 
 
+def test_a_tiny_run_under_a_small_address_space_is_refused_before_jax_starts():
+    # XLA's CPU client reserves about 1 GiB of address space when JAX starts: below that it aborts in C++
+    shell = ["bash", "-c", 'ulimit -v 1500000 && exec "$@"', "bash", COMMAND, "run", "tightness", "--profile", "tiny",
+             "--results", "/nonexistent-never-written"]  # fmt: skip
+    out = subprocess.run(shell, capture_output=True, text=True, timeout=180)
+    err = out.stderr.strip()
+    assert out.returncode == 2 and "JAX's start" in err and len(err.splitlines()) == 1, err
+
+
 def test_a_memory_error_anywhere_is_one_line_naming_the_run(monkeypatch, capsys, tmp_path):
     exp = sim.get_experiment("transferability")
 
@@ -368,3 +377,15 @@ def test_the_design_documents_worked_example_lints_and_runs(tmp_path, monkeypatc
     monkeypatch.setitem(REGISTRY, "random_tilts", REGISTRY["quad"]._replace(module=".random_tilts"))
     run = sim.run_experiment("random_tilts", module.EXPERIMENT.profiles["tiny"], tmp_path / "r", progress=False)
     assert [c["verdict"] for c in run.summary["claims"]] == ["PASS"]
+
+
+def test_a_claim_whose_data_a_config_leaves_out_is_inconclusive_not_dropped(tmp_path):
+    out = _cli("run", "sqrt_eps", "--profile", "tiny", "--set", "families=random", "--results", tmp_path)
+    assert out.returncode == 3, out.stderr
+    assert "adversarial_sqrt_rate (this config measures nothing it is about" in out.stderr
+
+
+def test_a_bound_that_no_row_can_violate_is_inconclusive(tmp_path):
+    # ε = 1: every bound where the LM differs from P* is above the constant predictor's loss
+    out = _cli("run", "transferability", "--profile", "tiny", "--set", "eps_targets=1", "--results", tmp_path)
+    assert out.returncode == 3 and "transferability.bound_holds (every bound is at or above" in out.stderr, out.stderr

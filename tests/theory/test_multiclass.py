@@ -1,5 +1,7 @@
 """(R10) the multi-class natural-task bound: each proof step, the whole bound, and why its constant is 2B."""
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -187,3 +189,16 @@ def test_residual_by_hand_and_two_classes_give_r9():
     )
     with pytest.raises(ValueError, match="rho1 must be in"):
         theory.multiclass_residual_bound(0.3, 2.5, 1.0, 1e-3)
+
+
+def test_k_class_bounds_take_gamma_ratio_only():
+    """γ_ratio ≤ 1 always; the tight γ(Δ) (which may exceed 1) does not carry the K-class ‖Δ‖₁² step."""
+    for bound in (
+        lambda g: theory.multiclass_task_bound(0.1, 1.0, 1e-3, g),
+        lambda g: theory.multiclass_residual_bound(0.1, 0.5, 1.0, 1e-3, g),
+    ):
+        assert bound(0.5) > bound(1.0)
+        with pytest.raises(ValueError, match="γ_ratio"):
+            bound(1.5)
+        with pytest.raises(ValueError, match="γ_ratio"):
+            bound(math.inf)

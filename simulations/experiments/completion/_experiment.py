@@ -259,7 +259,7 @@ class Completion(Experiment[Config]):
         return table_text(summary)
 
     def plot(self, rows: list, summary: dict, stem: Path) -> list:
-        return draw(rows, summary, stem, self.claims(None, summary))
+        return draw(rows, summary, stem, self.all_claims(None, summary))
 
 
 EXPERIMENT = Completion()

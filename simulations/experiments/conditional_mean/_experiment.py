@@ -215,7 +215,7 @@ class ConditionalMean(Experiment[Config]):
         return out
 
     def plot(self, rows: list, summary: dict, stem: Path) -> list:
-        return draw(rows, summary, stem, self.claims(None, summary))
+        return draw(rows, summary, stem, self.all_claims(None, summary))
 
 
 EXPERIMENT = ConditionalMean()

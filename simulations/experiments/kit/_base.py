@@ -142,6 +142,15 @@ class Experiment(abc.ABC, Generic[C]):
     def plot(self, rows: list, summary: dict, stem: Path) -> list[Path]:
         """Draw the figure from stored rows and summary; return the written files."""
 
+    def all_claims(self, cfg: C | None, summary: dict) -> list[Claim]:
+        """`claims`, with every declared claim that the config did not measure (a `--set` that leaves out the
+        families, features or tasks it is about) reported INCONCLUSIVE with that reason, never dropped: the
+        runner, the figures and the exit code read this list."""
+        made = {c.id: c for c in self.claims(cfg, summary)}
+        missing = Verdict.undecided("this config measures nothing it is about (its families, features or tasks "
+                                    "were left out)")  # fmt: skip
+        return [made.get(cid) or self.claim(cid, missing, "not measured") for cid in self.claim_statements]
+
     def claim(self, id: str, ok: bool | Verdict, measured: str) -> Claim:
         """The claim `id` with the verdict `ok` (PASS/FAIL for a bool, or a `Verdict`, which may be INCONCLUSIVE
         with its reason); its statement from `claim_statements`."""

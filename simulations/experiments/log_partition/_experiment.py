@@ -242,7 +242,7 @@ class LogPartition(Experiment[Config]):
         return out
 
     def plot(self, rows: list, summary: dict, stem: Path) -> list:
-        return draw(rows, summary, stem, self.claims(None, summary))
+        return draw(rows, summary, stem, self.all_claims(None, summary))
 
 
 EXPERIMENT = LogPartition()

@@ -190,7 +190,7 @@ class RandomErrors(Experiment[Config]):
         ]
 
     def plot(self, rows: list, summary: dict, stem: Path) -> list:
-        return draw(rows, summary, stem, self.claims(None, summary))
+        return draw(rows, summary, stem, self.all_claims(None, summary))
 
 
 EXPERIMENT = RandomErrors()

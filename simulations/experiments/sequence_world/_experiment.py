@@ -162,7 +162,7 @@ class SequenceWorldExperiment(Experiment[Config]):
         return out
 
     def plot(self, rows: list[_Row], summary: dict, stem: Path) -> list:
-        return draw(rows, summary, stem, self.claims(None, summary))
+        return draw(rows, summary, stem, self.all_claims(None, summary))
 
     def report(self, summary: dict) -> str:
         return report_text(summary)

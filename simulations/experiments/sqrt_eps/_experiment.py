@@ -198,7 +198,7 @@ class SqrtEps(Experiment[Config]):
         return out
 
     def plot(self, rows: list, summary: dict, stem: Path) -> list:
-        return draw(rows, summary, stem, self.claims(None, summary), FAMILIES)
+        return draw(rows, summary, stem, self.all_claims(None, summary), FAMILIES)
 
 
 EXPERIMENT = SqrtEps()

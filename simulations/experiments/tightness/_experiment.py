@@ -257,7 +257,7 @@ class Tightness(Experiment[Config]):
         return out  # fmt: skip
 
     def plot(self, rows: list[_Row], summary: dict, stem: Path) -> list:
-        return draw(rows, summary, stem, self.claims(None, summary))
+        return draw(rows, summary, stem, self.all_claims(None, summary))
 
 
 EXPERIMENT = Tightness()

@@ -30,6 +30,7 @@ class Row:
     r9_tight: float  # (R9) with γ(Δ)
     gap: float  # the refit's certificate
     seed: int
+    trivial: float = float("nan")  # H(η̄), the constant predictor's loss: a bound at or above it cannot be violated
 
 
 def make_row(inst, placement: str, gamma_target: float, lm) -> Row:
@@ -44,4 +45,5 @@ def make_row(inst, placement: str, gamma_target: float, lm) -> Row:
     paper = [theory.natural_task_bound(m.tau_ref, task.B, lm.eps, g) for g in gammas]
     r9 = [theory.residual_bound(m.tau_ref, rho, task.B, lm.eps, g) for g in gammas]
     return Row(float(gamma_target), inst.gamma, gamma_tight, placement, lm.target_eps, lm.eps, m.fit.loss, m.tau_ref,
-               m.excess, planted, task.B, paper[0], paper[1], r9[0], r9[1], m.fit.gap, inst.seed)  # fmt: skip
+               m.excess, planted, task.B, paper[0], paper[1], r9[0], r9[1], m.fit.gap, inst.seed,
+               m.trivial)  # fmt: skip
