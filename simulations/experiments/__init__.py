@@ -73,6 +73,11 @@ REGISTRY: dict[str, Entry] = {
         "documents of real words from a mixture of HMMs: exact p* of every prefix, prompts, window readers",
         _STANDARD,
     ),
+    "sequence": Entry(
+        ".sequence",
+        "transformers and a GRU trained on sampled documents: exact ε, the bounds through training, prompts",
+        _STANDARD,
+    ),
 }
 
 

@@ -22,6 +22,7 @@ from ._measure import (
     reference_probe,
     softmax_optimum,
 )
+from ._sequence import soft_accuracy, weighted_median, zero_shot_margins
 
 __all__ = [
     "CLASS_FEATURES",
@@ -38,6 +39,9 @@ __all__ = [
     "fit_class_probe",
     "measure",
     "reference_probe",
+    "soft_accuracy",
     "softmax_optimum",
+    "weighted_median",
     "zero_shot",
+    "zero_shot_margins",
 ]

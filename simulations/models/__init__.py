@@ -5,7 +5,9 @@ and `theory`): exponential tilts of P* calibrated to an ε target (`_tilt`,
 and `_signed` for worlds of a real vocabulary), softmax LMs Q = softmax(FΦ)
 trained with JAX/optax (`_train`), the `LanguageModel` record every maker
 returns (`_lm`), the exact readers of a sequence world (the oracle and
-its context-window versions, `_sequences`), and the worst-case search, which refits the probes of the
+its context-window versions, `_sequences`), sequence LMs (causal
+transformers and GRUs in Equinox, trained with optax on sampled documents,
+`_sequence_lm`), and the worst-case search, which refits the probes of the
 floor below against each candidate LM (`_worst_case`). Features, probes and
 bounds of a model are paired on the floor above, `simulations.features`
 (docs/design.md §3).
@@ -19,6 +21,22 @@ from ._lm import (
     tilted_lms,
     trained_directions,
     trained_lms,
+)
+from ._sequence_lm import (
+    SEQUENCE_LMS,
+    SequenceLM,
+    SequenceLMConfig,
+    end_features,
+    init_sequence_lm,
+    load_checkpoint,
+    make_sequence_optimizer,
+    output_layer,
+    save_checkpoint,
+    sequence_checkpoints,
+    sequence_log_probs,
+    sequence_loss,
+    train_sequence_lm,
+    train_step,
 )
 from ._sequences import document_batches, end_windows, read_windows, sequence_eps, window_beliefs
 from ._signed import (
@@ -78,9 +96,12 @@ __all__ = [
     "EPS_TARGET_RTOL",
     "OBJECTIVES",
     "POPULATION_MAX_WORK",
+    "SEQUENCE_LMS",
     "TILT_FAMILIES",
     "ChainPoint",
     "LanguageModel",
+    "SequenceLM",
+    "SequenceLMConfig",
     "SignedDirection",
     "SoftmaxLM",
     "TrainConfig",
@@ -93,14 +114,19 @@ __all__ = [
     "checkpoint_steps",
     "dense_direction",
     "document_batches",
+    "end_features",
     "end_windows",
     "fixed_classifier_chain",
     "init_lm",
+    "init_sequence_lm",
     "lm_eps",
     "lm_log_probs",
     "lm_probs",
     "lms_at_eps",
+    "load_checkpoint",
     "make_optimizer",
+    "make_sequence_optimizer",
+    "output_layer",
     "placed_tilts",
     "population_pays",
     "population_xent",
@@ -109,10 +135,14 @@ __all__ = [
     "refit_family",
     "run_steps",
     "sample_corpus",
+    "save_checkpoint",
     "search_fixed",
     "search_general",
     "search_refit",
+    "sequence_checkpoints",
     "sequence_eps",
+    "sequence_log_probs",
+    "sequence_loss",
     "signed_direction",
     "signed_eps",
     "signed_model",
@@ -126,6 +156,8 @@ __all__ = [
     "tilted_lms",
     "train",
     "train_population",
+    "train_sequence_lm",
+    "train_step",
     "train_steps",
     "trained_directions",
     "trained_lms",

@@ -28,9 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..core import MAX_CORPUS, MAX_COUNT, check_choice, check_range, numpy_rng
-from ..worlds import SequenceWorld, sample_documents
-from ._train import checkpoint_steps
+from ..core import MAX_CORPUS, MAX_COUNT, check_choice, check_range
 
 SEQUENCE_LMS = ("transformer", "gru")
 
@@ -47,7 +45,7 @@ class SequenceLMConfig:
     steps: optimiser steps; batch: documents per step; corpus: training documents (the finite corpus).
     lr: the peak learning rate, reached after `warmup` steps, then a cosine decay to lr/10 at the last step.
     weight_decay: AdamW's decoupled weight decay (not applied to LayerNorm parameters and biases).
-    checkpoints: log-spaced steps at which the model is kept (the last step always).
+    checkpoints: log-spaced steps at which the model is kept (`sequence_checkpoints`; the last step always).
     """
 
     kind: str = "transformer"
@@ -75,6 +73,9 @@ class SequenceLMConfig:
         check_range("corpus", self.corpus, 1, MAX_CORPUS, integer=True)
         check_range("lr", self.lr, 0.0, 1.0, lo_open=True)
         check_range("warmup", self.warmup, 0, MAX_COUNT, integer=True)
+        if self.warmup >= self.steps:
+            raise ValueError(f"warmup must be below steps (the schedule then decays), got warmup={self.warmup}, "
+                             f"steps={self.steps}")  # fmt: skip
         check_range("weight_decay", self.weight_decay, 0.0, 1.0)
         check_range("checkpoints", self.checkpoints, 1, 1000, integer=True)
 
@@ -167,7 +168,7 @@ def _decay_mask(model: SequenceLM):
 
 def make_sequence_optimizer(cfg: SequenceLMConfig, model: SequenceLM) -> optax.GradientTransformation:
     """AdamW with a linear warm-up to `lr` and a cosine decay to lr/10 at the last step."""
-    schedule = optax.warmup_cosine_decay_schedule(0.0, cfg.lr, max(cfg.warmup, 1), max(cfg.steps, 2), cfg.lr / 10)
+    schedule = optax.warmup_cosine_decay_schedule(0.0, cfg.lr, cfg.warmup, cfg.steps, cfg.lr / 10)
     return optax.adamw(schedule, weight_decay=cfg.weight_decay, mask=_decay_mask(model))
 
 
@@ -189,33 +190,38 @@ def train_step(
 
 def train_sequence_lm(
     key_init: jax.Array,
-    key_data: jax.Array,
-    world: SequenceWorld,
+    key_order: jax.Array,
+    corpus: np.ndarray,
+    vocab_size: int,
     cfg: SequenceLMConfig,
-    length: int,
     tick: Callable[[], None] = lambda: None,
     step_fn: Callable | None = None,
 ) -> list[tuple[int, SequenceLM]]:
-    """Train one model on `cfg.corpus` documents of `length` tokens sampled with `key_data`; return the
-    checkpoints [(step, model)] at `checkpoint_steps(cfg.steps, cfg.checkpoints)`.
+    """Train one model on the documents `corpus` (n, T) and return its checkpoints [(step, model)].
 
-    `tick` is called at every checkpoint (progress). `step_fn` replaces the compiled step (tests count its
-    traces with `chex.assert_max_traces`).
+    The corpus is visited in a new order each epoch (drawn from `key_order`; the last partial batch of an
+    epoch is dropped). Checkpoints are `sequence_checkpoints(cfg.steps, cfg.checkpoints)`. `tick` is called at
+    every checkpoint (progress). `step_fn` replaces the compiled step (tests count its traces with
+    `chex.assert_max_traces`).
+
+    Raises:
+      ValueError: a corpus smaller than one batch.
     """
-    corpus, _ = sample_documents(numpy_rng(key_data), world.hmm, cfg.corpus, length)
+    n, T = corpus.shape
+    if n < cfg.batch:
+        raise ValueError(f"corpus: {n} documents cannot fill one batch of {cfg.batch}")
     corpus_j = jnp.asarray(corpus, dtype=jnp.int32)
-    model = init_sequence_lm(key_init, cfg, world.hmm.vocab_size, length)
+    model = init_sequence_lm(key_init, cfg, vocab_size, T)
     optimizer = make_sequence_optimizer(cfg, model)
     state = optimizer.init(eqx.filter(model, eqx.is_array))
-    step = step_fn or eqx.filter_jit(train_step)
-    keep = set(checkpoint_steps(cfg.steps, cfg.checkpoints))
-    order_key = jax.random.fold_in(key_data, 1)
-    per_epoch = max(1, cfg.corpus // cfg.batch)
+    step = step_fn or _compiled_step
+    keep = set(sequence_checkpoints(cfg.steps, cfg.checkpoints))
+    per_epoch = n // cfg.batch
     out, order = [], None
     for i in range(cfg.steps):
         j = i % per_epoch
-        if j == 0:  # a new order of the corpus each epoch (the last partial batch is dropped)
-            order = jax.random.permutation(jax.random.fold_in(order_key, i // per_epoch), cfg.corpus)
+        if j == 0:  # a new order of the corpus each epoch
+            order = jax.random.permutation(jax.random.fold_in(key_order, i // per_epoch), n)
         assert order is not None
         batch = corpus_j[order[j * cfg.batch : (j + 1) * cfg.batch]]
         model, state, _ = step(model, state, batch, optimizer)
@@ -223,6 +229,18 @@ def train_sequence_lm(
             out.append((i + 1, model))
             tick()
     return out
+
+
+#: The compiled step (one trace per model shape: the optimizer is static, the batch shape fixed).
+_compiled_step = eqx.filter_jit(train_step)
+
+
+def sequence_checkpoints(steps: int, n: int) -> list[int]:
+    """At most n log-spaced steps from steps/30 (at least 1) to `steps`, distinct and increasing; the last is
+    `steps`. (A checkpoint after one step tells nothing: the model is still its initialisation.)"""
+    if n <= 1:
+        return [steps]
+    return [int(s) for s in np.unique(np.round(np.geomspace(max(1, steps // 30), steps, n)).astype(int))]
 
 
 @eqx.filter_jit

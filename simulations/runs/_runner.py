@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from ..core import __version__, thread_settings
 from ..core import progress as progress_bar
@@ -167,7 +167,12 @@ def compute_seed(
         if not got or store.has_part(gen, seed):
             return got, False
         start = time.perf_counter()
-        rows = exp.run_seed(cfg, seed, tick=tick)
+        if exp.stores_files:  # model checkpoints beside the rows, in the same generation
+            folder = store.files_path(gen, seed)
+            folder.mkdir(parents=True, exist_ok=True)
+            rows = cast(Any, exp).run_seed(cfg, seed, tick=tick, folder=folder)  # the contract's keyword for these
+        else:
+            rows = exp.run_seed(cfg, seed, tick=tick)
         info = dict(seconds=round(time.perf_counter() - start, 2), threads=thread_settings())
         store.save_part(gen, seed, rows, info)
         return True, True

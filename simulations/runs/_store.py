@@ -6,7 +6,8 @@ Layout of `root/<name>-<config hash>/`::
     current             the name of the generation in use (written atomically)
     pending             the name of a generation being computed (a first run, or a --force run)
     gen-<k>/parts/      seed-<s>.csv (the rows of one seed) and seed-<s>.json (its manifest:
-                        row count, columns, SHA-256, seconds, thread settings)
+                        row count, columns, SHA-256, seconds, thread settings); seed-<s>/ the seed's
+                        files, for an experiment that keeps some (model checkpoints)
     rows.csv            every seed's rows, rebuilt from the parts whenever it differs
     summary.json        recomputed from the rows (strict JSON)
 
@@ -68,6 +69,10 @@ class RunStore:
 
     def part_path(self, gen: str, seed: int) -> Path:
         return self.path / gen / "parts" / f"seed-{seed}.csv"
+
+    def files_path(self, gen: str, seed: int) -> Path:
+        """The folder of one seed's files beside its rows (`Experiment.stores_files`: model checkpoints)."""
+        return self.path / gen / "parts" / f"seed-{seed}"
 
     def _manifest_path(self, gen: str, seed: int) -> Path:
         return self.part_path(gen, seed).with_suffix(".json")

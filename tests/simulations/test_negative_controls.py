@@ -258,3 +258,45 @@ def test_the_readers_bound_fails_with_the_eps_of_another_model(tiny_runs):
     # only refitted rows whose bounds are above the constant predictor's loss: nothing could be violated
     vacuous = [r for r in run.rows if r.kind != "fixed" and not (r.kind == "lm" and min(r.bound, r.r9) < r.trivial)]
     assert _verdicts("sequence_world", cfg, vacuous)["bound_holds"] == "INCONCLUSIVE"
+
+
+def _trained(rows):
+    """The tiny run's rows as if its models had trained 100 times further in held-out ε (the claims' power rule
+    reads it; the checkpoints keep their order and their distances in log ε)."""
+    return [dataclasses.replace(r, eps_heldout=r.eps_heldout / 100) for r in rows]
+
+
+def test_sequence_lms_bound_fails_with_the_eps_of_another_model(tiny_runs):
+    run, _ = tiny_runs["sequence"]
+    cfg = sim.get_experiment("sequence").profiles["tiny"]
+    assert _verdicts("sequence", cfg, run.rows)["bound_holds"] == "PASS"
+    # every checkpoint's probes paired with the oracle's ε = 0 (the bound becomes τ, which their probes exceed)
+    zero = [dataclasses.replace(r, bound=r.tau, r9=r.tau, bound_prefixes=r.tau, r9_prefixes=r.tau)
+            if r.kind in ("probe", "fixed") and r.feature == "p_f" else r for r in run.rows]  # fmt: skip
+    assert _verdicts("sequence", cfg, zero)["bound_holds"] == "FAIL"
+
+
+def test_the_prompt_helps_only_a_model_that_reads_it(tiny_runs):
+    run, _ = tiny_runs["sequence"]
+    cfg = sim.get_experiment("sequence").profiles["tiny"]
+    rows = _trained(run.rows)
+    # a model whose probe after the prompt is better by 0.1 nats: PASS
+    helped = [dataclasses.replace(r, loss=r.loss - 0.1) if r.suffix == "prompt" else r for r in rows]
+    assert _verdicts("sequence", cfg, helped)["prompt_helps_the_model"] == "PASS"
+    # the inert control read as the prompt: its words reversed lead nowhere, and the claim FAILs
+    inert = [dataclasses.replace(r, suffix="prompt") for r in helped if r.suffix == "inert"]
+    swapped = [r for r in helped if r.suffix != "prompt"] + inert
+    assert _verdicts("sequence", cfg, swapped)["prompt_helps_the_model"] == "FAIL"
+
+
+def test_same_eps_different_downstream_fails_for_identical_models(tiny_runs):
+    run, _ = tiny_runs["sequence"]
+    cfg = sim.get_experiment("sequence").profiles["tiny"]
+    first = cfg.lms[0]
+    one = [r for r in _trained(run.rows) if r.lm == first]
+    # identical models under two names: every checkpoint pairs with its twin at the same ε, excess ratio 1
+    twins = one + [dataclasses.replace(r, lm="twin") for r in one]
+    assert _verdicts("sequence", cfg, twins)["same_eps_different_downstream"] == "FAIL"
+    # the twin's probe twice as far from τ: the same ε, different downstream
+    apart = one + [dataclasses.replace(r, lm="twin", loss=r.tau + 2 * (r.loss - r.tau)) for r in one]
+    assert _verdicts("sequence", cfg, apart)["same_eps_different_downstream"] == "PASS"

@@ -6,7 +6,7 @@ import abc
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import ClassVar, Generic, Protocol, TypeVar, cast
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 import numpy as np
 
@@ -44,7 +44,7 @@ class RunConfig:
         check_range("violation_tol", self.violation_tol, 0.0)
 
 
-def check_distinct(name: str, values: Sequence[float], why: str = "") -> None:
+def check_distinct(name: str, values: Sequence[Any], why: str = "") -> None:
     """Refuse a repeated value in a list-valued field, naming the field and the value."""
     seen = set()
     for v in values:
@@ -100,6 +100,8 @@ class Experiment(abc.ABC, Generic[C]):
     claim_statements: ClassVar[Mapping[str, str]]
     #: {claim id: the claim in a few words} for the figure's title (the id with spaces where missing).
     claim_labels: ClassVar[Mapping[str, str]] = {}
+    #: The runner gives `run_seed` a `folder` (keyword) for files kept beside the seed's rows (checkpoints).
+    stores_files: ClassVar[bool] = False
 
     def work_units(self, cfg: C) -> int:
         """Progress ticks one seed makes (`run_seed` calls `tick` this often)."""

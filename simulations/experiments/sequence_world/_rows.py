@@ -11,7 +11,7 @@ import scipy.stats
 
 import theory
 
-from ...features import measure, reference_probe
+from ...features import measure, reference_probe, soft_accuracy, zero_shot_margins
 from ...models import LanguageModel
 from ...probes import ProbeFit, fit_probe
 from ...worlds import EndView, SequenceWorld
@@ -58,18 +58,6 @@ class Row:
     text: str = ""
 
 
-def soft_accuracy(margins: np.ndarray, eta: np.ndarray, p_T: np.ndarray) -> float:
-    """E_T[η·1{m > 0} + (1 − η)·1{m < 0} + ½·1{m = 0}]: the expected accuracy of sign(m) against soft labels."""
-    right = np.where(margins > 0, eta, np.where(margins < 0, 1.0 - eta, 0.5))
-    return float(p_T @ right)
-
-
-def weighted_median(x: np.ndarray, w: np.ndarray) -> float:
-    """The w-weighted median of x (the smallest x whose cumulative weight reaches ½)."""
-    order = np.argsort(x, kind="stable")
-    return float(x[order][np.searchsorted(np.cumsum(w[order]), 0.5)])
-
-
 def _base(view: EndView) -> dict:
     task = view.inst.task
     floor = float(task.p_T @ scipy.stats.entropy(np.stack([task.eta, 1.0 - task.eta])))
@@ -88,20 +76,14 @@ def tau_row(view: EndView, B: float) -> Row:
 
 
 def zero_shot_row(world: SequenceWorld, view: EndView) -> Row:
-    """Zero-shot: the sign of log(m₊/m₋) − c, with m± the next-word mass on the evaluative words of each valence
-    sign and c its p_T-weighted median (no probe, no training; the paper's reading of class words,
-    arXiv:2010.03648 §3). The median calibrates the rule (the words of one sign are more frequent than those of
-    the other, so the raw ratio says "negative" almost everywhere): its accuracy measures the information in
-    the ratio, not its bias. The loss is that of σ(log(m₊/m₋) − c)."""
+    """Zero-shot on P* at the ends, calibrated (`simulations.features.zero_shot_margins`); the loss is that of
+    σ(margin)."""
     task, p = view.inst.task, view.inst.world.p_star
-    pos = world.words.evaluative & (world.words.valence > 0)
-    neg = world.words.evaluative & (world.words.valence < 0)
-    log_ratio = np.log(p[:, pos].sum(axis=1)) - np.log(p[:, neg].sum(axis=1))
-    log_ratio -= weighted_median(log_ratio, task.p_T)
-    loss = float(task.p_T @ theory.context_loss(log_ratio, task.eta))
+    z = zero_shot_margins(world, p, task.p_T)
+    loss = float(task.p_T @ theory.context_loss(z, task.eta))
     nan = math.nan
     return Row("zero_shot", B=nan, window=0, eps=0.0, eps_prefixes=nan, eps_se=nan, loss=loss,
-               accuracy=soft_accuracy(log_ratio, task.eta, task.p_T), tau=nan, bound=nan, r9=nan, bound_prefixes=nan,
+               accuracy=soft_accuracy(z, task.eta, task.p_T), tau=nan, bound=nan, r9=nan, bound_prefixes=nan,
                r9_prefixes=nan, gap=nan, **_base(view))  # fmt: skip
 
 
