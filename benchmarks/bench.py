@@ -96,9 +96,10 @@ def main() -> None:
     if "P6" in parts:
         sweep_workers()
     if "SEQ" in parts:
-        from sequence_bench import sequence_pass  # beside this script
+        from sequence_bench import sequence_pass, transformer_step  # beside this script
 
         sequence_pass(repeats=args.repeats)
+        transformer_step(repeats=args.repeats)
     if "GPT2" in parts:
         gpt2_profile()
     if "SCALING" in parts:

@@ -8,6 +8,8 @@
    step and the products b·E of every prefix, on arrays of the same shapes (target: the full pass within 2x
    of that floor), at the target size M = 4,096 documents of L = 128 tokens, C·S = 64 states, V = 2,000
    (target: under 20 s on one thread).
+3. The sequence LMs: the transformer's train step in model FLOPs against the float32 matmul rate of the
+   machine measured beside it, and the evaluation of a population of prefixes in tokens per second.
 """
 
 from __future__ import annotations
@@ -86,3 +88,41 @@ def sequence_pass(documents: int = 4096, length: int = 128, vocab: int = 2000, r
           f"products ({t_floor:.2f} s; target <= 2x)")  # fmt: skip
     print(f"  with its entropy (one log per entry, float64): {t_full:.2f} s, {t_full / t_floor:.2f}x the floor "
           f"(target: the whole pass under 20 s on one thread)")  # fmt: skip
+
+
+def transformer_step(repeats: int = 5, width: int = 64, layers: int = 2, vocab: int = 200, length: int = 36,
+                     batch: int = 32) -> None:  # fmt: skip
+    """The transformer's train step against the machine's float32 matmul rate measured beside it: model FLOPs per
+    step (forward + backward ≈ 3 × forward) and the share of the matmul rate they reach; then the evaluation of
+    a population (all prefixes of 512 documents) in tokens per second."""
+    import equinox as eqx
+    import jax
+    import jax.numpy as jnp
+
+    from simulations import models
+
+    cfg = models.SequenceLMConfig(width=width, layers=layers, heads=4, steps=10, batch=batch, corpus=batch, warmup=1)
+    model = models.init_sequence_lm(jax.random.key(0), cfg, vocab, length)
+    optimizer = models.make_sequence_optimizer(cfg, model)
+    state = optimizer.init(eqx.filter(model, eqx.is_array))
+    tokens = jax.random.randint(jax.random.key(1), (batch, length), 0, vocab)
+    step = eqx.filter_jit(models.train_step)
+    jax.block_until_ready(step(model, state, tokens, optimizer)[2])
+    t_step = _best(lambda: jax.block_until_ready(step(model, state, tokens, optimizer)[2]), repeats)
+    T = length - 1
+    per_token = layers * (24 * width**2 + 4 * T * width) + 2 * width * vocab  # forward FLOPs of one prefix
+    flops = 3 * batch * T * per_token
+    n = 512
+    a = jnp.ones((n, n), jnp.float32)
+    mm = jax.jit(lambda x: x @ x)
+    jax.block_until_ready(mm(a))
+    t_mm = _best(lambda: jax.block_until_ready(mm(a)), repeats)
+    rate = 2 * n**3 / t_mm
+    print(f"(SEQ) transformer train step (width {width}, {layers} layers, V = {vocab}, {batch} documents of {length} "
+          f"tokens): {t_step * 1e3:.1f} ms, {flops / 1e9:.3f} GFLOP a step, {flops / t_step / 1e9:.2f} GFLOP/s = "
+          f"{flops / t_step / rate:.0%} of the float32 matmul rate measured beside it ({rate / 1e9:.1f} GFLOP/s, "
+          f"{n}³ products); {batch * T / t_step / 1e3:.0f} k tokens/s")  # fmt: skip
+    docs = np.asarray(jax.random.randint(jax.random.key(2), (512, 32), 0, vocab))
+    models.sequence_log_probs(model, docs[:64])
+    t_eval = _best(lambda: models.sequence_log_probs(model, docs), max(1, repeats // 2))
+    print(f"  population evaluation (log q of every prefix, float64): {docs.size / t_eval / 1e3:.0f} k tokens/s")

@@ -92,7 +92,7 @@ def test_the_model_at_the_ends_is_a_softmax_lm_of_its_features(world):
                                          ("gru-32-big", "KIND-WIDTH"), ("transformer-2000", "width")])  # fmt: skip
 def test_bad_model_specs_are_refused(spec, match):
     with pytest.raises(ValueError, match=match):
-        parse_lm(spec, 2)
+        parse_lm(spec, models.SequenceLMConfig())
 
 
 def test_bad_configs_are_refused():
@@ -110,7 +110,7 @@ def test_a_run_keeps_its_checkpoints_and_they_reproduce_its_rows(tiny_runs):
     gen = (run.store.path / "current").read_text().strip()
     folder = run.store.files_path(gen, cfg.seeds[0])
     spec = cfg.lms[0]
-    step = cfg.steps
+    step = cfg.train.steps
     model = models.load_checkpoint(folder / f"{spec}-step{step}.eqx", cfg.lm_config(spec), cfg.world.vocab_size,
                                    cfg.world.length + 4)  # fmt: skip
     keys = streams(cfg.seeds[0])

@@ -12,6 +12,7 @@ first use). It never imports an experiment module or `simulations.runs`
 from ._base import PROFILES, TINY_LM, TINY_WORLD, Experiment, RunConfig, check_distinct, check_slope_grid
 from ._claims import FAIL, INCONCLUSIVE, PASS, VERDICTS, Claim, Verdict, claims_by_id, claims_title, overall
 from ._plotting import (
+    BOTH_FORMS,
     FAMILY_STYLE,
     LEGEND_BELOW,
     STYLE,
@@ -21,6 +22,7 @@ from ._plotting import (
     label_panels,
     layout_checks,
     new_figure,
+    plot_bound_terms,
     plot_hollow,
     plot_signed,
     plot_strips,
@@ -46,6 +48,7 @@ from ._stats import (
 )
 
 __all__ = [
+    "BOTH_FORMS",
     "CELL_TYPES",
     "Claim",
     "Experiment",
@@ -82,6 +85,7 @@ __all__ = [
     "loglog_slope",
     "new_figure",
     "overall",
+    "plot_bound_terms",
     "plot_hollow",
     "plot_signed",
     "plot_strips",

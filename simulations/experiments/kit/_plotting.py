@@ -255,6 +255,25 @@ def plot_signed(
         plot_hollow(ax, x[neg], -y[neg], style, f"{name}: {neg.sum()} negative (hollow, at |·|)", markersize)
 
 
+#: The bounds of the sequence experiments, each drawn as bound − τ against the row's ε on the task's contexts:
+#: (row field, line style, label).
+BOTH_FORMS = (
+    ("bound", "C1-", "(R2) − τ, ε on the ends, γ = 1"),
+    ("r9", "C1:", "(R9) − τ, ε on the ends, γ = 1"),
+    ("bound_prefixes", "C4--", "(R2) − τ, ε over all prefixes, γ = 1/L"),
+)
+
+
+def plot_bound_terms(ax: Axes, rows: Sequence[Any], specs: Iterable[tuple[str, str, str]] = BOTH_FORMS) -> None:
+    """Each row's bound − τ against its ε (fields `eps`, `tau` and each spec's bound), one line per (field, style,
+    label) sorted by ε; rows whose bound is not finite (a form that does not apply) are left out."""
+    for field, style, label in specs:
+        pts = sorted((r.eps, getattr(r, field) - r.tau) for r in rows if math.isfinite(getattr(r, field)))
+        if pts:
+            ax.loglog(*zip(*pts, strict=True), style, lw=1, marker="x" if field.startswith("r9") else ".", ms=4,
+                      label=label)  # fmt: skip
+
+
 def plot_strips(
     ax: Axes,
     rows: Sequence[Any],

@@ -42,8 +42,9 @@ from ._summary import PROMPT_MARGIN, summarize_rows
 _Row = Row
 
 
-def parse_lm(spec: str, layers: int) -> SequenceLMConfig:
-    """ "transformer-64", "gru-32", "transformer-64-tied" -> the architecture part of a `SequenceLMConfig`."""
+def parse_lm(spec: str, train: SequenceLMConfig) -> SequenceLMConfig:
+    """ "transformer-64", "gru-32", "transformer-64-tied" -> `train` with that architecture (kind, width, tied;
+    4 heads where they divide the width, else 1)."""
     parts = spec.split("-")
     if (
         len(parts) not in (2, 3)
@@ -52,8 +53,9 @@ def parse_lm(spec: str, layers: int) -> SequenceLMConfig:
         or parts[2:] not in ([], ["tied"])
     ):
         raise ValueError(f"lms: {spec!r} is not KIND-WIDTH[-tied] with KIND in {SEQUENCE_LMS} (e.g. transformer-64)")
-    return SequenceLMConfig(kind=parts[0], width=int(parts[1]), layers=layers, heads=4 if int(parts[1]) % 4 == 0
-                            else 1, tied=parts[2:] == ["tied"])  # fmt: skip
+    width = int(parts[1])
+    return dataclasses.replace(train, kind=parts[0], width=width, heads=4 if width % 4 == 0 else 1,
+                               tied=parts[2:] == ["tied"])  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,9 +63,10 @@ class Config(RunConfig):
     """Sizes and seeds of `sequence`.
 
     world: the sequence world and the held-out population (M documents of L tokens).
-    lms: the models, KIND-WIDTH[-tied] (transformer or gru; all transformers have `layers` blocks).
-    steps, batch, corpus, lr, warmup, weight_decay, checkpoints: training (shared by the models; the corpus is
-      one sample of documents of L + len(prompt) + 1 tokens, the same for every model).
+    lms: the models, KIND-WIDTH[-tied] (transformer or gru).
+    train: what the models share: the transformers' layers and the training (steps, batch, corpus, lr, warmup,
+      weight_decay, checkpoints); the corpus is one sample of documents of L + len(prompt) + 1 tokens, the same
+      for every model. Its kind, width, heads and tied are each model's own (from `lms`).
     train_docs: training documents whose prefixes give the train ε.
     B: the box of the probes (p_f, class words; the polytope ‖Φᵀλ‖∞ ≤ B for Φp_f).
     same_eps_rtol, same_eps_factor: two checkpoints of different models are "at the same ε" when their held-out
@@ -76,14 +79,7 @@ class Config(RunConfig):
 
     world: SequenceConfig = SequenceConfig(vocab_size=200, concept_strength=3.0, length=32, documents=512)
     lms: tuple[str, ...] = ("transformer-32", "transformer-64", "gru-64")
-    layers: int = 2
-    steps: int = 1200
-    batch: int = 32
-    corpus: int = 16384
-    lr: float = 3e-3
-    warmup: int = 100
-    weight_decay: float = 0.01
-    checkpoints: int = 8
+    train: SequenceLMConfig = SequenceLMConfig(steps=1200, batch=32, corpus=16384, checkpoints=8)
     train_docs: int = 256
     B: float = 2.0
     same_eps_rtol: float = 0.05
@@ -96,10 +92,9 @@ class Config(RunConfig):
         check_distinct("lms", self.lms)
         if not self.lms:
             raise ValueError("lms must not be empty")
-        check_range("layers", self.layers, 1, 4, integer=True)
         for spec in self.lms:
             self.lm_config(spec)
-        check_range("train_docs", self.train_docs, 2, self.corpus, integer=True)
+        check_range("train_docs", self.train_docs, 2, self.train.corpus, integer=True)
         check_range("B", self.B, 0.0, 1e6, lo_open=True)
         check_range("same_eps_rtol", self.same_eps_rtol, 0.0, 1.0, lo_open=True)
         check_range("same_eps_factor", self.same_eps_factor, 1.0, 1e6, lo_open=True)
@@ -111,11 +106,8 @@ class Config(RunConfig):
             )
 
     def lm_config(self, spec: str) -> SequenceLMConfig:
-        """The full config of the model `spec` (its architecture, and the shared training)."""
-        arch = parse_lm(spec, self.layers)
-        return dataclasses.replace(arch, steps=self.steps, batch=self.batch, corpus=self.corpus, lr=self.lr,
-                                   warmup=self.warmup, weight_decay=self.weight_decay,
-                                   checkpoints=self.checkpoints)  # fmt: skip
+        """The full config of the model `spec`: its architecture on the shared `train`."""
+        return parse_lm(spec, self.train)
 
 
 class Sequence(Experiment[Config]):
@@ -127,17 +119,14 @@ class Sequence(Experiment[Config]):
         "tiny": Config(
             world=SequenceConfig(vocab_size=80, states=3, noise_dims=4, concept_strength=1.5, length=8, documents=96),
             lms=("transformer-16", "gru-16"),
-            layers=1,
-            steps=60,
-            batch=16,
-            corpus=512,
-            warmup=10,
-            checkpoints=3,
+            train=SequenceLMConfig(layers=1, steps=60, batch=16, corpus=512, warmup=10, checkpoints=3),
             train_docs=32,
             bootstrap=20,
+        ),
+        "quick": Config(
+            lms=("transformer-64", "gru-64"), train=SequenceLMConfig(steps=1000, batch=32, corpus=16384, checkpoints=5)
         ),  # fmt: skip
-        "quick": Config(lms=("transformer-64", "gru-64"), steps=1000, checkpoints=5),
-        "standard": Config(steps=1500, checkpoints=8, seeds=(0, 1)),
+        "standard": Config(train=SequenceLMConfig(steps=1500, batch=32, corpus=16384, checkpoints=8), seeds=(0, 1)),
     }
     claim_statements = {
         "bound_holds": "(R2, R9 on p_f; R2 through v = Φᵀλ on Φp_f; R6 on f) every checkpoint of every model with "
@@ -163,7 +152,7 @@ class Sequence(Experiment[Config]):
         """The world, then one per checkpoint of each model."""
         from ...models import sequence_checkpoints
 
-        return 1 + len(cfg.lms) * len(sequence_checkpoints(cfg.steps, cfg.checkpoints))
+        return 1 + len(cfg.lms) * len(sequence_checkpoints(cfg.train.steps, cfg.train.checkpoints))
 
     def arrays_nv(self, cfg: Config) -> int:
         return 16
@@ -178,7 +167,7 @@ class Sequence(Experiment[Config]):
         docs = sample_population(keys["data"], world, cfg.world.documents, L)
         views = [end_view(seed, keys, world, docs, s, cfg.B) for s in SUFFIXES]
         corpus_key = jax.random.fold_in(keys["data"], 1)  # the training corpus, apart from the held-out documents
-        corpus, _ = sample_documents(numpy_rng(corpus_key), world.hmm, cfg.corpus, L + len(world.prompt) + 1)
+        corpus, _ = sample_documents(numpy_rng(corpus_key), world.hmm, cfg.train.corpus, L + len(world.prompt) + 1)
         seen = corpus[: cfg.train_docs, :L]
         train_set = Documents(seen, np.zeros(len(seen), dtype=np.int64), forward(world.hmm, seen))
         class_words = np.flatnonzero(world.words.evaluative)

@@ -6,7 +6,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ..kit import LEGEND_BELOW, Claim, claims_title, column, finish_figure, new_figure, plot_signed, select, words
+from ..kit import (
+    LEGEND_BELOW,
+    Claim,
+    claims_title,
+    column,
+    finish_figure,
+    new_figure,
+    plot_bound_terms,
+    plot_signed,
+    select,
+    words,
+)
 from ._summary import FEATURES
 
 COLOURS = ("C0", "C1", "C2", "C3", "C4", "C5")
@@ -40,12 +51,7 @@ def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim]) -> list[P
     if fixed:
         plot_signed(ax, column(fixed, "eps"), column(fixed, "loss") - column(fixed, "tau"), dict(color="k", marker="+"),
                     "τ probe kept fixed, loss − τ")  # fmt: skip
-    for field, style, label in (("bound", "C1-", "(R2) − τ, ε on the ends, γ = 1"),
-                                ("r9", "C1:", "(R9) − τ, ε on the ends, γ = 1"),
-                                ("bound_prefixes", "C4--", "(R2) − τ, ε over all prefixes, γ = 1/L")):  # fmt: skip
-        pts = sorted((r.eps, getattr(r, field) - r.tau) for r in probes if np.isfinite(getattr(r, field)))
-        if pts:
-            ax.loglog(*zip(*pts, strict=True), style, lw=1, marker=".", ms=3, label=label)
+    plot_bound_terms(ax, probes)
     if probes:
         ax.axhline(min(r.trivial - r.tau for r in probes), color="k", ls=":", lw=1, label="H(η̄) − τ")
     ax.xaxis.set_minor_formatter("")

@@ -9,7 +9,17 @@ from pathlib import Path
 import numpy as np
 
 from ...probes import GAP_TOL
-from ..kit import LEGEND_BELOW, Claim, claims_title, column, finish_figure, new_figure, plot_signed, select
+from ..kit import (
+    LEGEND_BELOW,
+    Claim,
+    claims_title,
+    column,
+    finish_figure,
+    new_figure,
+    plot_bound_terms,
+    plot_signed,
+    select,
+)
 from ._summary import BOUNDS, TAU_DELTA
 
 SUFFIX_STYLE = {"none": ("C0", "o", "no suffix"), "prompt": ("C3", "s", "+ prompt"), "inert": ("0.5", "^", "+ inert")}
@@ -56,12 +66,7 @@ def _bound_panel(ax, rows: list, summary: dict) -> None:
     if fixed:
         plot_signed(ax, column(fixed, "eps"), column(fixed, "loss") - column(fixed, "tau"),
                     dict(color="k", marker="+"), "window readers: τ probe kept fixed, loss − τ")  # fmt: skip
-    for field, style, words in (("bound", "C1-", "(R2) − τ, ε on the ends, γ = 1"),
-                                ("bound_prefixes", "C4--", "(R2) − τ, ε over all prefixes, γ = 1/L"),
-                                ("r9", "C1:", "(R9) − τ, ε on the ends, γ = 1")):  # fmt: skip
-        pts = sorted((r.eps, getattr(r, field) - r.tau) for r in lm if math.isfinite(getattr(r, field)))
-        if pts:
-            ax.loglog(*zip(*pts, strict=True), style, lw=1, marker="x" if field == "r9" else ".", label=words)
+    plot_bound_terms(ax, lm)
     if readers:
         ax.axhline(min(r.trivial - r.tau for r in readers), color="k", ls=":", lw=1,
                    label="H(η̄) − τ: a refitted probe's excess never exceeds it")  # fmt: skip
