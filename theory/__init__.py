@@ -24,12 +24,13 @@ from ._divergences import (
 )
 from ._multiclass import (
     multiclass_context_loss,
+    multiclass_fixed_cap,
     multiclass_probe_loss,
     multiclass_residual,
     multiclass_residual_bound,
     multiclass_task_bound,
 )
-from ._probe import context_loss, logistic_loss, probe_loss, probe_residual, trivial_loss
+from ._probe import context_loss, fixed_probe_cap, logistic_loss, probe_loss, probe_residual, trivial_loss
 from ._quad import quad_loss, quad_minimizer
 from ._softmax import (
     EmbeddingMoments,
@@ -66,6 +67,7 @@ __all__ = [
     "expected_kl",
     "expected_kl_log",
     "fit_gradient_map",
+    "fixed_probe_cap",
     "fit_quadratic_log_partition",
     "gaussian_log_partition",
     "kl_divergence",
@@ -73,6 +75,7 @@ __all__ = [
     "log_partition",
     "logistic_loss",
     "multiclass_context_loss",
+    "multiclass_fixed_cap",
     "multiclass_probe_loss",
     "multiclass_residual",
     "multiclass_residual_bound",

@@ -198,3 +198,33 @@ def _gamma_ratio(gamma: float) -> float:
             "does not apply to K-class probes)"
         )
     return g
+
+
+def multiclass_fixed_cap(W: ArrayLike, b: ArrayLike, p_T: ArrayLike, eta: ArrayLike, subset: bool = False) -> float:
+    r"""The largest loss the K-class probe (W, b), kept fixed, can have on next-word distributions.
+
+    Its scores z = W q + b are an affine image of q, and the cross-entropy φ_η(z) is convex in z, so at each
+    context its largest value over the simplex is at a vertex (one word w: z = W[:, w] + b); for a probe on a
+    subset of the words (`subset`: q restricted to them, Σ q ≤ 1) the origin (z = b) is a vertex too.
+    cap = Σ_s p_T(s) max over those vertices of φ_η(s). A bound at or above it cannot be violated by any model.
+
+    Args:
+      W: (K, D) weights.  b: (K,) bias.  p_T: (N,) task weights.  eta: (N, K) label distributions.
+
+    Returns:
+      The cap, in nats.
+
+    Raises:
+      ValueError: bad shapes or entries.
+    """
+    W = val.as_array(W, "W", ndim=2)
+    b = val.as_array(b, "b", ndim=1)
+    if b.shape[0] != W.shape[0]:
+        raise ValueError(f"b must have length K = {W.shape[0]}, got {b.shape[0]}")
+    w = val.weights(p_T, "p_T")
+    eta = _labels(eta, w.shape[0], W.shape[0])
+    vertices = (W.T + b)[:, None, :]  # (D, 1, K): the scores at each one-word distribution
+    if subset:
+        vertices = np.concatenate([vertices, b[None, None, :]])
+    losses = np.stack([multiclass_context_loss(np.broadcast_to(z, eta.shape), eta) for z in vertices])
+    return float(w @ losses.max(axis=0))

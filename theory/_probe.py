@@ -141,6 +141,33 @@ def trivial_loss(p_T: ArrayLike, eta: ArrayLike) -> float:
     return float(-xlogy(mean, mean) - xlogy(1.0 - mean, 1.0 - mean))
 
 
+def fixed_probe_cap(v: ArrayLike, b: float, p_T: ArrayLike, eta: ArrayLike) -> float:
+    r"""The largest loss the probe (v, b), kept fixed, can have on next-word distributions: ℓ_T(Q; v, b) ≤ cap.
+
+    On the simplex the margin vᵀq + b lies in [b + min_w v_w, b + max_w v_w], and φ_η is convex, so at each
+    context its largest value is at one end: cap = Σ_s p_T(s) max(φ_η(s)(b + min v), φ_η(s)(b + max v)),
+    reached by a Q that puts all its mass on one word per context. A bound on ℓ_T(Q; v, b) at or above the
+    cap cannot be violated by any language model (a fixed probe's row is informative only below it).
+
+    Args:
+      v: (V,) weights.  b: bias.  p_T: (N,) task weights.  eta: (N,) label probabilities.
+
+    Returns:
+      The cap, in nats.
+
+    Raises:
+      ValueError: bad weights, η outside [0, 1], non-finite v or b.
+    """
+    v = val.as_array(v, "v", ndim=1)
+    w = val.weights(p_T, "p_T")
+    eta = label_probabilities(eta, w.shape[0])
+    if not (np.all(np.isfinite(v)) and np.isfinite(b)):
+        raise ValueError("v and b must be finite")
+    ends = np.stack([context_loss(np.full(w.shape[0], b + v.min()), eta),
+                     context_loss(np.full(w.shape[0], b + v.max()), eta)])  # fmt: skip
+    return float(w @ ends.max(axis=0))
+
+
 def label_probabilities(eta: ArrayLike, n: int) -> np.ndarray:
     """η as a length-n vector in [0, 1] (shared check)."""
     eta = val.as_array(eta, "eta", ndim=1)

@@ -259,14 +259,24 @@ def sequence_log_probs(model: SequenceLM, tokens: np.ndarray, batch: int = 64) -
 
 
 @eqx.filter_jit
-def _last_features(model: SequenceLM, tokens: jax.Array) -> jax.Array:
-    return jax.vmap(lambda t: model.features(t)[-1])(tokens)
+def _ends(model: SequenceLM, tokens: jax.Array) -> tuple[jax.Array, jax.Array]:
+    def one(t):
+        f = model.features(t)[-1]
+        return f, jax.nn.log_softmax(f @ model.phi() + model.bias)
+
+    return jax.vmap(one)(tokens)
 
 
-def end_features(model: SequenceLM, tokens: np.ndarray, batch: int = 256) -> np.ndarray:
-    """f(s) (n, d) at the end of each token sequence, in float64."""
-    return np.concatenate([np.asarray(_last_features(model, jnp.asarray(tokens[i : i + batch], jnp.int32)), np.float64)
-                           for i in range(0, tokens.shape[0], batch)])  # fmt: skip
+def read_ends(model: SequenceLM, tokens: np.ndarray, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """(f(s) (n, d), log q(·|s) (n, V)) at the end of each token sequence, in float64 (the log-probabilities
+    renormalised in float64, as `sequence_log_probs` does for every prefix)."""
+    feats, logs = [], []
+    for i in range(0, tokens.shape[0], batch):
+        f, lq = _ends(model, jnp.asarray(tokens[i : i + batch], jnp.int32))
+        lq = np.asarray(lq, np.float64)
+        feats.append(np.asarray(f, np.float64))
+        logs.append(lq - np.logaddexp.reduce(lq, axis=-1, keepdims=True))
+    return np.concatenate(feats), np.concatenate(logs)
 
 
 def output_layer(model: SequenceLM) -> tuple[np.ndarray, np.ndarray]:

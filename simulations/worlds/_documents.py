@@ -108,10 +108,10 @@ def concept_task(world: SequenceWorld, ctx: World, beliefs: np.ndarray, B: float
 def eps_by_document(kl: np.ndarray) -> tuple[float, float]:
     """(ε, its Monte Carlo standard error) from per-prefix KLs (M, L): ε is the mean over the population's
     prefixes (p_L uniform); as an estimate of the generator's expected ε (documents drawn afresh) its error is
-    the standard deviation of the per-document means over √M (0 for one document)."""
+    the standard deviation of the per-document means over √M (NaN for one document: no spread to estimate)."""
     per_doc = np.asarray(kl).mean(axis=1)
     M = per_doc.shape[0]
-    se = float(per_doc.std(ddof=1) / np.sqrt(M)) if M > 1 else 0.0
+    se = float(per_doc.std(ddof=1) / np.sqrt(M)) if M > 1 else float("nan")
     return float(per_doc.mean()), se
 
 

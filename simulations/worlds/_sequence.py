@@ -180,6 +180,10 @@ def make_sequence_world(key: jax.Array, cfg: SequenceConfig) -> SequenceWorld:
              else synthetic_words(rng, cfg.vocab_size, cfg.word_zipf, cfg.sentiment_share))  # fmt: skip
     prompt_words = cfg.prompt or words.prompt
     prompt = words.ids(list(prompt_words)) if cfg.prompt_rate > 0 else np.zeros(0, dtype=np.int64)
+    if cfg.prompt_rate > 0 and tuple(prompt_words) == tuple(prompt_words)[::-1]:
+        raise ValueError(f"sequence.prompt {' '.join(prompt_words)!r} reads the same reversed, so its inert control "
+                         "(the same words in reverse order) would be the prompt itself: give at least two words "
+                         "that are not a palindrome")  # fmt: skip
     V, C, K, P, D = cfg.vocab_size, cfg.concepts, cfg.states, len(prompt), cfg.noise_dims
     has_prompt = cfg.prompt_rate > 0
     S = K + (P + 1 if has_prompt else 0)

@@ -202,3 +202,20 @@ def test_k_class_bounds_take_gamma_ratio_only():
             bound(1.5)
         with pytest.raises(ValueError, match="γ_ratio"):
             bound(math.inf)
+
+
+def test_multiclass_fixed_cap_is_the_worst_vertex_and_bounds_every_q():
+    rng = np.random.default_rng(0)
+    W, b = rng.uniform(-3, 3, size=(3, 4)), rng.normal(size=3)
+    eta = rng.dirichlet(np.ones(3), size=2)
+    p_T = np.array([0.4, 0.6])
+    cap = theory.multiclass_fixed_cap(W, b, p_T, eta)
+    best = max(theory.multiclass_probe_loss(np.eye(4)[[i, j]], W, b, p_T, eta) for i in range(4) for j in range(4))
+    assert cap == pytest.approx(best, rel=1e-12)
+    for _ in range(200):
+        q = rng.dirichlet(np.full(4, 0.3), size=2)
+        assert theory.multiclass_probe_loss(q, W, b, p_T, eta) <= cap + 1e-12
+    # on a subset of the words (Σq ≤ 1) the origin is a vertex too, so the cap can only grow
+    assert theory.multiclass_fixed_cap(W, b, p_T, eta, subset=True) >= cap
+    zero = theory.multiclass_probe_loss(np.zeros((2, 4)), W, b, p_T, eta)
+    assert theory.multiclass_fixed_cap(W, b, p_T, eta, subset=True) >= zero

@@ -75,3 +75,23 @@ def test_trivial_loss_is_the_best_constant_predictor():
     assert theory.trivial_loss(p_T, eta) == pytest.approx(best, abs=1e-10)
     assert theory.trivial_loss([0.5, 0.5], [1.0, 0.0]) == pytest.approx(np.log(2))
     assert theory.trivial_loss([1.0], [1.0]) == 0.0
+
+
+@given(
+    hnp.arrays(np.float64, 5, elements=st.floats(-4, 4)),
+    st.floats(-3, 3),
+    hnp.arrays(np.float64, 3, elements=st.floats(0.0, 1.0)),
+    hnp.arrays(np.float64, (3, 5), elements=st.floats(-20, 20)),
+)
+def test_fixed_probe_cap_is_reached_at_a_vertex_and_bounds_every_q(v, b, eta, logits):
+    p_T = np.full(3, 1 / 3)
+    cap = theory.fixed_probe_cap(v, b, p_T, eta)
+    # brute force: every choice of one word per context (the simplex's vertices), the largest loss among them
+    best = 0.0
+    for words in np.ndindex(5, 5, 5):
+        q = np.eye(5)[list(words)]
+        best = max(best, theory.probe_loss(q, v, b, p_T, eta))
+    assert cap == pytest.approx(best, rel=1e-12, abs=1e-12)
+    q = np.exp(logits - logits.max(1, keepdims=True))
+    q /= q.sum(1, keepdims=True)
+    assert theory.probe_loss(q, v, b, p_T, eta) <= cap + 1e-12

@@ -125,7 +125,8 @@ class Completion(Experiment[Config]):
         "valence, fails)",
         "bound_holds": "(R10, R11) on every LM with ε > 0, the τ probe (W, b) on p_f (all words or class words) "
         "kept fixed, and the probe refitted in its box (certified), stay under τ + 2B√(2ε/γ) and under "
-        "τ + Bρ₁√Y + B²Y/2, Y = 2ε/γ; decided on informative rows (every fixed row; a refitted row where a bound is "
+        "τ + Bρ₁√Y + B²Y/2, Y = 2ε/γ; decided on informative rows (a fixed row where a bound is below the largest "
+        "loss the fixed probe can have, `theory.multiclass_fixed_cap`; a refitted row where a bound is "
         "below the constant predictor's loss H(η̄)), INCONCLUSIVE if there are none",
     }
 
@@ -213,7 +214,8 @@ class Completion(Experiment[Config]):
         loss = theory.multiclass_probe_loss(vals, fit.W, fit.b, task.p_T, task.eta)
         fixed = make_row("fixed", task, feature, family, eps, step, cfg.B, 0, loss, math.nan, tau, bound, 0.0, seed,
                          r11, rho1)  # fmt: skip
-        return [row, fixed]
+        cap = theory.multiclass_fixed_cap(fit.W, fit.b, task.p_T, task.eta, subset=feature != "p_f")
+        return [row, dataclasses.replace(fixed, cap=cap)]
 
     def summarize(self, cfg: Config, rows: list[_Row]) -> dict:
         return dict(experiment=self.name) | summarize_rows(cfg, rows)

@@ -41,6 +41,7 @@ class Row:
     r11_bound: float  # (R11) τ + Bρ₁√Y + B²Y/2 with ρ₁ of the τ probe on P*, NaN outside the theorem's classes
     rho1: float  # ρ₁ of the τ probe on P* (`theory.multiclass_residual`), NaN outside the theorem's classes
     gamma: float  # the task's γ (min p_L/p_T on its contexts), NaN outside the theorem's classes
+    cap: float = math.nan  # "fixed" rows: the largest loss the τ probe kept fixed can have on any Q
 
 
 def trivial_loss(task: ClassTask) -> float:

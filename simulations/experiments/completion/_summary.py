@@ -71,12 +71,15 @@ def summarize_rows(cfg, rows: list) -> dict:
         for t in values(zs, "task")
         for p in (False, True)
     }
-    # at ε = 0 the bound is τ itself; the τ probe kept fixed ("fixed" rows) can lose more than H(η̄), so each of its
-    # rows is informative, while a refitted probe never does worse than the constant predictor
+    # at ε = 0 the bound is τ itself
     fixed = [r for r in select(rows, kind="fixed") if r.feature in BOUNDED and r.eps > 0]
     refit = [r for r in probes if r.feature in BOUNDED and r.eps > 0]
     bounded = refit + fixed
-    informative = [r for r in refit if min(r.bound, r.r11_bound) < r.trivial] + fixed
+    # a refitted probe never loses more than H(η̄), the τ probe kept fixed never more than its cap: only a bound
+    # below that can be violated
+    informative = [r for r in refit if min(r.bound, r.r11_bound) < r.trivial] + [
+        r for r in fixed if min(r.bound, r.r11_bound) < r.cap
+    ]
     violations = sum(1 for r in bounded if r.loss - r.gap > r.bound + cfg.violation_tol)
     r11_violations = sum(1 for r in bounded if r.loss - r.gap > r.r11_bound + cfg.violation_tol)
     uncertified = sum(1 for r in bounded if not r.gap <= MULTI_GAP_TOL)
@@ -113,7 +116,10 @@ def summarize_rows(cfg, rows: list) -> dict:
                 )
                 for b in ("bound", "r11_bound")
             ]
-            for name, sel in (("refitted", [r for r in informative if r.kind == "probe"]), ("fixed", fixed))
+            for name, sel in (
+                ("refitted", [r for r in informative if r.kind == "probe"]),
+                ("fixed", [r for r in informative if r.kind == "fixed"]),
+            )
         },
         max_ratio_to_bound=max(
             ((r.loss - r.tau) / (r.bound - r.tau) for r in informative if r.bound > r.tau), default=math.nan

@@ -126,7 +126,7 @@ class Sequence(Experiment[Config]):
         "quick": Config(
             lms=("transformer-64", "gru-64"), train=SequenceLMConfig(steps=1000, batch=32, corpus=16384, checkpoints=5)
         ),  # fmt: skip
-        "standard": Config(train=SequenceLMConfig(steps=1500, batch=32, corpus=16384, checkpoints=8), seeds=(0, 1)),
+        "standard": Config(train=SequenceLMConfig(steps=1500, batch=32, corpus=16384, checkpoints=10), seeds=(0, 1)),
     }
     claim_statements = {
         "bound_holds": "(R2, R9 on p_f; R2 through v = Φᵀλ on Φp_f; R6 on f) every checkpoint of every model with "
@@ -134,9 +134,9 @@ class Sequence(Experiment[Config]):
         "probe kept fixed on p_f, under its bounds in both forms (ε on the ends, γ = 1; ε over all prefixes, "
         "γ_ratio = 1/L, for p_f); decided on informative rows, INCONCLUSIVE if there are none",
         "prompt_helps_the_model": "the last checkpoint of each transformer: the box probe on its p_f(s + prompt) "
-        f"beats the one on p_f(s) by ≥ {PROMPT_MARGIN} nats on the concept task; the inert control (the prompt's "
-        "words reversed) fails it; decided on transformers whose held-out ε is below the config's decide_below "
-        "(an undertrained model says nothing about trained LMs), INCONCLUSIVE without one",
+        f"beats the one on p_f(s) by ≥ {PROMPT_MARGIN} nats on the concept task, and the inert control (the prompt's "
+        "words reversed) does not (checked in the verdict); decided on transformers whose held-out ε is below the "
+        "config's decide_below (an undertrained model says nothing about trained LMs), INCONCLUSIVE without one",
         "same_eps_different_downstream": "checkpoints of different models at the same held-out ε (within the "
         "config's same_eps_rtol, each below decide_below) differ in the excess of their p_f probe by the config's "
         "same_eps_factor or more, all under their bounds (the bound is an envelope, not a prediction); FAIL when "
@@ -212,7 +212,10 @@ class Sequence(Experiment[Config]):
             )
             trained = {m: g for m, g in gains.items() if g["eps"] < summary["decide_below"]}
             verdict = (
-                Verdict.of(all(g["none"] - g["prompt"] >= PROMPT_MARGIN for g in trained.values()))
+                # the prompt must help and its control must not: otherwise the gain is not the prompt's
+                Verdict.of(
+                    all(g["none"] - g["prompt"] >= PROMPT_MARGIN > g["none"] - g["inert"] for g in trained.values())
+                )
                 if trained
                 else Verdict.undecided(f"no transformer reached a held-out ε below {summary['decide_below']:g}")
             )

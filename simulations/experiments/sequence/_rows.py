@@ -11,7 +11,7 @@ import numpy as np
 import theory
 
 from ...features import measure, reference_probe, soft_accuracy, zero_shot_margins
-from ...models import LanguageModel, SequenceLM, end_features, output_layer, sequence_eps, sequence_log_probs
+from ...models import LanguageModel, SequenceLM, output_layer, read_ends, sequence_eps, sequence_log_probs
 from ...probes import fit_probe
 from ...worlds import Documents, EndView, SequenceWorld
 
@@ -30,6 +30,8 @@ class Row:
     bound, r9: the feature's bound (R2 / (R2) through v = Φᵀλ / (R6)) and (R9) with ε on the ends, γ = 1.
     bound_prefixes, r9_prefixes: (R2) and (R9) with ε over all prefixes and γ_ratio = 1/L (p_f rows, no suffix).
     delta: (R6)'s δ_T for f rows.  trivial: H(η̄).  gap: the fit's certificate (NaN: none for f).
+    cap: for "fixed" rows, the largest loss the τ probe kept fixed can have on any Q (`theory.fixed_probe_cap`);
+      NaN otherwise.
     """
 
     kind: str
@@ -53,6 +55,7 @@ class Row:
     trivial: float
     gap: float
     seed: int
+    cap: float = math.nan
 
 
 def population_eps(world: SequenceWorld, docs: Documents, model: SequenceLM) -> tuple[float, float]:
@@ -67,12 +70,12 @@ def lm_at_ends(view: EndView, docs: Documents, model: SequenceLM, name: str, ste
     tokens = docs.tokens
     if len(view.tokens):
         tokens = np.hstack([tokens, np.broadcast_to(view.tokens, (tokens.shape[0], len(view.tokens)))])
-    log_q = sequence_log_probs(model, tokens)[:, -1]
+    f, log_q = read_ends(model, tokens)
     q = np.exp(log_q)
     p = view.inst.world.p_star
     eps = float(view.inst.task.p_T @ theory.kl_divergence_log(np.log(p), log_q))
     phi, b = output_layer(model)
-    F = np.hstack([end_features(model, tokens), np.ones((tokens.shape[0], 1))])
+    F = np.hstack([f, np.ones((tokens.shape[0], 1))])
     return LanguageModel(name, q, eps, F, np.vstack([phi, b]), step=step, world_id=view.inst.world_id)
 
 
@@ -110,7 +113,8 @@ def checkpoint_rows(
             fixed = theory.probe_loss(lm.q, ref.v, ref.b, task.p_T, task.eta)
             rows.append(Row("fixed", feature="p_f", loss=fixed, accuracy=soft_accuracy(lm.q @ ref.v + ref.b, task.eta,
                             task.p_T), tau=m.tau, bound=m.bound, r9=m.r9_bound, **prefixes, delta=math.nan,
-                            trivial=m.trivial, gap=0.0, **common))  # fmt: skip
+                            trivial=m.trivial, gap=0.0, cap=theory.fixed_probe_cap(ref.v, ref.b, task.p_T, task.eta),
+                            **common))  # fmt: skip
     # p_f on the evaluative words alone (the paper's class words), box B, no bound (a probe on a subset of the words)
     f = fit_probe(lm.q[:, class_words], task.p_T, task.eta, box=B)
     acc = soft_accuracy(lm.q[:, class_words] @ f.v + f.b, task.eta, task.p_T)

@@ -37,8 +37,9 @@ def _bounds(cfg, rows: list) -> dict:
                 violations += 1
             elif r.loss > bound + cfg.violation_tol:
                 unresolved += 1
-            # a fixed probe's loss is not capped by H(η̄); a refitted one's is, so only a bound below it can bind
-            if r.kind == "fixed" or bound < r.trivial:
+            # a refitted probe never loses more than H(η̄), a fixed one never more than its cap: only a bound below
+            # that can bind
+            if bound < (r.cap if r.kind == "fixed" else r.trivial):
                 informative += 1
                 if bound > r.tau:
                     key = f"{r.feature} {'fixed' if r.kind == 'fixed' else 'refitted'} {words}"

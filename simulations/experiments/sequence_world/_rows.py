@@ -34,6 +34,8 @@ class Row:
     trivial: H(η̄), the constant predictor's loss.  floor: E_T H(η), the loss of the exact posterior itself
       (no predictor of y from s does better).
     rho: (R9)'s residual ρ of the τ probe on P* (capped at 1), NaN for rows without bounds.
+    cap: for "fixed" rows, the largest loss the τ probe kept fixed can have on any Q (`theory.fixed_probe_cap`):
+      a bound at or above it cannot be violated; NaN otherwise.
     """
 
     kind: str
@@ -55,6 +57,7 @@ class Row:
     gap: float
     seed: int
     rho: float = math.nan
+    cap: float = math.nan
     text: str = ""
 
 
@@ -109,7 +112,7 @@ def reader_rows(view: EndView, q: np.ndarray, window: int, eps_prefixes: float, 
         Row("lm", loss=m.fit.loss, accuracy=soft_accuracy(q @ m.fit.v + m.fit.b, task.eta, task.p_T),
             gap=m.fit.gap, **common),
         Row("fixed", loss=fixed_loss, accuracy=soft_accuracy(q @ ref.v + ref.b, task.eta, task.p_T), gap=0.0,
-            **common),
+            cap=theory.fixed_probe_cap(ref.v, ref.b, task.p_T, task.eta), **common),
     ]  # fmt: skip
 
 

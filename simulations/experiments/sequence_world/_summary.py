@@ -45,9 +45,9 @@ def summarize_rows(cfg, rows: list) -> dict:
     for field, label in BOUNDS:
         sel = [r for r in readers if math.isfinite(getattr(r, field))]
         lower = {id(r): r.loss - (r.gap if r.kind == "lm" else 0.0) for r in sel}
-        # a fixed probe's loss is exact and not capped by H(η̄): every fixed row is informative; a refitted probe
-        # never loses more than the constant predictor, so its row is informative only where the bound is below it
-        informative = [r for r in sel if r.kind == "fixed" or getattr(r, field) < r.trivial]
+        # a refitted probe never loses more than the constant predictor (H(η̄)), a fixed one never more than its cap
+        # (`theory.fixed_probe_cap`): a row is informative only where its bound is below that
+        informative = [r for r in sel if getattr(r, field) < (r.cap if r.kind == "fixed" else r.trivial)]
         above = [r for r in sel if r.loss > getattr(r, field) + cfg.violation_tol]
         violations = sum(1 for r in above if lower[id(r)] > getattr(r, field) + cfg.violation_tol)
         checks[field] = dict(
