@@ -273,9 +273,9 @@ def read_ends(model: SequenceLM, tokens: np.ndarray, batch: int = 256) -> tuple[
     feats, logs = [], []
     for i in range(0, tokens.shape[0], batch):
         f, lq = _ends(model, jnp.asarray(tokens[i : i + batch], jnp.int32))
-        lq = np.asarray(lq, np.float64)
+        lq64 = np.asarray(lq, np.float64)
         feats.append(np.asarray(f, np.float64))
-        logs.append(lq - np.logaddexp.reduce(lq, axis=-1, keepdims=True))
+        logs.append(lq64 - np.logaddexp.reduce(lq64, axis=-1, keepdims=True))
     return np.concatenate(feats), np.concatenate(logs)
 
 
