@@ -323,7 +323,9 @@ def _status_line(name: str, run) -> str:
 def _claims_table(results: list[tuple[str, dict]]) -> str:
     from .experiments import get_experiment
 
-    lines = [f"{'experiment':<16} {'claim id':<26} {'verdict':<12} statement  —  measured"]
+    ids = [cid for name, _ in results for cid in get_experiment(name).claim_statements]
+    wn, wc = max([16, *(len(n) + 1 for n, _ in results)]), max([26, *(len(c) + 1 for c in ids)])
+    lines = [f"{'experiment':<{wn}} {'claim id':<{wc}} {'verdict':<12} statement  —  measured"]
     for name, summary in results:
         found = {c["id"]: c for c in summary["claims"]}
         for cid, statement in get_experiment(name).claim_statements.items():
@@ -331,7 +333,7 @@ def _claims_table(results: list[tuple[str, dict]]) -> str:
                 cid, dict(verdict="not checked", statement=statement, measured="no rows for it in this config")
             )
             why = f"  [undecided: {c['reason']}]" if c.get("reason") else ""
-            lines.append(f"{name:<16} {cid:<26} {c['verdict']:<12} {c['statement']}  —  {c['measured']}{why}")
+            lines.append(f"{name:<{wn}} {cid:<{wc}} {c['verdict']:<12} {c['statement']}  —  {c['measured']}{why}")
     return "\n".join(lines)
 
 

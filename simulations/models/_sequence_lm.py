@@ -29,6 +29,7 @@ import numpy as np
 import optax
 
 from ..core import MAX_CORPUS, MAX_COUNT, check_choice, check_range
+from ..worlds import check_tokens
 
 SEQUENCE_LMS = ("transformer", "gru")
 
@@ -205,8 +206,10 @@ def train_sequence_lm(
     `chex.assert_max_traces`).
 
     Raises:
-      ValueError: a corpus smaller than one batch.
+      ValueError: a corpus that is not (documents, length) token ids in [0, vocab_size), or smaller than one
+      batch.
     """
+    corpus = check_tokens(corpus, vocab_size, "corpus")
     n, T = corpus.shape
     if n < cfg.batch:
         raise ValueError(f"corpus: {n} documents cannot fill one batch of {cfg.batch}")

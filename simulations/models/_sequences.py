@@ -77,14 +77,21 @@ def sequence_eps(
     Monte Carlo standard error over documents and the per-prefix KLs (M, L).
 
     The model is either an HMM reader (`model_beliefs` (M, L, C, S): its predictive state distributions, so
-    q = b E) or any function `log_q(docs)` giving log q (n, L, V) for a slice of the documents (a sequence LM
-    reads a batch of documents and predicts every position at once). P*'s rows are made and dropped a few
-    documents at a time (about 2^20 entries), so no N × V array is held.
+    q = b E) or any function `log_q(rows)` that takes a `slice` of the documents' indices and gives log q
+    (n, L, V) for `docs.tokens[rows]` (a sequence LM reads a batch of documents and predicts every position at
+    once), e.g. ``log_q=lambda rows: sequence_log_probs(model, docs.tokens[rows])``. P*'s rows are made and
+    dropped a few documents at a time (about 2^20 entries), so no N × V array is held.
+
+    Raises:
+      ValueError: not exactly one of the two, or model beliefs of another shape than the documents'.
     """
     if (model_beliefs is None) == (log_q is None):
         raise ValueError("give exactly one of model_beliefs and log_q")
     M, L = docs.tokens.shape
     V = hmm.vocab_size
+    if model_beliefs is not None and model_beliefs.shape != docs.filtered.pred.shape:
+        raise ValueError(f"model_beliefs must have the documents' shape (M, L, C, S) = {docs.filtered.pred.shape}, "
+                         f"got {model_beliefs.shape}")  # fmt: skip
     kl = np.empty((M, L))
     for rows in row_chunks(M, max(1, 2**20 // (L * V))):
         p = next_token_probs(hmm, docs.filtered.pred[rows]).reshape(-1, V)

@@ -5,7 +5,7 @@ prefixes s = w_≤t (t = 1..L); p_L is uniform over them and every quantity
 (ε, τ, probes, bounds) is exact with respect to that population. Downstream
 contexts are the document ends s = w_≤L, or the ends followed by a prompt;
 with p_T uniform over the M ends, γ_ratio = p_L(s)/p_T(s) = 1/L exactly
-(docs/design.md §2b). ε over the population estimates the generator's
+(docs/design.md §2, "The sequence world"). ε over the population estimates the generator's
 expected ε with a Monte Carlo error over documents (`eps_by_document`).
 
 The pipeline's `World` is made for the contexts a probe needs (`context_world`):

@@ -3,7 +3,7 @@
 A document draws its concept c once, then runs concept c's own HMM: hidden
 states h_1, h_2, … with h_1 ~ π_c, h_{t+1} ~ A_c[h_t], and each token
 w_t ~ E_c[h_t]. Stacked over the C concepts this is one HMM over C·S hidden
-states whose transition matrix is block-diagonal (docs/design.md §2b).
+states whose transition matrix is block-diagonal (docs/design.md §2, "The sequence world").
 
 Filtering (the forward algorithm) gives, for every prefix s = w_≤t of a
 document, the predictive state distribution b_t = P(h_{t+1} | w_≤t) = α_t A,

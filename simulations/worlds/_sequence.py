@@ -7,7 +7,7 @@ E[h, w] = softmax(θ_hᵀΦ*)_w with a frequency bias row in Φ*, so no
 next-token probability is 0 and ε of any model stays finite. The exact
 next-token distribution of every prefix is a linear image of the belief
 state (`simulations.worlds.forward`), so P* is known for every context of a
-sampled population of documents (docs/design.md §2b; the field's synthetic
+sampled population of documents (docs/design.md §2, "The sequence world"; the field's synthetic
 worlds GINC, Xie et al. ICLR 2022, and Wei, Xie & Ma, NeurIPS 2021, use such
 mixtures; this one adds known embeddings and prompts).
 
@@ -42,7 +42,7 @@ MAX_EMISSION_ENTRIES = 10**9
 
 @dataclasses.dataclass(frozen=True)
 class SequenceConfig:
-    """Knobs of a sequence world (docs/design.md §2b).
+    """Knobs of a sequence world (docs/design.md §2, "The sequence world").
 
     Words:
       lexicon: "reviews" (real English, `review_words`) or "synthetic" (w0000, …, Zipf frequencies).
@@ -70,8 +70,9 @@ class SequenceConfig:
     Prompts:
       prompt_rate: per token, the probability that a content state enters the prompt phrase (0: no prompt
         states at all). The pretraining text contains the phrase at about this rate per token.
-      prompt_sharpness: the prompt states' loading on their word's own axis: each emits its word with
-        probability about e^s / (e^s + Σ_w freq(w)), near 1 for s = 8.
+      prompt_sharpness: s, the prompt states' loading on their word's own axis: each emits its word w with
+        probability about e^s f_w / (e^s f_w + 1 − f_w), f_w the word's frequency share (measured at V = 200,
+        s = 8: 0.98 for "this" and "is", 0.48 for the rarer "movie").
       answer_slot, answer_valence: the answer state's loadings on the evaluative and valence axes (times the
         concept's level): after the prompt, the next word is evaluative and carries the concept.
       prompt: the prompt's words; () takes the word list's (reviews: "this movie is").
@@ -101,26 +102,30 @@ class SequenceConfig:
     documents: int = 256
 
     def __post_init__(self) -> None:
-        check_choice("sequence.lexicon", self.lexicon, set(LEXICONS))
-        check_range("sequence.vocab_size", self.vocab_size, 8, 20_000 if self.lexicon == "reviews" else 10**6,
+        check_choice("world.lexicon", self.lexicon, set(LEXICONS))
+        check_range("world.vocab_size", self.vocab_size, 8, 20_000 if self.lexicon == "reviews" else 10**6,
                     integer=True)  # fmt: skip
-        check_range("sequence.sentiment_share", self.sentiment_share, 0.0, 0.5, lo_open=True)
-        check_range("sequence.word_zipf", self.word_zipf, 0.0, 5.0)
-        check_range("sequence.concepts", self.concepts, 1, 1000, integer=True)
-        check_range("sequence.states", self.states, 1, 10_000, integer=True)
-        check_range("sequence.noise_dims", self.noise_dims, 0, 10_000, integer=True)
-        check_range("sequence.emission_scale", self.emission_scale, 0.0, 20.0)
+        check_range("world.sentiment_share", self.sentiment_share, 0.0, 0.5, lo_open=True)
+        check_range("world.word_zipf", self.word_zipf, 0.0, 5.0)
+        check_range("world.concepts", self.concepts, 1, 1000, integer=True)
+        check_range("world.states", self.states, 1, 10_000, integer=True)
+        check_range("world.noise_dims", self.noise_dims, 0, 10_000, integer=True)
+        check_range("world.emission_scale", self.emission_scale, 0.0, 20.0)
         for name in ("slot", "concept_strength", "prompt_sharpness", "answer_slot", "answer_valence"):
-            check_range(f"sequence.{name}", getattr(self, name), -20.0, 20.0)
-        check_range("sequence.stickiness", self.stickiness, 0.0, 1.0)
+            check_range(f"world.{name}", getattr(self, name), -20.0, 20.0)
+        check_range("world.stickiness", self.stickiness, 0.0, 1.0)
         if self.stickiness >= 1.0:
-            raise ValueError(f"sequence.stickiness must be in [0, 1), got {self.stickiness!r} (1 never leaves a state)")
-        check_range("sequence.temperature", self.temperature, 0.0, 100.0, lo_open=True)
-        check_range("sequence.prompt_rate", self.prompt_rate, 0.0, 0.5)
-        check_range("sequence.length", self.length, 1, 100_000, integer=True)
-        check_range("sequence.documents", self.documents, 1, MAX_COUNT, integer=True)
+            raise ValueError(f"world.stickiness must be in [0, 1), got {self.stickiness!r} (1 never leaves a state)")
+        check_range("world.temperature", self.temperature, 0.0, 100.0, lo_open=True)
+        check_range("world.prompt_rate", self.prompt_rate, 0.0, 0.5)
+        check_range("world.length", self.length, 1, 100_000, integer=True)
+        check_range("world.documents", self.documents, 1, MAX_COUNT, integer=True)
+        if isinstance(self.prompt, str) or not all(isinstance(w, str) for w in self.prompt):
+            raise ValueError(
+                f"world.prompt must be a tuple of words, e.g. ('this', 'movie', 'is'), got {self.prompt!r}"
+            )
         if len(self.prompt) > 20 or len(set(self.prompt)) != len(self.prompt):
-            raise ValueError(f"sequence.prompt must be at most 20 distinct words, got {self.prompt!r}")
+            raise ValueError(f"world.prompt must be at most 20 distinct words, got {self.prompt!r}")
         S = self.states_per_concept
         if self.concepts * S * self.vocab_size > MAX_EMISSION_ENTRIES:
             raise ValueError(
@@ -175,13 +180,15 @@ def make_sequence_world(key: jax.Array, cfg: SequenceConfig) -> SequenceWorld:
     Raises:
       ValueError: a prompt word not in the vocabulary, or a word list that cannot be built.
     """
+    if not (isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)):
+        raise ValueError(f"key must be a JAX PRNG key (e.g. simulations.streams(seed)['world']), got {key!r}")
     rng = numpy_rng(key)
     words = (review_words(cfg.vocab_size, cfg.sentiment_share) if cfg.lexicon == "reviews"
              else synthetic_words(rng, cfg.vocab_size, cfg.word_zipf, cfg.sentiment_share))  # fmt: skip
     prompt_words = cfg.prompt or words.prompt
     prompt = words.ids(list(prompt_words)) if cfg.prompt_rate > 0 else np.zeros(0, dtype=np.int64)
     if cfg.prompt_rate > 0 and tuple(prompt_words) == tuple(prompt_words)[::-1]:
-        raise ValueError(f"sequence.prompt {' '.join(prompt_words)!r} reads the same reversed, so its inert control "
+        raise ValueError(f"world.prompt {' '.join(prompt_words)!r} reads the same reversed, so its inert control "
                          "(the same words in reverse order) would be the prompt itself: give at least two words "
                          "that are not a palindrome")  # fmt: skip
     V, C, K, P, D = cfg.vocab_size, cfg.concepts, cfg.states, len(prompt), cfg.noise_dims

@@ -258,9 +258,9 @@ def plot_signed(
 #: The bounds of the sequence experiments, each drawn as bound − τ against the row's ε on the task's contexts:
 #: (row field, line style, label).
 BOTH_FORMS = (
-    ("bound", "C1-", "(R2) − τ, ε on the ends, γ = 1"),
-    ("r9", "C1:", "(R9) − τ, ε on the ends, γ = 1"),
-    ("bound_prefixes", "C4--", "(R2) − τ, ε over all prefixes, γ = 1/L"),
+    ("bound", "k-", "(R2) − τ, ε on the ends, γ = 1"),
+    ("r9", "k:", "(R9) − τ, ε on the ends, γ = 1"),
+    ("bound_prefixes", "--", "(R2) − τ with ε over all prefixes, γ = 1/L (at the row's ε on the ends)"),
 )
 
 
@@ -271,7 +271,7 @@ def plot_bound_terms(ax: Axes, rows: Sequence[Any], specs: Iterable[tuple[str, s
         pts = sorted((r.eps, getattr(r, field) - r.tau) for r in rows if math.isfinite(getattr(r, field)))
         if pts:
             ax.loglog(*zip(*pts, strict=True), style, lw=1, marker="x" if field.startswith("r9") else ".", ms=4,
-                      label=label)  # fmt: skip
+                      label=label, **({} if style[0] in "kC" else {"color": "0.45"}))  # fmt: skip
 
 
 def plot_strips(

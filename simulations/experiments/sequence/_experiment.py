@@ -1,10 +1,10 @@
 """Experiment `sequence`: causal transformers and a GRU trained on sampled documents, the bounds through training.
 
-Claims (docs/design.md §2b; arXiv:2010.03648 §4–§5): sequence LMs trained with AdamW on a finite corpus of
-documents from the sequence world are measured at log-spaced checkpoints, exactly: ε over all prefixes of
-held-out documents (and of training documents), and at the document ends their features p_f(s) (box probe),
-Φp_f(s) (polytope probe) and f(s) (unconstrained, from the (R6) comparator), each under its bound in both
-forms (ε on the ends with γ = 1; for p_f also ε over all prefixes with γ_ratio = 1/L) — `bound_holds`; the
+Claims (docs/design.md §2, "The sequence world"; arXiv:2010.03648 §4–§5): sequence LMs trained with AdamW on a
+finite corpus of documents from the sequence world are measured at log-spaced checkpoints, exactly: ε over all
+prefixes of held-out documents (and of training documents), and at the document ends their features p_f(s) (box
+probe), Φp_f(s) (polytope probe) and f(s) (unconstrained, from the (R6) comparator), each under its bound in
+both forms (ε on the ends with γ = 1; for p_f also ε over all prefixes with γ_ratio = 1/L) — `bound_holds`; the
 trained transformer reads the concept better after the prompt than without it, and the inert control does not
 help — `prompt_helps_the_model`; and models at the same held-out ε (within 5%) differ in downstream loss, all
 under the bound (the bound is an envelope, not a prediction; Liu et al., ICML 2023) —
@@ -92,9 +92,17 @@ class Config(RunConfig):
         check_distinct("lms", self.lms)
         if not self.lms:
             raise ValueError("lms must not be empty")
+        own = {f: getattr(self.train, f) for f in ("kind", "width", "heads", "tied")}
+        if own != {f: getattr(SequenceLMConfig(), f) for f in own}:
+            raise ValueError(f"train: {', '.join(f'{k}={v!r}' for k, v in own.items())} are each model's own: set "
+                             "them through lms (KIND-WIDTH[-tied]), not train")  # fmt: skip
         for spec in self.lms:
             self.lm_config(spec)
-        check_range("train_docs", self.train_docs, 2, self.train.corpus, integer=True)
+        if not 2 <= self.train_docs <= self.train.corpus:
+            raise ValueError(f"train_docs must be in [2, train.corpus = {self.train.corpus}], got {self.train_docs}")
+        if self.world.documents < 10:
+            raise ValueError(f"world.documents must be >= 10 (probes on fewer end contexts say nothing), got "
+                             f"{self.world.documents}")  # fmt: skip
         check_range("B", self.B, 0.0, 1e6, lo_open=True)
         check_range("same_eps_rtol", self.same_eps_rtol, 0.0, 1.0, lo_open=True)
         check_range("same_eps_factor", self.same_eps_factor, 1.0, 1e6, lo_open=True)
@@ -132,7 +140,8 @@ class Sequence(Experiment[Config]):
         "bound_holds": "(R2, R9 on p_f; R2 through v = Φᵀλ on Φp_f; R6 on f) every checkpoint of every model with "
         "ε > 0, each feature's probe at the document ends (certified where its class has a certificate) and the τ "
         "probe kept fixed on p_f, under its bounds in both forms (ε on the ends, γ = 1; ε over all prefixes, "
-        "γ_ratio = 1/L, for p_f); decided on informative rows, INCONCLUSIVE if there are none",
+        "γ_ratio = 1/L, for p_f); decided on informative rows (a fixed row whose bound is below the largest loss "
+        "the fixed probe can have, a refitted row whose bound is below H(η̄)), INCONCLUSIVE if there are none",
         "prompt_helps_the_model": "the last checkpoint of each transformer: the box probe on its p_f(s + prompt) "
         f"beats the one on p_f(s) by ≥ {PROMPT_MARGIN} nats on the concept task, and the inert control (the prompt's "
         "words reversed) does not (checked in the verdict); decided on transformers whose held-out ε is below the "

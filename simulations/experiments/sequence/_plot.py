@@ -33,8 +33,14 @@ def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim]) -> list[P
         ax.errorbar(c["step"], c["eps_heldout"], yerr=c["eps_se"], fmt="o-", color=colour, ms=4,
                     label=f"{lm}: held-out ε (± Monte Carlo s.e.)")  # fmt: skip
         ax.loglog(c["step"], c["eps_train"], "x:", color=colour, label=f"{lm}: ε on training documents")
+    ax.axhline(
+        summary["decide_below"],
+        color="0.5",
+        ls="--",
+        lw=1,
+        label=f"decide_below = {summary['decide_below']:g}: the trained-model claims read checkpoints below it",
+    )
     ax.xaxis.set_minor_formatter("")
-    ax.yaxis.set_minor_formatter("")
     ax.set_xlabel("optimiser step")
     ax.set_ylabel("ε over all prefixes (exact)")
     ax.set_title("exact ε through training")
@@ -53,7 +59,8 @@ def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim]) -> list[P
                     "τ probe kept fixed, loss − τ")  # fmt: skip
     plot_bound_terms(ax, probes)
     if probes:
-        ax.axhline(min(r.trivial - r.tau for r in probes), color="k", ls=":", lw=1, label="H(η̄) − τ")
+        ax.axhline(min(r.trivial - r.tau for r in probes), color="0.6", ls=":", lw=1,
+                   label="H(η̄) − τ (smallest over seeds): no refitted excess exceeds its own")  # fmt: skip
     ax.xaxis.set_minor_formatter("")
     ax.yaxis.set_minor_formatter("")
     ax.set_xlabel("ε on the document ends (exact)")
@@ -68,7 +75,7 @@ def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim]) -> list[P
 
 def _table_panel(ax, summary: dict) -> None:
     table = summary["table"]
-    cols = [f"{lm}\n{s}" for lm in table for s in ("no prompt", "prompt")]
+    cols = [f"{_short(lm)}\n{s}" for lm in table for s in ("no\nprompt", "with\nprompt")]
     acc = np.array([[table[lm][f"{feat}/{s}"] for lm in table for s in ("none", "prompt")] for feat in FEATURES])
     ax.imshow(acc, vmin=0.5, vmax=1, cmap="viridis", aspect="auto")
     for i in range(acc.shape[0]):
@@ -78,15 +85,23 @@ def _table_panel(ax, summary: dict) -> None:
                         fontsize=7)  # fmt: skip
     ax.set_xticks(range(len(cols)), cols, fontsize=6)
     ax.set_yticks(range(len(FEATURES)), [words(f) for f in FEATURES])
-    ax.set_title("accuracy on the concept, last checkpoints")
+    eps = ", ".join(f"{_short(lm)} {c['eps_heldout'][-1]:.3f}" for lm, c in summary["curves"].items() if c["step"])
+    ax.set_xlabel(f"held-out ε at the last step:\n{eps}", fontsize=7)
+    ax.set_title(f"accuracy on the concept, last checkpoints\n(probes in the box B = {summary['B']:g})", fontsize=9)
     ax.grid(False)
+
+
+def _short(lm: str) -> str:
+    """A model's name short enough for a table's column (transformer-64 -> trf-64)."""
+    return lm.replace("transformer", "trf")
 
 
 def report_text(summary: dict) -> str:
     """Training curves, the bounds' numbers, the prompt, same-ε pairs and the synthetic Table 1."""
     lines = []
     for lm, c in summary["curves"].items():
-        lines.append(f"{lm}: step, held-out ε ± s.e., train ε, ε on the ends, p_f probe excess")
+        lines.append(f"{lm}: step, held-out ε ± s.e. (mean over seeds), train ε, ε on the ends, excess of the "
+                     "refitted box probe on p_f at the ends")  # fmt: skip
         for k, s in enumerate(c["step"]):
             lines.append(f"  {s:>6}  {c['eps_heldout'][k]:.4g} ± {c['eps_se'][k]:.2g}  {c['eps_train'][k]:.4g}  "
                          f"{c['eps_ends'][k]:.4g}  {c['excess'][k]:+.4f}")  # fmt: skip
@@ -95,10 +110,11 @@ def report_text(summary: dict) -> str:
               f"informative, {b['unresolved']} unresolved; closest approach (loss − τ)/(bound − τ):"]  # fmt: skip
     lines += [f"  {k}: {v:.3f}" for k, v in sorted(b["closest"].items())]
     table = summary["table"]
-    lines += ["", "synthetic Table 1: accuracy on the concept at the last checkpoint, mean over seeds"]
+    lines += ["", f"synthetic Table 1: accuracy on the concept at the last checkpoint, mean over seeds (box B = "
+              f"{summary['B']:g}; f unconstrained; zero-shot calibrated)"]  # fmt: skip
     cols = [f"{lm}/{s}" for lm in table for s in ("none", "prompt")]
-    lines.append(f"{'feature':<11}" + "".join(f"{c:>24}" for c in cols))
+    lines.append(f"{'feature':<22}" + "".join(f"{c:>24}" for c in cols))
     for feat in FEATURES:
-        lines.append(f"{feat:<11}" + "".join(f"{table[c.rsplit('/', 1)[0]][f'{feat}/' + c.rsplit('/', 1)[1]]:>24.3f}"
-                                             for c in cols))  # fmt: skip
+        lines.append(f"{words(feat):<22}" + "".join(
+            f"{table[c.rsplit('/', 1)[0]][f'{feat}/' + c.rsplit('/', 1)[1]]:>24.3f}" for c in cols))  # fmt: skip
     return "\n".join(lines)

@@ -13,7 +13,12 @@ from ..kit import select, values
 #: The prompt lowers the trained transformer's probe loss by at least this (nats) to count.
 PROMPT_MARGIN = 0.01
 #: The bounds checked on a row: (field, words). The prefixes form exists for p_f rows without a suffix only.
-BOUNDS = (("bound", "γ = 1"), ("r9", "(R9), γ = 1"), ("bound_prefixes", "γ = 1/L"), ("r9_prefixes", "(R9), γ = 1/L"))
+BOUNDS = (
+    ("bound", "the feature's bound (R2/R6), ε on the ends, γ = 1"),
+    ("r9", "(R9), ε on the ends, γ = 1"),
+    ("bound_prefixes", "(R2), ε over all prefixes, γ = 1/L"),
+    ("r9_prefixes", "(R9), ε over all prefixes, γ = 1/L"),
+)
 FEATURES = ("f", "p_f", "p_f_class", "phi_p_f", "zero_shot")
 
 
@@ -79,7 +84,11 @@ def summarize_rows(cfg, rows: list) -> dict:
         curves[lm] = dict(
             step=steps,
             eps_heldout=[_mean(select(sel, step=s), "eps_heldout") for s in steps],
-            eps_se=[_mean(select(sel, step=s), "eps_se") for s in steps],
+            # independent seeds: the s.e. of their mean is √(Σ s.e.²)/n
+            eps_se=[
+                float(np.sqrt(np.sum(np.square([r.eps_se for r in select(sel, step=s)]))) / len(select(sel, step=s)))
+                for s in steps
+            ],
             eps_train=[_mean(select(sel, step=s), "eps_train") for s in steps],
             eps_ends=[_mean(select(sel, step=s), "eps") for s in steps],
             excess=[_mean(select(sel, step=s), "loss") - _mean(select(sel, step=s), "tau") for s in steps],

@@ -1,17 +1,17 @@
 """Experiment `sequence_world`: documents of real words from a mixture of concept HMMs, P* exact for every prefix.
 
-Claims (docs/design.md §2b; arXiv:2010.03648 §3, sentence completion, and §4, the bound): the concept of a
-document (its sentiment) becomes more natural at the document's end, for probes of the bound's box B, when the
-prompt "this movie is" is appended, through the generator's own dynamics (the prompt leads into a state whose
-next word carries the concept), while the same words in reverse order (inert) do not help; and exact readers
-of the last k tokens, language models of a finite memory whose Q is exact, stay under (R2) and (R9) in both of
-the sequence world's forms, ε on the ends with γ = 1 and ε over all prefixes with γ_ratio = 1/L.
+Claims (docs/design.md §2, "The sequence world"; arXiv:2010.03648 §3, sentence completion, and §4, the bound):
+the concept of a document (its sentiment) becomes more natural at the document's end, for probes of the bound's
+box B, when the prompt "this movie is" is appended, through the generator's own dynamics (the prompt leads into
+a state whose next word carries the concept), while the same words in reverse order (inert) do not help; and
+exact readers of the last k tokens, language models of a finite memory whose Q is exact, stay under (R2) and
+(R9) in both of the sequence world's forms, ε on the ends with γ = 1 and ε over all prefixes with γ_ratio = 1/L.
 
 Reported beside the claims: τ(B) to large B (with M ≫ V the large-B limit is the best loss of any linear
 function of p*; with M ≤ V it would be the posterior's own loss for every suffix) and the calibrated zero-shot
-accuracy, which measures the information about the concept in the next-word ratio of positive to negative
-words. The prompt carries no concept, so it moves the information into the scale a bounded probe reads
-without adding to it.
+accuracy, which measures the information about the concept in the next-word ratio of positive to negative words.
+The prompt carries no concept, so it moves the information into the scale a bounded probe reads without adding
+to it.
 """
 
 from __future__ import annotations
@@ -58,6 +58,9 @@ class Config(RunConfig):
         if self.B not in self.B_sweep:
             raise ValueError(f"B: {self.B:g} must be one of B_sweep (the prompt claim compares τ at B), got "
                              f"B_sweep = {', '.join(f'{b:g}' for b in self.B_sweep)}")  # fmt: skip
+        if self.world.documents < 10:
+            raise ValueError(f"world.documents must be >= 10 (probes on fewer end contexts say nothing), got "
+                             f"{self.world.documents}")  # fmt: skip
         if self.world.length < 2:
             raise ValueError(f"world.length must be >= 2 (a reader of fewer tokens than the document), got "
                              f"{self.world.length}")  # fmt: skip
@@ -99,8 +102,9 @@ class SequenceWorldExperiment(Experiment[Config]):
         "τ(B) to large B and B_δ are reported beside it",
         "bound_holds": "(R2, R9) readers of the last k tokens (exact Q, ε > 0): the box probe refitted on their p_f "
         "(certified) and the τ probe kept fixed stay under τ + √(2B²ε/γ) and (R9) in both forms (ε on the ends, "
-        "γ = 1; ε over all prefixes, γ_ratio = 1/L); decided on informative rows (every fixed row; a refitted row "
-        "whose bound is below H(η̄)), INCONCLUSIVE if there are none",
+        "γ = 1; ε over all prefixes, γ_ratio = 1/L); decided on informative rows (a fixed row whose bound is below "
+        "the largest loss the fixed probe can have; a refitted row whose bound is below H(η̄)), INCONCLUSIVE if "
+        "there are none",
     }
     claim_labels = {
         "prompt_makes_concept_natural": "the prompt makes the concept natural",
@@ -130,7 +134,7 @@ class SequenceWorldExperiment(Experiment[Config]):
         tick()
         L = cfg.world.length
         for k in (*cfg.windows, L):  # k = L: the oracle, which reads every token (a suffix's too)
-            beliefs = window_beliefs(world.hmm, docs.tokens, k)
+            beliefs = docs.filtered.pred if k == L else window_beliefs(world.hmm, docs.tokens, k)
             eps_prefixes, eps_se, _ = sequence_eps(world.hmm, docs, model_beliefs=beliefs)
             for view in views[:2]:  # no suffix, and the prompt (the inert control reads like no suffix)
                 width = k if k < L else L + len(view.tokens)
