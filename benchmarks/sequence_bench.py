@@ -14,21 +14,11 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
+from timing import best_of  # beside this script
 
 import simulations as sim
 from simulations.worlds import entropies
-
-
-def _best(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def sequence_pass(documents: int = 4096, length: int = 128, vocab: int = 2000, repeats: int = 3) -> None:
@@ -48,15 +38,15 @@ def sequence_pass(documents: int = 4096, length: int = 128, vocab: int = 2000, r
     ref.n_features = vocab
     ref.startprob_, ref.transmat_, ref.emissionprob_ = pi, A, E
     X, lengths = few.reshape(-1, 1), [length] * few.shape[0]
-    t_ref = _best(lambda: ref.score(X, lengths), repeats)
-    t_few = _best(lambda: sim.forward(hmm, few), repeats)
+    t_ref = best_of(lambda: ref.score(X, lengths), repeats)
+    t_few = best_of(lambda: sim.forward(hmm, few), repeats)
     ours = sim.forward(hmm, few).log_lik.sum()
     agree = abs(ours - ref.score(X, lengths)) / abs(ours)
     n_few = few.size
     print(f"  forward, {few.shape[0]} documents: hmmlearn scaling {n_few / t_ref / 1e6:.3f} M tokens/s, ours "
           f"{n_few / t_few / 1e6:.2f} M tokens/s: {t_ref / t_few:.1f}x (target >= 10x); log-likelihoods agree to "
           f"{agree:.1e} relative")  # fmt: skip
-    t_all = _best(lambda: sim.forward(hmm, tokens), repeats)
+    t_all = best_of(lambda: sim.forward(hmm, tokens), repeats)
     print(f"  forward, {documents} documents: ours {tokens.size / t_all / 1e6:.2f} M tokens/s")
 
     # 2. the full pass against the floor of its own products
@@ -80,9 +70,9 @@ def sequence_pass(documents: int = 4096, length: int = 128, vocab: int = 2000, r
             for _ in range(documents // 1024):
                 b_rows @ E_flat  # b·E
 
-    t_floor = _best(floor, repeats)
-    t_probs = _best(lambda: full(False), repeats)
-    t_full = _best(lambda: full(True), 1)
+    t_floor = best_of(floor, repeats)
+    t_probs = best_of(lambda: full(False), repeats)
+    t_full = best_of(lambda: full(True), 1)
     n = documents * length
     print(f"  p* of all {n:,} prefixes (forward + b·E): {t_probs:.2f} s, {t_probs / t_floor:.2f}x the floor of its "
           f"products ({t_floor:.2f} s; target <= 2x)")  # fmt: skip
@@ -108,7 +98,7 @@ def transformer_step(repeats: int = 5, width: int = 64, layers: int = 2, vocab: 
     tokens = jax.random.randint(jax.random.key(1), (batch, length), 0, vocab)
     step = eqx.filter_jit(models.train_step)
     jax.block_until_ready(step(model, state, tokens, optimizer)[2])
-    t_step = _best(lambda: jax.block_until_ready(step(model, state, tokens, optimizer)[2]), repeats)
+    t_step = best_of(lambda: jax.block_until_ready(step(model, state, tokens, optimizer)[2]), repeats)
     T = length - 1
     per_token = layers * (24 * width**2 + 4 * T * width) + 2 * width * vocab  # forward FLOPs of one prefix
     flops = 3 * batch * T * per_token
@@ -116,7 +106,7 @@ def transformer_step(repeats: int = 5, width: int = 64, layers: int = 2, vocab: 
     a = jnp.ones((n, n), jnp.float32)
     mm = jax.jit(lambda x: x @ x)
     jax.block_until_ready(mm(a))
-    t_mm = _best(lambda: jax.block_until_ready(mm(a)), repeats)
+    t_mm = best_of(lambda: jax.block_until_ready(mm(a)), repeats)
     rate = 2 * n**3 / t_mm
     print(f"(SEQ) transformer train step (width {width}, {layers} layers, V = {vocab}, {batch} documents of {length} "
           f"tokens): {t_step * 1e3:.1f} ms, {flops / 1e9:.3f} GFLOP a step, {flops / t_step / 1e9:.2f} GFLOP/s = "
@@ -124,5 +114,5 @@ def transformer_step(repeats: int = 5, width: int = 64, layers: int = 2, vocab: 
           f"{n}³ products); {batch * T / t_step / 1e3:.0f} k tokens/s")  # fmt: skip
     docs = np.asarray(jax.random.randint(jax.random.key(2), (512, 32), 0, vocab))
     models.sequence_log_probs(model, docs[:64])
-    t_eval = _best(lambda: models.sequence_log_probs(model, docs), max(1, repeats // 2))
+    t_eval = best_of(lambda: models.sequence_log_probs(model, docs), max(1, repeats // 2))
     print(f"  population evaluation (log q of every prefix, float64): {docs.size / t_eval / 1e3:.0f} k tokens/s")
