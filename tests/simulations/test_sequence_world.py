@@ -302,3 +302,13 @@ def test_samples_use_the_key_given(small_world):
     y = worlds.sample_population(streams(5)["data"], small_world, 3, 4).tokens
     z = worlds.sample_population(streams(6)["data"], small_world, 3, 4).tokens
     assert np.array_equal(x, y) and not np.array_equal(x, z)
+
+
+def test_synthetic_words_have_zipf_frequencies_and_a_prompt_without_valence():
+    words = worlds.synthetic_words(np.random.default_rng(0), 100, 1.0, 0.2)
+    assert words.words[:3] == words.prompt == ("w0000", "w0001", "w0002")
+    assert words.evaluative.sum() == 20 and not words.evaluative[:3].any()
+    assert np.all(np.diff(words.log_freq) < 0) and logsumexp(words.log_freq) == pytest.approx(0.0, abs=1e-12)
+    assert np.all(np.abs(words.valence[words.evaluative]) >= 0.25)
+    sw = worlds.make_sequence_world(streams(0)["world"], worlds.SequenceConfig(lexicon="synthetic", vocab_size=100))
+    assert sw.text(sw.prompt) == "w0000 w0001 w0002" and sw.text(sw.inert) == "w0002 w0001 w0000"
