@@ -24,7 +24,15 @@ import numpy as np
 import theory
 
 from ..core import numpy_rng, row_chunks
-from ..worlds import HMM, Documents, SequenceWorld, eps_by_document, next_token_probs, sample_documents
+from ..worlds import (
+    HMM,
+    Documents,
+    SequenceWorld,
+    append_suffix,
+    eps_by_document,
+    next_token_probs,
+    sample_documents,
+)
 
 
 def window_beliefs(hmm: HMM, tokens: np.ndarray, k: int) -> np.ndarray:
@@ -65,8 +73,7 @@ def read_windows(hmm: HMM, windows: np.ndarray) -> np.ndarray:
 
 def end_windows(tokens: np.ndarray, suffix: np.ndarray | None, k: int) -> np.ndarray:
     """(M, min(k, L + len(suffix))) the last k tokens of each document followed by `suffix`."""
-    ext = tokens if suffix is None or len(suffix) == 0 else np.hstack(
-        [tokens, np.broadcast_to(np.asarray(suffix), (tokens.shape[0], len(suffix)))])  # fmt: skip
+    ext = append_suffix(tokens, suffix)
     return ext[:, -min(int(k), ext.shape[1]) :]
 
 

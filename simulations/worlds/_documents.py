@@ -45,15 +45,19 @@ class Documents(NamedTuple):
     concepts: np.ndarray
     filtered: Filtered
 
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.tokens.shape
-
 
 def sample_population(key: jax.Array, world: SequenceWorld, documents: int, length: int) -> Documents:
     """Draw `documents` documents of `length` tokens with the PRNG stream `key` and filter them."""
     tokens, concepts = sample_documents(numpy_rng(key), world.hmm, documents, length)
     return Documents(tokens, concepts, forward(world.hmm, tokens))
+
+
+def append_suffix(tokens: np.ndarray, suffix: np.ndarray | None) -> np.ndarray:
+    """(M, L + len(suffix)) every document followed by the same `suffix` (a prompt); the documents when there is
+    none."""
+    if suffix is None or len(suffix) == 0:
+        return tokens
+    return np.hstack([tokens, np.broadcast_to(np.asarray(suffix), (tokens.shape[0], len(suffix)))])
 
 
 def end_beliefs(world: SequenceWorld, docs: Documents, suffix: np.ndarray | None = None) -> np.ndarray:

@@ -13,7 +13,7 @@ import theory
 from ...features import measure, reference_probe, soft_accuracy, zero_shot_margins
 from ...models import LanguageModel, SequenceLM, output_layer, read_ends, sequence_eps, sequence_log_probs
 from ...probes import fit_probe
-from ...worlds import Documents, EndView, SequenceWorld
+from ...worlds import Documents, EndView, SequenceWorld, append_suffix
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,9 +67,7 @@ def population_eps(world: SequenceWorld, docs: Documents, model: SequenceLM) -> 
 def lm_at_ends(view: EndView, docs: Documents, model: SequenceLM, name: str, step: int) -> LanguageModel:
     """The model read at the ends of `docs` after the view's suffix, as a `LanguageModel` of the view:
     Q (float64), its ε on these contexts, and F = [f(s), 1], Φ = [Φ; b] so that Q = softmax(FΦ) exactly."""
-    tokens = docs.tokens
-    if len(view.tokens):
-        tokens = np.hstack([tokens, np.broadcast_to(view.tokens, (tokens.shape[0], len(view.tokens)))])
+    tokens = append_suffix(docs.tokens, view.tokens)
     f, log_q = read_ends(model, tokens)
     q = np.exp(log_q)
     p = view.inst.world.p_star
