@@ -150,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--seed", type=_seed, default=0, help="world seed (default 0)")
     dm.add_argument("--eps", type=_demo_eps, default=1e-4, help="ε of the language model, in (0, 10] (default 1e-4)")
 
+    ls = sub.add_parser("lesson", help="write the lessons as self-contained HTML pages with sliders (for a class)")
+    ls.add_argument("names", nargs="*", metavar="NAME", help="lessons to write: world, bound, prompts, sequence "
+                    "(default: all four)")  # fmt: skip
+    ls.add_argument("--out", default="build/lessons", help="folder of the pages (default build/lessons)")
+    ls.add_argument("--seed", type=_seed, default=0, help="seed of the lessons' worlds (default 0)")
+    ls.add_argument("--threads", **threads)
+
     pt = sub.add_parser("partition", help="how close log Z is to quadratic for embeddings from a file (R6)")
     pt.add_argument("--threads", **threads)
     pt.add_argument("--embeddings", required=True, metavar="FILE", help="V × d matrix (.npy or .safetensors)")
@@ -222,6 +229,8 @@ def _dispatch(args) -> int:
 
         print(run_demo(args.seed, args.eps))
         return 0
+    if args.command == "lesson":
+        return _lesson(args)
     from .experiments import REGISTRY, experiment_names, get_experiment
 
     if args.command == "list":  # from the registry alone: no experiment is imported, nor JAX
@@ -335,6 +344,16 @@ def _claims_table(results: list[tuple[str, dict]]) -> str:
             why = f"  [undecided: {c['reason']}]" if c.get("reason") else ""
             lines.append(f"{name:<{wn}} {cid:<{wc}} {c['verdict']:<12} {c['statement']}  —  {c['measured']}{why}")
     return "\n".join(lines)
+
+
+def _lesson(args) -> int:
+    from .lessons import lesson_names, write_lessons
+
+    names = args.names or lesson_names()
+    for name, path, seconds in write_lessons(names, args.out, args.seed):
+        print(f"{name:<9} {path}  ({path.stat().st_size / 1e6:.1f} MB, {seconds:.1f} s)", flush=True)
+    print(f"open {args.out}/index.html in a browser (the pages work offline, no server needed)")
+    return 0
 
 
 def _bound(args) -> int:
