@@ -148,7 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     dm = sub.add_parser("demo", help="the theory on one context of a named-word world, in tables (for a class)")
     dm.add_argument("--threads", **threads)
     dm.add_argument("--seed", type=_seed, default=0, help="world seed (default 0)")
-    dm.add_argument("--eps", type=_demo_eps, default=1e-4, help="ε of the language model, in (0, 10] (default 1e-4)")
+    dm.add_argument("--eps", type=_demo_eps, default=None, help="ε of the language model, in (0, 10] (default "
+                    "1e-5, where the bound says something for seed 0)")  # fmt: skip
+    dm.add_argument("--kind", choices=("adversarial", "random", "trained"), default="adversarial",
+                    help="the language model: P* tilted against the task's labels (default), tilted at random, "
+                    "or a softmax LM trained with JAX")  # fmt: skip
+    dm.add_argument("--plot", default=None, metavar="FILE", help="also draw the probe's excess against ε under "
+                    "the bound into FILE (a .png)")  # fmt: skip
 
     ls = sub.add_parser("lesson", help="write the lessons as self-contained HTML pages with sliders (for a class)")
     ls.add_argument("names", nargs="*", metavar="NAME", help="lessons to write: world, bound, prompts, sequence "
@@ -225,9 +231,9 @@ def _dispatch(args) -> int:
     if args.command == "partition":
         return _partition(args)
     if args.command == "demo":
-        from .demo import run_demo
+        from .demo import DEFAULT_EPS, run_demo
 
-        print(run_demo(args.seed, args.eps))
+        print(run_demo(args.seed, DEFAULT_EPS if args.eps is None else args.eps, args.kind, args.plot))
         return 0
     if args.command == "lesson":
         return _lesson(args)
