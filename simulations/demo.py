@@ -71,7 +71,8 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
 class TaskLine(NamedTuple):
     """The sentiment task on one copy of the contexts (without or with the prompt), for the demo's LM.
 
-    tau, tau_accuracy: the box-B 2-class probe on p_f fitted on P* (τ, the reference).  probe_loss,
+    tau, tau_accuracy, tau_gap: the box-B 2-class probe on p_f fitted on P* (τ, the reference; its certified
+    gap).  probe_loss,
     probe_accuracy, gap: the same class refitted on Q (certified gap).  bound: τ + 2B√(2ε/γ) from
     `theory.multiclass_task_bound`.  trivial: the constant predictor's loss H(η̄) (`theory.trivial_loss`).
     eps_vacuous: the ε at which the bound reaches `trivial` (above it the bound says nothing).
@@ -82,6 +83,7 @@ class TaskLine(NamedTuple):
     gamma: float
     tau: float
     tau_accuracy: float
+    tau_gap: float
     probe_loss: float
     probe_accuracy: float
     gap: float
@@ -201,6 +203,7 @@ def _task_line(task: ClassTask, ref: MultiProbeFit, q: np.ndarray, eps: float) -
         gamma=float(task.gamma),
         tau=float(ref.loss),
         tau_accuracy=float(ref.accuracy),
+        tau_gap=float(ref.gap),
         probe_loss=float(fit.loss),
         probe_accuracy=float(fit.accuracy),
         gap=float(fit.gap),
@@ -363,17 +366,24 @@ def _figure_text(r: DemoResult) -> str:
            + ", ".join(f"{e:.3g} ({('no prompt', 'prompt')[k]})" for e, k in above) + ".")
     ]  # fmt: skip
     for k, name in enumerate(("no prompt", "with the prompt")):
-        gained = [p for p in r.curve if p.excess[k] <= 0]
+        gained = [p for p in r.curve if p.excess[k] < -_tolerance(p, r.tasks[k], k)]
         if gained:
             p = min(gained, key=lambda x: x.eps)
             out.append(
-                f"Hollow markers ({name}): the probe refitted on Q gained at {len(gained)} of them; at the first, "
+                f"{name.capitalize()}: the probe refitted on Q gained (beyond its fits' certified error) at "
+                f"{len(gained)} of them; at the first, "
                 f"ε = {p.eps:.3g}, it gained {-p.excess[k]:.3g} while the τ probe kept fixed changed by "
                 f"{p.fixed_excess[k]:+.3g}"
                 + (" (the tilt is built from the labels, so at large ε it writes them into Q, where a refitted probe "
                    "reads them)." if r.kind == "adversarial" else ".")
             )  # fmt: skip
     return "\n".join(out)
+
+
+def _tolerance(p: CurvePoint, line: TaskLine, k: int) -> float:
+    """How far the excess of copy k at `p` may be from its true value: the two fits' certified gaps (τ and Q)."""
+    gaps = (p.gap[k], line.tau_gap)
+    return float(sum(g for g in gaps if math.isfinite(g)))
 
 
 def draw_demo(r: DemoResult, path: str | Path) -> Path:
@@ -387,7 +397,7 @@ def draw_demo(r: DemoResult, path: str | Path) -> Path:
         fig, ax = plt.subplots(figsize=(7.6, 6.6))
         eps = np.array([p.eps for p in r.curve])
         excess = np.array([p.excess for p in r.curve])  # (n, 2)
-        positive = excess[excess > 0]
+        positive = excess[excess > 1e-12]
         floor = float(min(positive.min() / 3.0, 1e-4)) if positive.size else 1e-6
         lo, hi = float(eps.min()) / 2.0, float(eps.max()) * 2.0
         grid = np.geomspace(lo, hi, 200)
@@ -398,12 +408,14 @@ def draw_demo(r: DemoResult, path: str | Path) -> Path:
         marker = FAMILY_STYLE.get(r.kind, {}).get("marker", "o")
         for k, t in enumerate(r.tasks):
             colour, name = COPY_COLOUR[t.prompted], ("with the prompt" if t.prompted else "no prompt")
-            up, down = excess[:, k] > 0, excess[:, k] <= 0
+            tol = np.array([_tolerance(p, t, k) for p in r.curve])
+            up = excess[:, k] > tol
+            down = ~up
             ax.plot(eps[up], excess[up, k], marker, color=colour, ls="none", ms=6,
                     label=f"probe's excess on the LM's next words, {name}")  # fmt: skip
             if down.any():
                 ax.plot(eps[down], np.full(down.sum(), floor), marker, color=colour, mfc="none", ls="none", ms=7,
-                        label=f"{name}: excess ≤ 0 (the refitted probe gained), drawn at the bottom")  # fmt: skip
+                        label=f"{name}: excess ≤ 0 or within the fits' certificates, drawn at the bottom")  # fmt: skip
             room = t.trivial - t.tau
             ax.axhline(room, color=colour, ls="--", lw=1, label=f"{name}: the constant predictor's excess")
             if t.eps_vacuous > 0:
