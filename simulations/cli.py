@@ -123,6 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="list the registered experiments")
 
+    rs = sub.add_parser("results", help="list the stored runs of a results folder: experiment, profile, overrides, "
+                        "seeds, verdicts, when, folder")  # fmt: skip
+    rs.add_argument("--results", default="results", help="results folder (default: results)")
+    rp = sub.add_parser("report", help="one self-contained HTML page of every finished stored run: its figures "
+                        "redrawn from its rows, its claims and its config")  # fmt: skip
+    rp.add_argument("--results", default="results", help="results folder (default: results)")
+    rp.add_argument("--out", default="build/report/index.html", help="the page (default build/report/index.html)")
+    rp.add_argument("--threads", **threads)
+
     sw = sub.add_parser("sweep", help="run one experiment over a grid of config overrides (serially or on Dask)")
     sw.add_argument("name", help="experiment name (see `list`)")
     common(sw, "quick")
@@ -237,6 +246,8 @@ def _dispatch(args) -> int:
         return 0
     if args.command == "lesson":
         return _lesson(args)
+    if args.command in ("results", "report"):
+        return _gallery(args)
     from .experiments import REGISTRY, experiment_names, get_experiment
 
     if args.command == "list":  # from the registry alone: no experiment is imported, nor JAX
@@ -350,6 +361,28 @@ def _claims_table(results: list[tuple[str, dict]]) -> str:
             why = f"  [undecided: {c['reason']}]" if c.get("reason") else ""
             lines.append(f"{name:<{wn}} {cid:<{wc}} {c['verdict']:<12} {c['statement']}  —  {c['measured']}{why}")
     return "\n".join(lines)
+
+
+def _gallery(args) -> int:
+    """`results`: the stored runs as a table; `report`: them on one HTML page (nothing written for none)."""
+    from . import gallery
+
+    found = gallery.find_runs(args.results)
+    if args.command == "results" or not found:
+        print(gallery.format_runs(found, args.results))
+        return 0
+
+    def drawing(run) -> None:  # the figures take seconds each: say which, where someone is watching
+        if sys.stderr.isatty():
+            print(f"drawing {run.folder.name}", file=sys.stderr, flush=True)
+
+    path = gallery.write_report(found, args.out, args.results, on_run=drawing)
+    size = path.stat().st_size
+    shown = f"{size / 1e6:.2f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
+    finished = sum(r.state == "finished" for r in found)
+    print(f"report: {path}  ({shown}; {finished} finished run(s) of {len(found)} stored; open it in a browser, "
+          "it works offline)")  # fmt: skip
+    return 0
 
 
 def _lesson(args) -> int:
