@@ -257,8 +257,10 @@ def find_counterexample(
 
     Returns the counterexample (simplified by hypothesis unless `shrink=False`, which returns the
     first one found and is many times faster), or None if none was found in `max_examples` tries:
-    evidence, not proof. `seed` (or `derandomize`, which means seed 0): a reproducible search, the same
-    wherever the calling code sits. Example, the per-classifier bound without its √2::
+    evidence, not proof. `seed` (or `derandomize`, which means seed 0): a reproducible search for the
+    same code and the same loaded modules (hypothesis also draws constants found in loaded modules, so
+    another import or another version of the package may change which examples are tried). Counterexamples
+    of a tempting bound are rare: give the search a few thousand examples. Example, the per-classifier bound without its √2::
 
         find_counterexample(lambda tau, B, eps, gamma: tau + (B * B * eps / gamma) ** 0.5)
     """
