@@ -260,7 +260,8 @@ def find_counterexample(
     evidence, not proof. `seed` (or `derandomize`, which means seed 0): a reproducible search for the
     same code and the same loaded modules (hypothesis also draws constants found in loaded modules, so
     another import or another version of the package may change which examples are tried). Counterexamples
-    of a tempting bound are rare: give the search a few thousand examples. Example, the per-classifier bound without its √2::
+    of a tempting bound are rare: give the search a few thousand examples. Example, the per-classifier
+    bound without its √2::
 
         find_counterexample(lambda tau, B, eps, gamma: tau + (B * B * eps / gamma) ** 0.5)
     """

@@ -11,7 +11,7 @@ The rule, from the bottom up (a module's floor is the longest name below that is
     simulations.experiments.kit   the Experiment contract, claims, rows, stats, plotting
     simulations.experiments       one module (or package) per experiment, and the registry
     simulations.runs              config overlay, results store, runner, sweeps
-    simulations                   the command line, demo, classroom, strategies, partition
+    simulations                   the command line, demo, classroom, strategies, partition, gallery, lessons
 
 `theory` (the referee) imports nothing of `simulations`. Every import counts: at the top of a module, inside a
 function, or under `TYPE_CHECKING` (a type is a dependency too). The graph is read with `ast`, not by importing.

@@ -58,7 +58,14 @@ def test_no_file_refers_to_a_document_outside_the_repository():
 
 
 #: The public modules reached by their own name rather than through `simulations.__all__`.
-PUBLIC_MODULES = ("simulations.runs.sweep", "simulations.strategies", "simulations.partition")
+PUBLIC_MODULES = (
+    "simulations.runs.sweep",
+    "simulations.strategies",
+    "simulations.partition",
+    "simulations.demo",
+    "simulations.gallery",
+    "simulations.lessons",
+)
 
 
 def _unannotated(func, where: str) -> list[str]:
