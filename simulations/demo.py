@@ -429,7 +429,7 @@ def draw_demo(r: DemoResult, path: str | Path) -> Path:
         ax.set_xlim(lo, hi)
         ax.set_ylim(floor / 1.5, 1.5 * max(bound))
         ax.set_xlabel("ε: how far the language model is from the truth (expected KL, nats)")
-        ax.set_ylabel("probe's loss on the LM minus τ (its loss on the truth)")
+        ax.set_ylabel("refitted probe's loss on the LM minus τ (best boxed probe on the truth)")
         ax.set_title(f"{r.kind.capitalize()} LMs: the probe's extra loss stays under the bound, which says "
                      "nothing past the dotted lines", fontsize=9)  # fmt: skip
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=6.5, frameon=False)

@@ -17,7 +17,7 @@ from bokeh.models import ColumnDataSource, CustomJS, Slider, Span
 from bokeh.plotting import figure
 
 from ..features import fit_class_probe, zero_shot
-from ..worlds import PROMPT, LexiconConfig, make_class_task, make_lexicon
+from ..worlds import PROMPT, LexiconConfig, make_class_task, make_lexicon, named_words
 from ._page import JS_FORMAT, Page, frame, readout, rounded
 
 LEXICON = LexiconConfig(vocab_size=150, num_contexts=200)
@@ -144,9 +144,9 @@ out.text = `context #${D.contexts[j]}, sentiment ${D.levels[j]}: ` +
         "Move B up: the probe catches up and passes it.",
     ]
     how = [
-        f"The named-word world of the package: {LEXICON.vocab_size} words (70 named: sentiment words, topic "
-        f"nouns, function words; the rest filler), {LEXICON.num_contexts} contexts, each also followed by the "
-        f'prompt "{PROMPT}" (seed {seed}); the task: is the context positive?',
+        f"The named-word world of the package: {LEXICON.vocab_size} words ({len(named_words())} named: sentiment "
+        f"words, topic nouns, function words; the rest filler), {LEXICON.num_contexts} contexts, each also "
+        f'followed by the prompt "{PROMPT}" (seed {seed}); the task: is the context positive?',
         "Every τ and accuracy is a 2-class probe fitted on the exact population with a certified optimality gap; "
         "zero-shot is the package's zero_shot rule. No LM here: these are the truth's own next words (ε = 0).",
     ]
