@@ -91,18 +91,20 @@ def bound_page(seed: int = 0) -> Page:
                  y_range=(FLOOR / 2, 20), x_axis_label="ε (nats)", y_axis_label="excess loss over τ",
                  title="the probe's excess (dots) under the bound √(2B²ε/γ) (black line)",
                  toolbar_location=None)  # fmt: skip
-    curve = ColumnDataSource(dict(x=rounded(CURVE), y=[1.0] * len(CURVE)))
-    pts = ColumnDataSource(dict(x=[1.0], y=[1.0]))
-    low = ColumnDataSource(dict(x=[1.0], y=[FLOOR]))
-    now = ColumnDataSource(dict(x=[1.0], y=[1.0]))
+    curve = ColumnDataSource(dict(x=rounded(CURVE), y=[1.0] * len(CURVE)), name="bound_curve")
+    pts = ColumnDataSource(dict(x=[1.0], y=[1.0]), name="excess_dots")
+    low = ColumnDataSource(dict(x=[1.0], y=[FLOOR]), name="excess_low")
+    now = ColumnDataSource(dict(x=[1.0], y=[1.0]), name="picked")
     fig.line("x", "y", source=curve, color="black", line_width=2, legend_label="bound on the excess √(2B²ε/γ)")
     fig.scatter("x", "y", source=pts, size=8, color="#3182bd", legend_label="probe's excess, one LM each")
     fig.scatter("x", "y", source=low, size=9, marker="triangle", color="#3182bd", fill_alpha=0.2,
                 legend_label="excess ≤ 0 (the probe gained; drawn at the bottom)")  # fmt: skip
     fig.scatter("x", "y", source=now, size=16, color="#e6550d", fill_alpha=0.35, line_width=2,
                 legend_label="the LM you picked")  # fmt: skip
-    trivial = Span(location=1.0, dimension="width", line_color="#b2182b", line_dash="dashed", line_width=2)
-    vac = Span(location=1.0, dimension="height", line_color="#b2182b", line_dash="dotted", line_width=2)
+    trivial = Span(location=1.0, dimension="width", line_color="#b2182b", line_dash="dashed", line_width=2,
+                   name="trivial_line")  # fmt: skip
+    vac = Span(location=1.0, dimension="height", line_color="#b2182b", line_dash="dotted", line_width=2,
+               name="vacuous_line")  # fmt: skip
     fig.add_layout(trivial)
     fig.add_layout(vac)
     fig.legend.location = "bottom_right"

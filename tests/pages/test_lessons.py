@@ -128,6 +128,22 @@ def test_bound_lesson_shows_the_probe_and_the_bound(pages, open_page, bound_cell
     assert ("VACUOUS" in text) == (rep.tau_fitted + by_hand >= trivial)
     assert vacuous is None or ("VACUOUS" in text) == vacuous  # both sides of the crossing are exercised
     assert ("holds" in text) == (rep.probe_loss - rep.gap <= rep.tau_fitted + by_hand)
+    drawn = page.evaluate(
+        """() => { const g = (n) => Bokeh.documents[0].get_model_by_name(n), a = (n, k) => Array.from(g(n).data[k]);
+        return {cx: a('bound_curve', 'x'), cy: a('bound_curve', 'y'), dx: a('excess_dots', 'x'),
+                dy: a('excess_dots', 'y'), lx: a('excess_low', 'x'), ly: a('excess_low', 'y'),
+                nx: a('picked', 'x'), trivial: g('trivial_line').location, vac: g('vacuous_line').location}; }"""
+    )
+    # what is drawn, against the same numbers by hand: the bound's curve, the two red lines, the dots as excesses
+    assert all(close(y, math.sqrt(2 * B**2 * x / inst.gamma)) for x, y in zip(drawn["cx"], drawn["cy"], strict=True))
+    assert close(drawn["trivial"], trivial - rep.tau_fitted) and close(drawn["vac"], vacuous_eps)
+    excess = {r.eps: r.probe_loss - r.tau_fitted for r in reps}
+    assert sorted(drawn["dx"] + drawn["lx"]) == pytest.approx(sorted(excess), rel=RTOL)
+    for x, y in zip(drawn["dx"], drawn["dy"], strict=True):
+        assert close(y, excess[min(excess, key=lambda e: abs(e - x))])
+    floor = min(drawn["ly"] + drawn["dy"])
+    assert all(excess[min(excess, key=lambda e: abs(e - x))] <= floor for x in drawn["lx"])
+    assert close(drawn["nx"][0], rep.eps)
 
 
 def test_prompt_lesson_shows_tau_zero_shot_and_the_prompts_words(pages, open_page):
