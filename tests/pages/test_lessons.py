@@ -138,11 +138,14 @@ def test_bound_lesson_shows_the_probe_and_the_bound(pages, open_page, bound_cell
     assert all(close(y, math.sqrt(2 * B**2 * x / inst.gamma)) for x, y in zip(drawn["cx"], drawn["cy"], strict=True))
     assert close(drawn["trivial"], trivial - rep.tau_fitted) and close(drawn["vac"], vacuous_eps)
     excess = {r.eps: r.probe_loss - r.tau_fitted for r in reps}
+
+    def excess_at(x):  # the drawn ε is the report's, printed to six digits
+        return excess[min(excess, key=lambda e: abs(e - x))]
+
     assert sorted(drawn["dx"] + drawn["lx"]) == pytest.approx(sorted(excess), rel=RTOL)
-    for x, y in zip(drawn["dx"], drawn["dy"], strict=True):
-        assert close(y, excess[min(excess, key=lambda e: abs(e - x))])
-    floor = min(drawn["ly"] + drawn["dy"])
-    assert all(excess[min(excess, key=lambda e: abs(e - x))] <= floor for x in drawn["lx"])
+    assert all(close(y, excess_at(x)) for x, y in zip(drawn["dx"], drawn["dy"], strict=True))
+    floor = min(drawn["ly"] + drawn["dy"])  # the low markers sit at the plot's floor, below every drawn dot
+    assert all(excess_at(x) <= floor for x in drawn["lx"])
     assert close(drawn["nx"][0], rep.eps)
 
 
