@@ -15,6 +15,7 @@ import argparse
 import math
 import re
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 PROFILES = ("tiny", "quick", "standard", "gpt2")
@@ -260,15 +261,17 @@ def _dispatch(args) -> int:
         return _sweep(args)
     if args.command == "run":
         cfg = runner.make_config(args.name, args.profile, args.seed, args.set)
-        if args.figures:
-            runner.check_output_folder(args.figures)
         todo = [(args.name, cfg)]
         figures = args.figures
     else:
         names = args.only or [n for n in experiment_names() if args.profile in get_experiment(n).profiles]
         todo = [(name, runner.make_config(name, args.profile)) for name in names]  # every config checked first
         figures = args.figures or DEFAULT_FIGURES[args.profile]
+    if figures:  # each figure's files: new, or figures natural-tasks drew there before (checked before any run)
         runner.check_output_folder(figures)
+        for name, _ in todo:
+            for suffix in (".png", ".pdf"):
+                runner.check_output_path(Path(figures, name).with_suffix(suffix), "figure")
     done = []
     for name, cfg in todo:
         _RUNNING.append(f"{name} (profile {args.profile}, config {runner.config_hash(cfg)})")
@@ -297,8 +300,6 @@ def _verdict_exit(claims: list[tuple[str, dict]], what: str = "claim(s)") -> int
 
 
 def _sweep(args) -> int:
-    from pathlib import Path
-
     from .runs import sweep
 
     grid = sweep.parse_grid(args.grid)
@@ -412,7 +413,6 @@ def _bound(args) -> int:
 
 def _partition(args) -> int:
     import time
-    from pathlib import Path
 
     from . import partition
 
@@ -437,14 +437,13 @@ def _partition(args) -> int:
 def _figure_stem(stem: str, embeddings: str) -> str:
     """The figure's stem, its folder checked writable: STEM.png and STEM.pdf, or, for a folder (an existing one,
     or a name ending in /), <folder>/<embeddings file's stem>-partition.png."""
-    from pathlib import Path
 
-    from .runs import check_output_folder
+    from .runs import check_output_folder, check_output_path
 
     if stem.endswith(("/", "\\")) or Path(stem).is_dir():
-        folder = check_output_folder(stem)
-        return str(folder / f"{Path(embeddings).stem}-partition")
-    check_output_folder(Path(stem).parent if str(Path(stem).parent) else ".")
+        stem = str(check_output_folder(stem) / f"{Path(embeddings).stem}-partition")
+    for suffix in (".png", ".pdf"):
+        check_output_path(Path(stem).with_suffix(suffix), "partition --figure")
     return stem
 
 

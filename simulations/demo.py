@@ -25,7 +25,7 @@ import numpy as np
 
 import theory
 
-from .core import atomic_write, streams
+from .core import PNG_METADATA, atomic_write, streams
 from .experiments.kit import FAMILY_STYLE, STYLE, pyplot
 from .features import fit_class_probe, zero_shot
 from .models import (
@@ -39,7 +39,7 @@ from .models import (
     train,
 )
 from .probes import MultiProbeFit
-from .runs import check_output_folder
+from .runs import check_output_path
 from .worlds import PROMPT, TOPICS, ClassTask, Lexicon, LexiconConfig, make_class_task, make_lexicon, named_words
 
 #: The demo's world and probe box.
@@ -133,15 +133,13 @@ class DemoResult(NamedTuple):
 
 
 def check_plot_path(plot: str | Path) -> Path:
-    """The figure's path, refused (ValueError) before any work unless it names a .png file in a writable folder
-    (the folder is created if needed)."""
+    """The figure's path, refused (ValueError) before any work unless it names a .png file that may be written:
+    new, or a figure natural-tasks wrote there before, outside every results folder
+    (`simulations.runs.check_output_path`; its folder is created if needed)."""
     path = Path(plot)
     if path.suffix.lower() != ".png":
         raise ValueError(f"--plot writes a PNG: give a file name ending in .png, got {str(plot)!r}")
-    if path.is_dir():
-        raise ValueError(f"--plot {plot} is a folder: give a file name ending in .png")
-    check_output_folder(path.parent if str(path.parent) else ".", "plot")
-    return path
+    return check_output_path(path, "demo --plot")
 
 
 def _check(eps: object, kind: object) -> float:
@@ -436,7 +434,7 @@ def draw_demo(r: DemoResult, path: str | Path) -> Path:
         fig.tight_layout()
         target = Path(path)
         try:
-            atomic_write(target, lambda fh: fig.savefig(fh, format="png", metadata={"Software": None}), binary=True)
+            atomic_write(target, lambda fh: fig.savefig(fh, format="png", metadata=PNG_METADATA), binary=True)
         finally:
             plt.close(fig)
     return target

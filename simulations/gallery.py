@@ -26,18 +26,25 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .core import __version__, atomic_write
+from .core import MARKS, __version__, atomic_write
 from .experiments import REGISTRY, RunConfig, get_experiment
-from .runs import CorruptResults, RunStore, check_output_folder, config_hash, draw, dumps, loads, to_dict
+from .runs import (
+    RUN_FOLDER,
+    CorruptResults,
+    RunStore,
+    check_output_path,
+    config_hash,
+    draw,
+    dumps,
+    is_run_folder,
+    loads,
+    to_dict,
+)
 
 #: The verdicts a claim can have, in the order the tables count them.
 VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
 #: The columns of `format_runs` and of the report's contents.
 COLUMNS = ("experiment", "profile", "overrides", "seeds", "verdicts", "when", "folder")
-#: A results folder's name: `<experiment>-<config hash>` (the first 12 hex digits of the config's SHA-256).
-_FOLDER = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)-(?P<hash>[0-9a-f]{12})$")
-#: What makes a folder so named a results folder: one of the files or folders the store writes.
-_STORE_FILES = ("config.json", "current", "pending", "summary.json", "rows.csv")
 #: How to make runs, for a folder that holds none.
 HOW_TO_RUN = "make some with `make quick` (every experiment on the quick profile) or `natural-tasks run NAME`"
 
@@ -113,24 +120,18 @@ def find_runs(results: str | Path) -> list[StoredRun]:
         raise ValueError(f"results folder {root} does not exist; {HOW_TO_RUN}")
     if not root.is_dir():
         raise ValueError(f"results folder {root} is not a folder")
-    if _is_results_folder(root):
+    if is_run_folder(root):
         raise ValueError(f"{root} is the folder of one run; give the results folder that holds it: "
                          f"--results {root.parent}")  # fmt: skip
-    found = [read_run(p) for p in sorted(root.iterdir()) if _is_results_folder(p)]
+    found = [read_run(p) for p in sorted(root.iterdir()) if is_run_folder(p)]
     return sorted(found, key=lambda r: (r.experiment, r.written is None, r.written or 0.0, r.folder.name))
-
-
-def _is_results_folder(path: Path) -> bool:
-    if not _FOLDER.match(path.name) or not path.is_dir():
-        return False
-    return any((path / name).exists() for name in _STORE_FILES) or any(path.glob("gen-*"))
 
 
 def read_run(folder: Path) -> StoredRun:
     """What one results folder holds (see `StoredRun`); a damaged or unfinished folder is described, never
     raised."""
     folder = Path(folder)
-    match = _FOLDER.match(folder.name)
+    match = RUN_FOLDER.match(folder.name)
     if match is None:
         raise ValueError(f"{folder.name} is not named <experiment>-<config hash>")
     name, digest = match.group("name"), match.group("hash")
@@ -266,11 +267,16 @@ def write_report(
     results: str | Path = "results",
     on_run: Callable[[StoredRun], None] = lambda run: None,
 ) -> Path:
-    """Write the report page of `runs` to `out` (its folder created and checked writable first): the contents,
-    then one section per finished run with its figures redrawn from its checked rows and embedded as PNG, its
-    claims and its config's difference from its profile. `on_run` is called before each section is drawn."""
-    out = Path(out)
-    check_output_folder(out.parent, "report")
+    """Write the report page of `runs` to `out`: the contents, then one section per finished run with its figures
+    redrawn from its checked rows and embedded as PNG, its claims and its config's difference from its profile.
+    `on_run` is called before each section is drawn.
+
+    Raises:
+      ValueError: before anything is drawn, when `out` is not a file this command may write
+      (`simulations.runs.check_output_path`: a new file, or a page natural-tasks wrote there before; never a
+      folder, a link, a device, a FIFO, someone else's file or a path inside a results folder).
+    """
+    out = check_output_path(out, "report --out")
     sections = []
     with tempfile.TemporaryDirectory(prefix="natural-tasks-report-") as tmp:
         for run in runs:
@@ -484,7 +490,7 @@ def _page(runs: Sequence[StoredRun], results: str | Path, sections: list[str]) -
     title = f"natural-tasks: the stored runs of {results}"
     head = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        '<html lang="en"><head><meta charset="utf-8">' + MARKS[".html"].decode(),
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body>",
         f"<header><h1>{_e(title)}</h1>",

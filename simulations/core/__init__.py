@@ -11,7 +11,18 @@ may import it, and it imports none of them (docs/design.md §3).
 
 from ._checks import MAX_CORPUS, MAX_COUNT, MAX_DIM, check_choice, check_choices, check_range, check_ranges
 from ._chunks import CHUNK_ROWS, row_chunks
-from ._files import FILE_MODE, HOST, atomic_write, write_text
+from ._files import (
+    FILE_MODE,
+    HOST,
+    MARKS,
+    PDF_METADATA,
+    PNG_METADATA,
+    atomic_write,
+    carries_mark,
+    check_output_file,
+    mark_html,
+    write_text,
+)
 from ._hash import config_hash, to_dict
 from ._keys import STREAMS, numpy_rng, streams
 from ._progress import LineProgress, progress
@@ -22,6 +33,9 @@ __all__ = [
     "CHUNK_ROWS",
     "FILE_MODE",
     "HOST",
+    "MARKS",
+    "PDF_METADATA",
+    "PNG_METADATA",
     "LineProgress",
     "MAX_CORPUS",
     "MAX_COUNT",
@@ -29,12 +43,15 @@ __all__ = [
     "STREAMS",
     "__version__",
     "atomic_write",
+    "carries_mark",
+    "check_output_file",
     "check_choice",
     "check_choices",
     "check_range",
     "check_ranges",
     "config_hash",
     "limit_threads",
+    "mark_html",
     "numpy_rng",
     "progress",
     "row_chunks",

@@ -1,9 +1,17 @@
-"""Files written atomically, with one mode: what every layer that writes (results, figures, tables) shares."""
+"""Files written atomically, with one mode, and only where they may be: what every layer that writes (results,
+figures, tables, pages) shares.
+
+Every file the package writes for a user (a page, a figure, a table) carries a mark of its kind (`MARKS`), so a
+later run can tell its own file from anyone else's: `check_output_file` lets a command write a new file or
+replace one that carries the mark, and refuses everything else (a user's notes at that path, a folder, a link, a
+device, a FIFO) with one clear line, before any work is done.
+"""
 
 from __future__ import annotations
 
 import os
 import socket
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -33,3 +41,75 @@ def atomic_write(path: Path, write: Callable, binary: bool = False) -> None:
 
 def write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda fh: fh.write(text))
+
+
+#: The mark each kind of file carries when this package wrote it (by suffix): an HTML page's generator tag, a PNG's
+#: Software text chunk, a PDF's Creator entry. They are constant, so a rerun stays byte-identical.
+MARK = "natural-tasks"
+MARKS = {
+    ".html": f'<meta name="generator" content="{MARK}">'.encode(),
+    ".png": b"tEXtSoftware\x00" + MARK.encode(),
+    ".pdf": f"/Creator ({MARK})".encode(),
+}
+#: The PNG and PDF metadata that writes those marks (matplotlib's `savefig(metadata=...)`); nothing else, so no
+#: version or date makes a rerun differ.
+PNG_METADATA = {"Software": MARK}
+PDF_METADATA = {"Creator": MARK, "Producer": None, "CreationDate": None}
+#: A file larger than this is never read to look for a mark (and is never one of ours).
+MAX_MARKED_BYTES = 64 * 2**20
+
+
+def mark_html(page: str) -> str:
+    """`page` with the package's generator tag first in its <head> (pages so marked may be replaced later)."""
+    tag = MARKS[".html"].decode()
+    head = page.find("<head>")
+    if head < 0:
+        raise ValueError("an HTML page to be marked must have a <head>")
+    return page[: head + 6] + tag + page[head + 6 :]
+
+
+def carries_mark(path: Path, mark: bytes) -> bool:
+    """Whether the regular file `path` (not followed if it is a link) holds `mark` in its first `MAX_MARKED_BYTES`."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            return False
+        return mark in fh.read(MAX_MARKED_BYTES)
+
+
+def check_output_file(path: str | os.PathLike, what: str, mark: bytes | None = None) -> Path:
+    """The file `path` a command is about to write, checked before any work (never writes or creates anything).
+
+    Allowed: a path where nothing is, or a regular file this package wrote before (it carries `mark`, by default
+    the mark of the path's suffix in `MARKS`). Refused: an empty path, a folder, a symbolic link, a device, a FIFO
+    or a socket, and a file that does not carry the mark (someone else's, never replaced).
+
+    Raises:
+      ValueError: one line naming `what`, the path and why.
+    """
+    text = os.fspath(path)
+    if not str(text).strip():
+        raise ValueError(f"{what}: the path is empty; name a file")
+    target = Path(text)
+    if target.name in ("", ".", "..") or str(text).endswith(os.sep):
+        raise ValueError(f"{what}: {text} names a folder, not a file")
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        return target
+    except NotADirectoryError:
+        raise ValueError(f"{what}: {text} lies under a file, not a folder") from None
+    except OSError as err:
+        raise ValueError(f"{what}: cannot look at {text}: {err.strerror}") from None
+    kind = ("a symbolic link" if stat.S_ISLNK(st.st_mode) else "a folder" if stat.S_ISDIR(st.st_mode)
+            else None if stat.S_ISREG(st.st_mode) else "a device, FIFO or socket")  # fmt: skip
+    if kind:
+        raise ValueError(f"{what}: {text} is {kind}; name a new file (nothing is written over it)")
+    mark = mark if mark is not None else MARKS.get(target.suffix.lower())
+    if mark is None or not carries_mark(target, mark):
+        raise ValueError(f"{what}: {text} exists and was not written by natural-tasks, so it is left as it is; "
+                         "name a new file, or move that one away")  # fmt: skip
+    return target

@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from ..core import atomic_write, mark_html
+from ..runs import check_output_path
 from ._bound import bound_numbers, bound_page
 from ._page import Page, write
 from ._prompts import prompt_numbers, prompt_page
@@ -37,27 +39,39 @@ def lesson_names() -> list[str]:
     return list(LESSONS)
 
 
+#: name -> the stem of its page's file in the output folder (each lesson's `Page.name`)
+FILES = {
+    "world": "1-a-world-where-eps-is-known",
+    "bound": "2-the-bound",
+    "prompts": "3-prompts",
+    "sequence": "4-a-review-and-its-next-word",
+}
+
+
 def write_lessons(names: Sequence[str], out: str | Path, seed: int = 0) -> Iterator[tuple[str, Path, float]]:
     """Write the pages of `names` into the folder `out` (created if needed), then `out/index.html` linking every
     page there; yields (name, path, seconds it took) as each page is written.
 
+    A page replaces only a page natural-tasks wrote there before (`simulations.runs.check_output_path`).
+
     Raises:
-      ValueError: an unknown lesson name (before anything is computed), or `out` is not a writable folder.
+      ValueError: an unknown lesson name, or a page's file or the index that may not be written (a folder, a
+      link, someone else's file, a path inside a results folder), before anything is computed.
     """
     unknown = [n for n in names if n not in LESSONS]
     if unknown:
         raise ValueError(f"unknown lesson {unknown[0]!r}; the lessons are {', '.join(LESSONS)}")
     folder = Path(out)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as err:
-        raise ValueError(f"cannot write lessons into {folder}: {err.strerror or err}") from None
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"lesson --out: {folder} is not a folder")
+    for target in [folder / f"{FILES[n]}.html" for n in names] + [folder / "index.html"]:
+        check_output_path(target, "lesson --out")
     for name in names:
         start = time.perf_counter()
-        path = write(LESSONS[name][0](seed), folder)
+        page = LESSONS[name][0](seed)
+        if page.name != FILES[name]:
+            raise RuntimeError(f"lesson {name} wrote {page.name}, not {FILES[name]}")
+        path = write(page, folder)
         yield name, path, time.perf_counter() - start
     write_index(folder)
 
@@ -66,21 +80,21 @@ def write_index(folder: Path) -> Path:
     """`folder/index.html`: a plain page linking the lesson pages found in `folder`, in teaching order."""
     items = []
     for i, (name, (_, what)) in enumerate(LESSONS.items(), 1):
-        found = sorted(folder.glob(f"{i}-*.html"))
-        if found:
-            items.append(f"<li><a href='{html.escape(found[0].name)}'>{i}. {html.escape(name)}</a>: "
+        if (folder / f"{FILES[name]}.html").is_file():
+            items.append(f"<li><a href='{html.escape(FILES[name])}.html'>{i}. {html.escape(name)}</a>: "
                          f"{html.escape(what)}</li>")  # fmt: skip
     page = ("<!doctype html><html><head><meta charset='utf-8'><title>natural-tasks lessons</title></head>"
             "<body style='font-family:sans-serif;max-width:50em;margin:2em auto'><h1>natural-tasks lessons</h1>"
             "<p>Why language models help solve downstream tasks (Saunshi, Malladi, Arora, ICLR 2021), in pages "
             "you can play with. Each works offline; every number on it was computed exactly beforehand.</p>"
             f"<ol style='list-style:none;padding:0'>{''.join(items)}</ol></body></html>")  # fmt: skip
-    path = folder / "index.html"
-    path.write_text(page, encoding="utf-8")
+    path = check_output_path(folder / "index.html", "lesson --out")
+    atomic_write(path, lambda fh: fh.write(mark_html(page)))
     return path
 
 
 __all__ = [
+    "FILES",
     "LESSONS",
     "Page",
     "bound_numbers",

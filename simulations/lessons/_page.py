@@ -67,7 +67,15 @@ def readout(name: str = "readout") -> Div:
 
 
 def write(page: Page, out: str | Path) -> Path:
-    """Write `page` as `out/<name>.html` and return its path."""
-    path = Path(out) / f"{page.name}.html"
-    path.write_text(page.html, encoding="utf-8")
+    """Write `page` as `out/<name>.html`, marked as natural-tasks' own, and return its path.
+
+    Raises:
+      ValueError: the file may not be written (`simulations.runs.check_output_path`).
+    """
+    from ..core import atomic_write, mark_html
+    from ..runs import check_output_path
+
+    path = check_output_path(Path(out) / f"{page.name}.html", "lesson --out")
+    html_text = mark_html(page.html)
+    atomic_write(path, lambda fh: fh.write(html_text.encode("utf-8")), binary=True)
     return path

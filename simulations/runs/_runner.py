@@ -9,12 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
-from ..core import __version__, thread_settings
+from ..core import __version__, check_output_file, thread_settings
 from ..core import progress as progress_bar
 from ..experiments import Experiment, RunConfig, get_experiment
 from ._config import override, to_dict
 from ._memory import ADDRESS_SPACE, memory_limits, tightest_limit
-from ._store import RunStore, dumps, loads
+from ._store import RunStore, dumps, loads, results_folder_of
 
 #: Bytes of one float64 N × V array.
 _NV = 8
@@ -205,6 +205,22 @@ def _summarize(exp: Experiment[Any], cfg: RunConfig, rows: list, manifests: list
 
 def draw(name: str, rows: list, summary: dict, figures: str | Path = "figures") -> list[Path]:
     return get_experiment(name).plot(rows, summary, Path(figures) / name)
+
+
+def check_output_path(path: str | Path, what: str) -> Path:
+    """The file `path` a command will write, checked before any work: new, or a page or figure this package
+    wrote there before (`simulations.core.check_output_file`), outside every results folder, in a folder that is
+    created if needed and writable.
+
+    Raises:
+      ValueError: one line naming `what`, the path and why.
+    """
+    target = check_output_file(path, what)
+    if (inside := results_folder_of(target)) is not None:
+        raise ValueError(f"{what}: {target} lies inside the results folder {inside}, where only the results store "
+                         "writes; name a file elsewhere")  # fmt: skip
+    check_output_folder(target.parent, what)
+    return target
 
 
 def check_output_folder(folder: str | Path, what: str = "figures") -> Path:

@@ -32,6 +32,7 @@ import io
 import json
 import math
 import os
+import re
 import shutil
 from collections.abc import Collection, Iterator
 from pathlib import Path
@@ -43,6 +44,33 @@ from ._config import config_hash, to_dict
 
 if TYPE_CHECKING:
     from ..experiments import RunConfig
+
+
+#: A run folder's name: `<experiment>-<config hash>` (the first 12 hex digits of the config's SHA-256).
+RUN_FOLDER = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)-(?P<hash>[0-9a-f]{12})$")
+#: What makes a folder so named a run folder: one of the files the store writes there (or a generation).
+STORE_FILES = ("config.json", "current", "pending", "summary.json", "rows.csv")
+
+
+def is_run_folder(path: Path) -> bool:
+    """Whether `path` is the folder of one stored run (named `<experiment>-<hash>`, holding the store's files)."""
+    path = Path(path)
+    if not RUN_FOLDER.match(path.name) or not path.is_dir():
+        return False
+    return any((path / name).exists() for name in STORE_FILES) or any(path.glob("gen-*"))
+
+
+def results_folder_of(path: str | os.PathLike) -> Path | None:
+    """The results folder `path` would lie in, or None: the nearest folder above it that is a run folder, or
+    that holds one (the root of a results folder). Nothing is written there but by the store."""
+    here = Path(os.path.abspath(path)).parent
+    for folder in (here, *here.parents):
+        try:
+            if is_run_folder(folder) or any(is_run_folder(child) for child in folder.iterdir()):
+                return folder
+        except OSError:  # an unreadable folder holds no results we could damage through this path
+            continue
+    return None
 
 
 class CorruptResults(ValueError):

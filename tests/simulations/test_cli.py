@@ -62,7 +62,7 @@ BAD_INPUT = [
     (["demo", "--eps", "nan"], "eps must be in (0, 10]"),
     (["demo", "--seed", "x"], "expected an integer seed"),
     (["demo", "--kind", "tilted"], "argument --kind: invalid choice: 'tilted'"),
-    (["demo", "--plot", "{file}/sub/hero.png"], "plot folder"),
+    (["demo", "--plot", "{file}/sub/hero.png"], "lies under a file, not a folder"),
     (["demo", "--plot", "hero.svg"], "give a file name ending in .png"),
     (["demo", "--kind", "trained", "--eps", "1e-12"], "the trained LM reached ε ="),
 ]

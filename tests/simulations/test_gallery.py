@@ -150,21 +150,22 @@ def test_interrupted_damaged_and_unregistered_runs_are_listed_as_such(stored, ca
 
 def test_a_damaged_summary_or_pointer_is_one_word_not_a_traceback(stored, capsys, tmp_path):
     root, made = stored
-    cut, other = tmp_path / made["quad"].name, tmp_path / made["alpha"].name
+    res = tmp_path / "results"
+    cut, other = res / made["quad"].name, res / made["alpha"].name
     shutil.copytree(made["quad"], cut)
     (cut / "summary.json").write_text('{"claims": [{"id": "r7_holds"')  # cut short
     shutil.copytree(made["alpha"], other)
     (other / "summary.json").write_text('{"experiment": "transferability", "claims": [{"id": "bound_holds"}]}')
-    bare = tmp_path / made["one_seed"].name
+    bare = res / made["one_seed"].name
     shutil.copytree(made["one_seed"], bare)
     (bare / "summary.json").write_text('{"n_rows": 56}')  # JSON, but no claims
-    lost = tmp_path / made["stopped"].name
+    lost = res / made["stopped"].name
     shutil.copytree(made["stopped"], lost)
     (lost / "current").write_text("gen-\n")  # a pointer naming no generation
-    rows, _ = results_table(tmp_path, capsys)
+    rows, _ = results_table(res, capsys)
     assert {rows[f.name]["verdicts"] for f in (cut, other, bare)} == {"damaged (summary)"}
     assert rows[lost.name]["verdicts"] == "damaged (pointer)"
-    assert main(["report", "--results", str(tmp_path), "--out", str(tmp_path / "page.html")]) == 0
+    assert main(["report", "--results", str(res), "--out", str(tmp_path / "page.html")]) == 0
     assert "<section" not in (tmp_path / "page.html").read_text()  # listed in the contents, shown nowhere
 
 

@@ -312,15 +312,21 @@ def slope_label(fit: dict | None) -> str:
 
 
 def save_figure(fig: Figure, stem: str | Path) -> list[Path]:
-    """Save stem.png and stem.pdf, each atomically, with metadata stripped (reruns are byte-identical)."""
-    from ...core import atomic_write
+    """Save stem.png and stem.pdf, each atomically, with no metadata but the package's mark (reruns are
+    byte-identical, and a later run recognises them as its own to replace: `simulations.core.check_output_file`).
+
+    Raises:
+      ValueError: before anything is written, when either file is there and not one this package wrote.
+    """
+    from ...core import PDF_METADATA, PNG_METADATA, atomic_write, check_output_file
 
     stem = Path(stem)
     png, pdf = stem.with_suffix(".png"), stem.with_suffix(".pdf")
     try:
-        atomic_write(png, lambda fh: fig.savefig(fh, format="png", metadata={"Software": None}), binary=True)
-        meta = {"Creator": None, "Producer": None, "CreationDate": None}
-        atomic_write(pdf, lambda fh: fig.savefig(fh, format="pdf", metadata=meta), binary=True)
+        for path in (png, pdf):
+            check_output_file(path, "figure")
+        atomic_write(png, lambda fh: fig.savefig(fh, format="png", metadata=PNG_METADATA), binary=True)
+        atomic_write(pdf, lambda fh: fig.savefig(fh, format="pdf", metadata=PDF_METADATA), binary=True)
     finally:
         pyplot().close(fig)
     return [png, pdf]
