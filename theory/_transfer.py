@@ -10,8 +10,12 @@ from . import _validate as val
 #: Singular values of diag(√p_L)Δ below this fraction of the largest are
 #: treated as zero when restricting γ(Δ) to the range of Δ.
 RANK_RTOL = 1e-10
-#: λ_max below this fraction of max p_T/p_L is rounding: γ(Δ) is then +inf.
-ZERO_TRANSFER = 1e-30
+#: λ_max below this fraction of max p_T/p_L is rounding: γ(Δ) is then +inf, i.e. γ(Δ) > 1e12·γ_ratio is
+#: reported as infinite. λ_max / max(p_T/p_L) is at most the share of the errors' square that the task's contexts
+#: carry in the worst direction; LMs whose Δ vanishes on the task in exact arithmetic measure 1e-29 to 1e-27 (the
+#: rounding of the basis's rows there), digits that move with the CPU. A share below 1e-12 is an error of at most
+#: 1e-6 of its size reaching the task.
+ZERO_TRANSFER = 1e-12
 
 
 def transferability_ratio(p_L: ArrayLike, p_T: ArrayLike) -> float:
@@ -72,7 +76,8 @@ def transferability(p_L: ArrayLike, p_T: ArrayLike, delta: ArrayLike) -> float:
       delta: errors Δ, shape (N, V).
 
     Returns:
-      γ(Δ); +inf if Δ vanishes on every task context (no error can transfer).
+      γ(Δ); +inf if Δ vanishes on every task context (no error can transfer), or if γ(Δ) would exceed
+      1e12·γ_ratio (`ZERO_TRANSFER`: a remainder of rounding, not a measurement).
 
     Raises:
       ValueError: bad weights or shapes, or supp p_T ⊄ supp p_L.

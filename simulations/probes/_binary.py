@@ -13,7 +13,12 @@ computed from the fit alone: a Frank–Wolfe gap over the constraint set plus a
 bound for the free bias (box, polytope), or the strong-convexity bound (ridge).
 The unconstrained class has no certificate (its infimum need not be attained;
 `gap` is NaN): experiments only use it started from a comparator probe, so
-its loss can only be below the comparator's.
+its loss can only be below the comparator's. It is fitted on the directions
+in which the features really vary (`RANK_RTOL`) by Newton's method, to a
+gradient of 1e-12: features with an exact linear relation (a LayerNorm'd
+f(s) sums to a constant) carry, across that relation, only the rounding of
+the arithmetic that made them, and a probe free to weigh it fits that noise
+(its weights grow without bound and its loss moves with the CPU).
 """
 
 from __future__ import annotations
@@ -35,8 +40,19 @@ from ..core import row_chunks
 GAP_TOL = 1e-8
 #: L-BFGS-B restarts from its own solution until the certificate holds, at most this often.
 MAX_RESTARTS = 8
-#: Ridge fits with at most this many features are finished by Newton steps (a k × k Hessian).
+#: Ridge fits with at most this many features are finished by Newton steps (a k × k Hessian); unconstrained fits
+#: of at most this many are solved by Newton's method.
 NEWTON_MAX_DIM = 1000
+#: The unconstrained class is fitted on the directions of the standardised, p_T-weighted features whose singular
+#: value is above this share of the largest. Below it lie exact linear relations blurred by rounding: measured on
+#: the sequence LMs' f(s) (float32, a LayerNorm last), one direction at 6e-8 to 8e-7 of the largest, the next at
+#: 2e-2 or more.
+RANK_RTOL = 1e-5
+#: An unconstrained fit stops when every entry of its gradient is at most this, or when a Newton step would lower
+#: the loss by at most `UNCONSTRAINED_DECREMENT` (half the Newton decrement, its distance to the minimum near it);
+#: it is converged when the latter holds (1e-14 nats: rounding of the loss, far below every tolerance).
+UNCONSTRAINED_GTOL = 1e-12
+UNCONSTRAINED_DECREMENT = 1e-14
 
 
 class ProbeFit(NamedTuple):
@@ -222,6 +238,8 @@ def fit_probe(
         v = x[:k] / c
         return np.append(x[:k], _best_bias(g @ v - m @ v, float(x[k]), p_T, eta))
 
+    if box is None and l2 == 0 and k <= NEWTON_MAX_DIM:
+        return _fit_unconstrained(g, p_T, eta, m, c, init)
     x0 = np.zeros(k + 1)
     if init is not None:
         v0, b0 = init
@@ -240,6 +258,52 @@ def fit_probe(
     loss, gv, gb = population_loss_and_grad(g, p_T, eta, v, b)
     converged = gap <= GAP_TOL if not math.isnan(gap) else max(np.abs(gv).max(initial=0.0), abs(gb)) <= 1e-8
     return ProbeFit(v, b, loss, float(obj), gap, bool(converged), iters)
+
+
+def _fit_unconstrained(g, p_T, eta, m, c, init, max_iter: int = 200) -> ProbeFit:
+    """The unconstrained probe by damped Newton steps on the features' significant directions (`RANK_RTOL`).
+
+    With gs = (g − m)/c standardised and weighted by √p_T, its SVD keeps the right singular vectors P (k × r)
+    whose singular values exceed RANK_RTOL of the largest; the fit is z = h a + b' on h = gs P, and v = P a / c.
+    Each step solves the Newton system of the population loss and halves it until the loss does not rise;
+    the fit stops when a Newton step would gain at most `UNCONSTRAINED_DECREMENT` (converged), or when no step
+    lowers the loss any more (then not converged: the infimum is not attained, the weights run off along a
+    separating direction).
+    """
+    gs = (g - m) / c
+    _, sv, vt = np.linalg.svd(gs * np.sqrt(p_T)[:, None], full_matrices=False)
+    basis = vt[sv > RANK_RTOL * sv[0]].T if sv.size and sv[0] > 0 else np.zeros((g.shape[1], 0))
+    design = np.hstack([gs @ basis, np.ones((g.shape[0], 1))])
+    x = np.zeros(design.shape[1])
+    if init is not None:
+        v0, b0 = np.asarray(init[0], dtype=np.float64), float(init[1])
+        x = np.append(basis.T @ (v0 * c), b0 + m @ v0)
+
+    def objective(x):
+        return float(p_T @ theory.context_loss(design @ x, eta))
+
+    obj, iters, decrement = objective(x), 0, math.inf
+    for iters in range(1, max_iter + 1):  # noqa: B007 - the count is reported
+        sig = expit(design @ x)
+        grad = design.T @ (p_T * (sig - eta))
+        hess = design.T @ ((p_T * sig * (1.0 - sig))[:, None] * design)
+        step = np.linalg.lstsq(hess, grad, rcond=None)[0]
+        decrement = float(grad @ step) / 2  # what a Newton step would gain: the loss's distance to its minimum
+        if np.abs(grad).max() <= UNCONSTRAINED_GTOL or decrement <= UNCONSTRAINED_DECREMENT:
+            break
+        for _ in range(60):  # halve until the loss does not rise (Newton's full step near the optimum)
+            trial = x - step
+            if (new := objective(trial)) <= obj:
+                break
+            step = step / 2
+        else:
+            break
+        if np.array_equal(trial, x):
+            break
+        x, obj = trial, new
+    v = basis @ x[:-1] / c
+    b = float(x[-1] - m @ v)
+    return ProbeFit(v, b, obj, obj, math.nan, bool(decrement <= UNCONSTRAINED_DECREMENT), iters)
 
 
 def _newton_polish(gs, p_T, eta, l2, x, certify, iters):

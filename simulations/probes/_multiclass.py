@@ -53,7 +53,9 @@ def fit_multiclass_probe(
     features standardised with the p_T-weighted mean m and std c (the box maps
     to |W'_kj| ≤ box·c_j), restarted until the certificate `gap`
     (`multiclass_certificate`: the Frank–Wolfe gap of the box in W plus the
-    free bias's term with a proven radius) is at most `MULTI_GAP_TOL`.
+    free bias's term with a proven radius) is at most `MULTI_GAP_TOL`. With both a box and a ridge the
+    certificate is that of the ridge-penalised objective (the ridge makes its minimiser unique: on fewer
+    examples than features the box alone leaves a flat valley of minimisers).
     """
     g, p_T, eta = _task_rows(features, p_T, eta)
     eta = np.asarray(eta, dtype=np.float64)
@@ -85,9 +87,9 @@ def fit_multiclass_probe(
         x = np.concatenate([Ws.ravel(), _polish_bias(gs @ Ws.T, res.x[K * D :], p_T, eta)])
         success = bool(res.success)
         W, b = _raw(x, K, D, c, st.m)
-        if box is None or l2:
+        if box is None:
             break
-        gap = multiclass_certificate(g, p_T, eta, W, b, box)
+        gap = multiclass_certificate(g, p_T, eta, W, b, box, l2=l2, scale=c)
         if gap <= MULTI_GAP_TOL:
             break
     W, b = _raw(x, K, D, c, st.m)
@@ -104,7 +106,14 @@ def _raw(x: np.ndarray, K: int, D: int, c: np.ndarray, m: np.ndarray) -> tuple[n
 
 
 def multiclass_certificate(
-    features: ArrayLike, p_T: ArrayLike, eta: ArrayLike, W: ArrayLike, b: ArrayLike, box: float
+    features: ArrayLike,
+    p_T: ArrayLike,
+    eta: ArrayLike,
+    W: ArrayLike,
+    b: ArrayLike,
+    box: float,
+    l2: float = 0.0,
+    scale: ArrayLike | None = None,
 ) -> float:
     r"""A certified upper bound on ℓ_T(W, b) − min ℓ_T over |W_kj| ≤ box and a free bias b, from (W, b) alone.
 
@@ -116,8 +125,13 @@ def multiclass_certificate(
     and if b*_k − b*_l = Δ then softmax_l ≤ e^{2M − Δ} softmax_k at every context, so η̄_l ≤ e^{2M − Δ} η̄_k.
     A class with η̄_k = 0 has its optimal bias at −∞ (the infimum is not attained): no certificate (inf).
 
+    With l2 > 0 the objective is ℓ_T + (l2/2)‖W ⊙ scale‖² (the ridge of `fit_multiclass_probe` on features
+    standardised by `scale`), still convex: the same bound with its gradient ∇_W + l2·W ⊙ scale² (the bias is
+    not penalised, so its term and radius are unchanged: at the optimum the bias still balances the classes).
+
     Args:
       features: (N, D).  p_T: (N,).  eta: (N, K).  W: (K, D).  b: (K,).  box: > 0.
+      l2: the ridge strength.  scale: (D,) the features' scale c in the penalty (ones when None).
 
     Returns:
       The bound (>= 0), or inf.
@@ -128,6 +142,9 @@ def multiclass_certificate(
     p = np.exp(z - np.logaddexp.reduce(z, axis=1, keepdims=True))
     r = p_T[:, None] * (p - eta)
     gW, gb = r.T @ g, r.sum(axis=0)
+    if l2:
+        c = np.ones(W.shape[1]) if scale is None else np.asarray(scale, dtype=np.float64)
+        gW = gW + l2 * W * c * c
     fw = max(float(np.sum(gW * W) + box * np.sum(np.abs(gW))), 0.0)
     mean = p_T @ eta
     if np.min(mean) <= 0.0:

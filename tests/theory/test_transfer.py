@@ -79,6 +79,23 @@ def test_tight_gamma_rank_deficient_and_off_task():
     assert theory.transferability(p_L, p_T, delta) == pytest.approx(expected, rel=1e-9)
 
 
+@pytest.mark.parametrize("share, finite", [(1e-10, True), (1e-14, False)])
+def test_an_error_too_small_to_reach_the_task_is_infinite_transfer(share, finite):
+    """γ(Δ) is reported infinite above 1e12·γ_ratio: when the task's contexts carry less than 1e-12 of the errors'
+    square (the rounding of a Δ that vanishes there), not when they carry 1e-10 of it."""
+    p_L = np.array([0.25, 0.25, 0.5])
+    p_T = np.array([0.5, 0.5, 0.0])
+    delta = np.zeros((3, 3))
+    delta[2] = [0.1, -0.1, 0.0]
+    delta[0] = np.sqrt(share) * delta[2] * np.sqrt(p_L[2] / p_L[0])  # the task's share of Σ p_L (uᵀΔ)²
+    gamma = theory.transferability(p_L, p_T, delta)
+    # rank 1: γ = Σp_L w² / Σp_T w², w the error along its one direction
+    expected = (p_L[0] * delta[0, 0] ** 2 + p_L[2] * delta[2, 0] ** 2) / (p_T[0] * delta[0, 0] ** 2)
+    ratio = theory.transferability_ratio(p_L, p_T)
+    assert (gamma == pytest.approx(expected, rel=1e-9)) if finite else gamma == np.inf
+    assert (expected < 1e12 * ratio) == finite
+
+
 def test_validation():
     with pytest.raises(ValueError, match="supp p_T must lie inside supp p_L"):
         theory.transferability_ratio([1.0, 0.0], [0.5, 0.5])

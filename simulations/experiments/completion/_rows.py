@@ -15,6 +15,10 @@ from ...features import class_feature_values
 from ...probes import fit_multiclass_probe
 from ...worlds import ClassTask, Lexicon, make_class_task
 
+#: The ridge of the probes fitted on n samples, as l2·(n + 1) on the mean loss over the n samples and the virtual
+#: one (`sample_rows`): scikit-learn's default C = 1.
+SAMPLE_L2 = 1.0
+
 
 @dataclasses.dataclass(frozen=True)
 class Row:
@@ -84,7 +88,14 @@ def sample_rows(
     features: Sequence[str],
     B: float,
 ) -> list[Row]:
-    """Probes fitted on n labelled contexts drawn from p_T (labels from η), tested on the exact population."""
+    """Probes fitted on n labelled contexts drawn from p_T (labels from η), tested on the exact population.
+
+    Each is the box probe of the config's B with the ridge of scikit-learn's default logistic regression (C = 1,
+    on standardised features: Σ_i loss_i + ½‖w‖², `SAMPLE_L2`), as practitioners fit a probe on samples. The
+    ridge makes the fitted probe unique: with the box alone, n labelled contexts fewer than the features leave
+    a flat valley of minimisers, and the population loss of the one a solver stops at moved by 10% (f, n = 10)
+    when the LM's float32 features moved by one ulp.
+    """
     task = make_class_task(lex, "sentiment", True)
     live = np.flatnonzero(task.p_T > 0)
     rows = []
@@ -105,7 +116,7 @@ def sample_rows(
                 if vals is None:
                     continue
                 padded = np.vstack([vals, np.zeros((1, vals.shape[1]))])
-                f = fit_multiclass_probe(padded, weights, eta, box=B)
+                f = fit_multiclass_probe(padded, weights, eta, box=B, l2=SAMPLE_L2 / (n + 1))
                 test = theory.multiclass_probe_loss(vals[live], f.W, f.b, task.p_T[live], task.eta[live])
                 rows.append(make_row("samples", task, feature, family, e, step, B, n, test, math.nan,
                                  gap=f.gap, seed=seed))  # fmt: skip
