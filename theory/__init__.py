@@ -22,6 +22,7 @@ from ._divergences import (
     pinsker_bound,
     total_variation,
 )
+from ._ledger import R2_LINKS, R9_LINKS, ProofLedger, proof_ledger
 from ._multiclass import (
     multiclass_context_loss,
     multiclass_fixed_cap,
@@ -53,6 +54,10 @@ from ._transfer import transferability, transferability_ratio
 from ._validate import SIMPLEX_ATOL
 
 __all__ = [
+    "R2_LINKS",
+    "R9_LINKS",
+    "ProofLedger",
+    "proof_ledger",
     "SIMPLEX_ATOL",
     "EmbeddingMoments",
     "GaussianLogPartition",

@@ -62,8 +62,7 @@ def test_bound_holds_on_random_worlds(data):
     B = data.draw(st.floats(0.1, 5.0))
     W = data.draw(hnp.arrays(np.float64, (k, v), elements=st.floats(-1.0, 1.0))) * B
     b = data.draw(hnp.arrays(np.float64, k, elements=st.floats(-3.0, 3.0)))
-    live = p_T > 0
-    gamma = float(np.min(p_L[live] / p_T[live]))
+    gamma = theory.transferability_ratio(p_L, p_T)  # min p_L/p_T, snapped to 1 within rounding
     eps = theory.expected_kl(p_star, q, p_L)
     tau = theory.multiclass_probe_loss(p_star, W, b, p_T, eta)
     loss = theory.multiclass_probe_loss(q, W, b, p_T, eta)
@@ -125,8 +124,7 @@ def _k_class_world(data, n_max=4, v_max=6, k_max=4):
     B = data.draw(st.floats(0.1, 5.0))
     W = data.draw(hnp.arrays(np.float64, (k, v), elements=st.floats(-1.0, 1.0))) * B
     b = data.draw(hnp.arrays(np.float64, k, elements=st.floats(-3.0, 3.0)))
-    live = p_T > 0
-    gamma = float(np.min(p_L[live] / p_T[live]))
+    gamma = theory.transferability_ratio(p_L, p_T)  # min p_L/p_T, snapped to 1 within rounding
     return p_star, q, p_L, p_T, eta, W, b, B, gamma
 
 
