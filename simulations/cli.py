@@ -104,12 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--force", action="store_true", help="recompute beside finished results, replace when done")
         sp.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
+    def jobs(sp):
+        sp.add_argument("--jobs", type=_int_in(1, 64, "job count"), default=1, help="processes that share the "
+                        "seeds and experiments, each with --threads threads (default 1; make quick and make "
+                        "reproduce use 2, one per core; a --force run uses 1)")  # fmt: skip
+
     r = sub.add_parser(
         "reproduce",
         help="run every registered experiment and redraw its figures "
         "(the quick profile unless --profile says otherwise: make reproduce runs the standard one)",
     )
     common(r, "quick")
+    jobs(r)
     r.add_argument("--only", nargs="+", metavar="NAME", default=None, help="run only these experiments")
     r.add_argument("--figures", default=None, help="figures folder (default: figures/ for the standard profile, "
                    "figures/gpt2/ for gpt2, build/figures-<profile>/ otherwise)")  # fmt: skip
@@ -117,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one experiment")
     run.add_argument("name", help="experiment name (see `list`)")
     common(run, "quick")
+    jobs(run)
     run.add_argument("--seed", type=_seed, default=None, help="run this single seed instead of the profile's seeds")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field, "
                      "e.g. world.vocab_size=500")  # fmt: skip
@@ -273,15 +280,22 @@ def _dispatch(args) -> int:
             for suffix in (".png", ".pdf"):
                 runner.check_output_path(Path(figures, name).with_suffix(suffix), "figure")
     done = []
-    for name, cfg in todo:
-        _RUNNING.append(f"{name} (profile {args.profile}, config {runner.config_hash(cfg)})")
-        run = runner.run_experiment(name, cfg, args.results, args.force, not args.no_progress)
-        print(_status_line(name, run))
-        if text := get_experiment(name).report(run.summary):
-            print(text)
-        if figures:
-            print(f"  figures: {', '.join(map(str, runner.draw(name, run.rows, run.summary, figures)))}")
-        done.append((name, run.summary))
+    # --jobs: helper processes compute the same runs in the opposite order (the store's seed locks split the work);
+    # a --force run computes a new generation, which only this process may start, so it runs alone
+    jobs = 1 if args.force else args.jobs
+    seed = args.seed if args.command == "run" else None
+    sets = args.set if args.command == "run" else []
+    command = runner.helper_command([n for n, _ in todo], args.results, args.threads, args.profile, seed, sets)
+    with runner.helpers(jobs, command):
+        for name, cfg in todo:
+            _RUNNING.append(f"{name} (profile {args.profile}, config {runner.config_hash(cfg)})")
+            run = runner.run_experiment(name, cfg, args.results, args.force, not args.no_progress)
+            print(_status_line(name, run))
+            if text := get_experiment(name).report(run.summary):
+                print(text)
+            if figures:
+                print(f"  figures: {', '.join(map(str, runner.draw(name, run.rows, run.summary, figures)))}")
+            done.append((name, run.summary))
     print()
     print(_claims_table(done))
     return _verdict_exit([(f"{n}.{c['id']}", c) for n, s in done for c in s["claims"]])

@@ -10,6 +10,7 @@ grid of configs serially or on Dask (docs/design.md §3, §5).
 
 from . import sweep
 from ._config import config_hash, override, to_dict
+from ._helper import helper_command, helpers
 from ._memory import MemoryLimit, cgroup_limits, memory_limits, tightest_limit
 from ._runner import (
     Run,
@@ -51,6 +52,8 @@ __all__ = [
     "compute_seed",
     "config_hash",
     "draw",
+    "helper_command",
+    "helpers",
     "dumps",
     "is_run_folder",
     "loads",
