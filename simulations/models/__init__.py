@@ -23,9 +23,12 @@ from ._lm import (
     trained_lms,
 )
 from ._sequence_lm import (
+    GRU,
     SEQUENCE_LMS,
+    STEPS_PER_CALL,
     SequenceLM,
     SequenceLMConfig,
+    Transformer,
     init_sequence_lm,
     load_checkpoint,
     make_sequence_optimizer,
@@ -36,6 +39,7 @@ from ._sequence_lm import (
     sequence_log_probs,
     sequence_loss,
     train_sequence_lm,
+    train_sequence_steps,
     train_step,
 )
 from ._sequences import document_batches, end_windows, read_windows, sequence_eps, window_beliefs
@@ -101,6 +105,9 @@ __all__ = [
     "ChainPoint",
     "LanguageModel",
     "SequenceLM",
+    "STEPS_PER_CALL",
+    "Transformer",
+    "GRU",
     "SequenceLMConfig",
     "SignedDirection",
     "SoftmaxLM",
@@ -157,6 +164,7 @@ __all__ = [
     "train",
     "train_population",
     "train_sequence_lm",
+    "train_sequence_steps",
     "train_step",
     "train_steps",
     "trained_directions",

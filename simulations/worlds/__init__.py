@@ -15,9 +15,10 @@ the floors above (docs/design.md §3).
 
 from ._class_tasks import CLASS_TASKS, ClassTask, make_class_task
 from ._documents import (
-    SUFFIXES,
+    MAX_ORDERS,
     Documents,
     EndView,
+    Suffix,
     append_suffix,
     concept_task,
     context_world,
@@ -27,6 +28,8 @@ from ._documents import (
     positive_posterior,
     sample_population,
     soft_labels_agree,
+    suffix_kind,
+    suffixes,
 )
 from ._embeddings import SAMPLED_FAMILIES, sample_embeddings, sample_thetas
 from ._hmm import (
@@ -68,12 +71,13 @@ __all__ = [
     "SAMPLED_FAMILIES",
     "SENTIMENT",
     "STRUCTURES",
-    "SUFFIXES",
+    "MAX_ORDERS",
     "TOPICS",
     "UNPRINTABLE",
     "ClassTask",
     "Documents",
     "EndView",
+    "Suffix",
     "Filtered",
     "Instance",
     "Lexicon",
@@ -111,5 +115,7 @@ __all__ = [
     "sample_population",
     "sample_thetas",
     "soft_labels_agree",
+    "suffix_kind",
+    "suffixes",
     "synthetic_words",
 ]

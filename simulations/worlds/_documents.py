@@ -17,6 +17,7 @@ softmax(θ(s)ᵀΦ*).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -85,9 +86,13 @@ def positive_posterior(world: SequenceWorld, beliefs: np.ndarray) -> np.ndarray:
     return beliefs[:, world.levels > 0].sum(axis=(1, 2))
 
 
-def concept_task(world: SequenceWorld, ctx: World, beliefs: np.ndarray, B: float) -> Task:
-    """The concept task on contexts `ctx` (their beliefs `beliefs`): y = +1 when the document's concept has a
-    positive level, with the exact soft label η(s) = P(level > 0 | s); p_T = ctx.p_L.
+def concept_task(world: SequenceWorld, ctx: World, eta: np.ndarray, B: float) -> Task:
+    """The concept task on contexts `ctx` with soft labels `eta` (n,), η(s) = P(level > 0 | the document s): y = +1
+    when the document's concept has a positive level; p_T = ctx.p_L.
+
+    The label belongs to the document: after a suffix (a prompt the user appends, which is no evidence about
+    the document) it is still η of the bare document, so that τ with and without a suffix are losses on the
+    same labels (`end_view`).
 
     No weights are planted: (v, b) = (0, logit η̄), the best constant predictor, a valid (weak) τ; the
     smallest τ of the box class is the probe fitted on P* (`simulations.reference_probe`).
@@ -99,7 +104,7 @@ def concept_task(world: SequenceWorld, ctx: World, beliefs: np.ndarray, B: float
     if not (np.any(world.levels > 0) and np.any(world.levels <= 0)):
         raise ValueError(f"the concept task needs concepts of both signs of level; this world has C = "
                          f"{world.levels.shape[0]} (set sequence.concepts >= 2)")  # fmt: skip
-    eta = np.clip(positive_posterior(world, beliefs), 0.0, 1.0)
+    eta = np.clip(np.asarray(eta, dtype=np.float64), 0.0, 1.0)
     mean = float(ctx.p_L @ eta)
     if not 0.0 < mean < 1.0:
         raise ValueError(f"the concept task's labels are all one class on these contexts (mean η = {mean:g})")
@@ -127,19 +132,77 @@ def soft_labels_agree(world: SequenceWorld, docs: Documents) -> float:
     return float(eta[pos].mean() - eta[~pos].mean()) if pos.any() and (~pos).any() else float("nan")
 
 
-#: The suffixes a document end is read with: nothing, the prompt, and the prompt's words reversed (inert).
-SUFFIXES = ("none", "prompt", "inert")
+class Suffix(NamedTuple):
+    """Tokens appended to every document end before it is read (a prompt, or a control of it).
+
+    name: "none", "prompt", or a control's name, "order: <words>" (another order of the prompt's words) or
+      "random: <words>" (words of the prompt's length drawn by frequency).
+    tokens: the token ids.
+    """
+
+    name: str
+    tokens: np.ndarray
+
+    @property
+    def kind(self) -> str:
+        """ "none", "prompt", "order" or "random"."""
+        return suffix_kind(self.name)
+
+
+def suffix_kind(name: str) -> str:
+    """The kind of a suffix's name: "none", "prompt", "order" or "random" (the two kinds of control)."""
+    return name.split(":", 1)[0]
+
+
+#: At most this many other orders of the prompt's words are controls (every one for a prompt of up to 4 words).
+MAX_ORDERS = 23
+
+
+def suffixes(world: SequenceWorld, random_controls: int, key: jax.Array) -> list[Suffix]:
+    """The suffixes a document end is read with: none, the prompt, and the controls of the prompt.
+
+    The controls are every other order of the prompt's words (for a prompt of more than 4 words, `MAX_ORDERS`
+    distinct orders drawn at random) and `random_controls` suffixes of the prompt's length whose words are drawn
+    by their frequency (with the PRNG stream `key`; never the prompt itself). A prompt helps only if it beats
+    them all: an order of the same words, or any frequent words, that helped as much would show that the gain
+    is not the prompt's.
+    """
+    prompt = [int(t) for t in world.prompt]
+    out = [Suffix("none", np.zeros(0, dtype=np.int64)), Suffix("prompt", world.prompt.copy())]
+    if not prompt:
+        return out
+    rng = numpy_rng(key)
+    if len(prompt) <= 4:
+        orders = [list(o) for o in itertools.permutations(prompt)]
+    else:
+        orders = []
+        while len(orders) < MAX_ORDERS:
+            o = list(rng.permutation(prompt))
+            if o not in orders:
+                orders.append(o)
+    out += [Suffix(f"order: {world.text(np.array(o))}", np.array(o, dtype=np.int64)) for o in orders if o != prompt]
+    freq = np.exp(world.words.log_freq - np.max(world.words.log_freq))
+    drawn: list[list[int]] = []
+    while len(drawn) < random_controls:
+        words = [int(w) for w in rng.choice(freq.size, size=len(prompt), p=freq / freq.sum())]
+        if words != prompt and words not in drawn:
+            drawn.append(words)
+    out += [Suffix(f"random: {world.text(np.array(w))}", np.array(w, dtype=np.int64)) for w in drawn]
+    return out
 
 
 class EndView(NamedTuple):
     """The downstream contexts of a population: the M document ends (after a suffix), as an `Instance`.
 
     inst: the `Instance` whose world is the M end contexts (P* exact, p_L = p_T uniform over them) and whose
-      task is the concept task; its γ is 1, the form whose ε is measured on these contexts themselves.
-    beliefs: (M, C, S) the predictive state distributions at the ends.
-    suffix: the suffix's name ("none", "prompt", "inert") and `tokens`, its token ids.
+      task is the concept task, its labels η those of the bare documents whatever the suffix; its γ is 1, the
+      form whose ε is measured on these contexts themselves.
+    beliefs: (M, C, S) the predictive state distributions at the ends, after the suffix.
+    suffix: the suffix's name ("none", "prompt", "order: …", "random: …") and `tokens`, its token ids.
     gamma_prefixes: γ_ratio = p_L(s)/p_T(s) = 1/L of the other form, with ε over all M·L prefixes (NaN after a
       suffix: a prompted end is not a prefix of the population, so only the form with γ = 1 applies).
+    eta_suffix: (M,) the concept's posterior after filtering through the suffix too, a diagnostic only: the
+      suffix is appended by the user and is no evidence about the document, so it never labels the task.
     """
 
     inst: Instance
@@ -147,23 +210,27 @@ class EndView(NamedTuple):
     suffix: str
     tokens: np.ndarray
     gamma_prefixes: float
+    eta_suffix: np.ndarray
 
 
 def end_view(
-    seed: int, keys: Mapping[str, jax.Array], world: SequenceWorld, docs: Documents, suffix: str, B: float
+    seed: int, keys: Mapping[str, jax.Array], world: SequenceWorld, docs: Documents, suffix: Suffix | str, B: float
 ) -> EndView:
-    """The end contexts of `docs` read with `suffix` ("none", "prompt" or "inert"), with the concept task at box B.
+    """The end contexts of `docs` read with `suffix` (a `Suffix`, or "none" or "prompt"), with the concept task at
+    box B labelled by each bare document's concept posterior.
 
     Every model paired with this view must be made for it (`LanguageModel.world_id` = the view's `world_id`, which
     names the seed, the world's config and the suffix).
     """
-    if suffix not in SUFFIXES:
-        raise ValueError(f"suffix must be one of {SUFFIXES}, got {suffix!r}")
-    tokens = {"none": np.zeros(0, dtype=np.int64), "prompt": world.prompt, "inert": world.inert}[suffix]
-    beliefs = end_beliefs(world, docs, tokens)
+    if isinstance(suffix, str):
+        if suffix not in ("none", "prompt"):
+            raise ValueError(f"suffix must be a Suffix, or 'none' or 'prompt', got {suffix!r}")
+        suffix = Suffix(suffix, np.zeros(0, dtype=np.int64) if suffix == "none" else world.prompt)
+    beliefs = end_beliefs(world, docs, suffix.tokens)
     ctx = context_world(world, beliefs)
-    task = concept_task(world, ctx, beliefs, B)
+    task = concept_task(world, ctx, positive_posterior(world, docs.filtered.pred[:, -1]), B)
     M, L = docs.tokens.shape
-    world_id = f"seed {seed}, sequence world {config_hash(world.cfg)}, {M} documents, ends + {suffix}"
+    world_id = f"seed {seed}, sequence world {config_hash(world.cfg)}, {M} documents, ends + {suffix.name}"
     inst = Instance(seed, keys, ctx, task, 1.0, world_id)
-    return EndView(inst, beliefs, suffix, tokens, 1.0 / L if suffix == "none" else float("nan"))
+    gamma = 1.0 / L if suffix.name == "none" else float("nan")
+    return EndView(inst, beliefs, suffix.name, suffix.tokens, gamma, positive_posterior(world, beliefs))

@@ -18,7 +18,8 @@ prompt's words one after the other ("this", "movie", "is") and then an
 pretraining documents contain the phrase at that rate, so a model can learn
 what follows it; appending the prompt to a document moves the belief into
 the answer state, whose next word carries the concept (arXiv:2010.03648 §3,
-sentence completion). The same words in reverse order are the inert control.
+sentence completion). Its controls (`simulations.worlds.suffixes`) are every other order of the same
+words and random words of the prompt's length.
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ class SequenceWorld:
     theta: (C, S, d*) θ_h, with E[c, s] = softmax(θ_{c,s}ᵀΦ*) exactly; the last entry is 1 (the bias).
     words: the `WordList`.
     levels: (C,) each concept's sentiment level in [−1, 1].
-    prompt, inert: the prompt's token ids, and the same ids reversed (the inert control).
+    prompt: the prompt's token ids.
     cfg: the config it was drawn from.
     """
 
@@ -160,7 +161,6 @@ class SequenceWorld:
     words: WordList
     levels: np.ndarray
     prompt: np.ndarray
-    inert: np.ndarray
     cfg: SequenceConfig
 
     def text(self, tokens: np.ndarray) -> str:
@@ -187,10 +187,6 @@ def make_sequence_world(key: jax.Array, cfg: SequenceConfig) -> SequenceWorld:
              else synthetic_words(rng, cfg.vocab_size, cfg.word_zipf, cfg.sentiment_share))  # fmt: skip
     prompt_words = cfg.prompt or words.prompt
     prompt = words.ids(list(prompt_words)) if cfg.prompt_rate > 0 else np.zeros(0, dtype=np.int64)
-    if cfg.prompt_rate > 0 and tuple(prompt_words) == tuple(prompt_words)[::-1]:
-        raise ValueError(f"world.prompt {' '.join(prompt_words)!r} reads the same reversed, so its inert control "
-                         "(the same words in reverse order) would be the prompt itself: give at least two words "
-                         "that are not a palindrome")  # fmt: skip
     V, C, K, P, D = cfg.vocab_size, cfg.concepts, cfg.states, len(prompt), cfg.noise_dims
     has_prompt = cfg.prompt_rate > 0
     S = K + (P + 1 if has_prompt else 0)
@@ -224,4 +220,4 @@ def make_sequence_world(key: jax.Array, cfg: SequenceConfig) -> SequenceWorld:
             theta[c, K + P, 1] = cfg.answer_valence * levels[c]
     emit = np.exp(log_softmax(theta @ Phi, axis=-1))
     hmm = make_hmm(init, trans, emit)
-    return SequenceWorld(hmm, Phi, theta, words, levels, prompt, prompt[::-1].copy(), cfg)
+    return SequenceWorld(hmm, Phi, theta, words, levels, prompt, cfg)

@@ -30,10 +30,16 @@ def test_every_experiment_has_three_profiles_and_declared_claims():
         assert exp.claim_statements and all(isinstance(k, str) for k in exp.claim_statements)
 
 
-#: Claims about trained sequence LMs, which the tiny profile's seconds of training cannot reach: INCONCLUSIVE
-#: there by their stated power rule (held-out ε below the config's decide_below), never FAIL; the quick profile
-#: decides them (test_sequence_quick_profile_decides_every_claim, slow).
-NEEDS_TRAINING = {("sequence", "prompt_helps_the_model"), ("sequence", "same_eps_different_downstream")}
+#: Claims the tiny profile cannot decide, by their stated power rules, with the words of the reason: the tiny
+#: sequence LMs (seconds of training, held-out ε ≈ 6e-3) have no refitted row whose bound is below H(η̄), one seed
+#: gives no spread to test a difference against, and their readable checkpoints span less than a decade of ε.
+#: Never FAIL; the quick profile decides them.
+UNDECIDED_IN_TINY = {
+    ("sequence", "bound_holds"): "no informative row",
+    ("sequence", "same_eps_different_downstream"): "fewer than 3 seeds",
+    ("sequence", "same_eps_as_an_exact_reader"): "fewer than 3 seeds",
+    ("sequence", "excess_rate_on_trained_models"): "less than 10",
+}
 
 
 def test_every_claim_is_computed_by_id_and_passes_on_the_tiny_profile(tiny_run):
@@ -42,8 +48,8 @@ def test_every_claim_is_computed_by_id_and_passes_on_the_tiny_profile(tiny_run):
     assert list(claims) == list(exp.claim_statements)
     for cid, c in claims.items():
         assert c["statement"] == exp.claim_statements[cid] and c["measured"]
-        if (exp.name, cid) in NEEDS_TRAINING:
-            assert c["verdict"] == "INCONCLUSIVE" and "below" in c["reason"], (cid, c["measured"])
+        if (exp.name, cid) in UNDECIDED_IN_TINY:
+            assert c["verdict"] == "INCONCLUSIVE" and UNDECIDED_IN_TINY[exp.name, cid] in c["reason"], c
         else:
             assert c["verdict"] == "PASS", (cid, c["measured"])
 

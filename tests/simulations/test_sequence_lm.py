@@ -36,10 +36,11 @@ def test_a_prefix_never_sees_the_tokens_after_it(kind):
 def test_the_train_step_compiles_once(world):
     corpus, _ = worlds.sample_documents(np.random.default_rng(0), world.hmm, 16, 8)
     chex.clear_trace_counter()
-    step = eqx.filter_jit(chex.assert_max_traces(models.train_step, n=1))
-    out = models.train_sequence_lm(jax.random.key(1), jax.random.key(2), corpus, 40, TINY, step_fn=step)
+    steps = eqx.filter_jit(chex.assert_max_traces(models.train_sequence_steps, n=1))
+    out = models.train_sequence_lm(jax.random.key(1), jax.random.key(2), corpus, 40, TINY, steps_fn=steps)
     assert [s for s, _ in out] == models.sequence_checkpoints(TINY.steps, TINY.checkpoints)
-    # a second trace (a new batch shape, say) would raise inside chex: six steps ran on one trace
+    # a second trace (a new block shape, or a count compiled in) would raise inside chex: the blocks of 1 to 4
+    # steps between checkpoints ran on one trace
 
 
 def test_training_lowers_the_loss_and_is_reproducible(world):
@@ -78,7 +79,7 @@ def test_log_probs_are_float64_distributions_of_the_models_logits(world):
 def test_the_model_at_the_ends_is_a_softmax_lm_of_its_features(world):
     docs = worlds.sample_population(streams(1)["data"], world, 12, 6)
     model = models.init_sequence_lm(jax.random.key(5), TINY, 40, 12)
-    for suffix in worlds.SUFFIXES:
+    for suffix in worlds.suffixes(world, 2, streams(0)["world"]):
         view = worlds.end_view(0, streams(0), world, docs, suffix, 2.0)
         lm = lm_at_ends(view, docs, model, "transformer-16", 0)
         logits = lm.F @ lm.Phi

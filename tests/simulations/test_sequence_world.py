@@ -178,11 +178,11 @@ def test_the_prompt_moves_the_belief_into_the_answer_state(small_world):
     sw = small_world
     docs = worlds.sample_population(streams(0)["data"], sw, 30, SMALL.length)
     prompted = worlds.end_beliefs(sw, docs, sw.prompt)
-    inert = worlds.end_beliefs(sw, docs, sw.inert)
+    reversed_ = worlds.end_beliefs(sw, docs, sw.prompt[::-1].copy())
     answer = SMALL.states_per_concept - 1
     # (a document that ends inside the phrase itself reads the prompt less cleanly: most, not all, are > 0.9)
     assert np.mean(prompted[:, :, answer].sum(axis=1) > 0.9) >= 0.9
-    assert inert[:, :, answer].sum(axis=1).max() < 0.1
+    assert reversed_[:, :, answer].sum(axis=1).max() < 0.1
     # and the next word of a prompted end is mostly evaluative, carrying the concept (a linear image of it)
     p = worlds.next_token_probs(sw.hmm, prompted)
     assert np.median(p[:, sw.words.evaluative].sum(axis=1)) > 0.5
@@ -263,7 +263,7 @@ def test_concept_task_labels_are_the_exact_posterior(small_world):
     docs = worlds.sample_population(streams(2)["data"], sw, 20, SMALL.length)
     beliefs = docs.filtered.pred[:, -1]
     ctx = worlds.context_world(sw, beliefs)
-    task = worlds.concept_task(sw, ctx, beliefs, B=4.0)
+    task = worlds.concept_task(sw, ctx, worlds.positive_posterior(sw, beliefs), B=4.0)
     # η by Bayes' rule from each concept's own likelihood of the document (an independent computation)
     log_like = np.stack([worlds.forward(_one_concept(sw.hmm, c), docs.tokens).log_lik.sum(1) for c in range(2)], 1)
     log_post = np.log(sw.hmm.concept_prior()) + log_like
@@ -286,7 +286,7 @@ def test_a_world_of_one_concept_has_no_concept_task():
     docs = worlds.sample_population(streams(0)["data"], sw, 5, 4)
     b = docs.filtered.pred[:, -1]
     with pytest.raises(ValueError, match="concepts of both signs"):
-        worlds.concept_task(sw, worlds.context_world(sw, b), b, 1.0)
+        worlds.concept_task(sw, worlds.context_world(sw, b), worlds.positive_posterior(sw, b), 1.0)
 
 
 def test_document_batches_are_fresh_and_reproducible(small_world):
@@ -311,4 +311,34 @@ def test_synthetic_words_have_zipf_frequencies_and_a_prompt_without_valence():
     assert np.all(np.diff(words.log_freq) < 0) and logsumexp(words.log_freq) == pytest.approx(0.0, abs=1e-12)
     assert np.all(np.abs(words.valence[words.evaluative]) >= 0.25)
     sw = worlds.make_sequence_world(streams(0)["world"], worlds.SequenceConfig(lexicon="synthetic", vocab_size=100))
-    assert sw.text(sw.prompt) == "w0000 w0001 w0002" and sw.text(sw.inert) == "w0002 w0001 w0000"
+    assert sw.text(sw.prompt) == "w0000 w0001 w0002"
+
+
+def test_the_controls_are_every_other_order_and_random_words_of_the_prompts_length(small_world):
+    sw = small_world
+    sfx = worlds.suffixes(sw, 5, streams(0)["world"])
+    assert [s.name for s in sfx[:2]] == ["none", "prompt"] and len(sfx[0].tokens) == 0
+    orders = [s for s in sfx if s.kind == "order"]
+    randoms = [s for s in sfx if s.kind == "random"]
+    prompt = tuple(sw.prompt)
+    assert len(orders) == 5 and {tuple(s.tokens) for s in orders} == set(itertools.permutations(prompt)) - {prompt}
+    assert len(randoms) == 5 and all(len(s.tokens) == len(prompt) and tuple(s.tokens) != prompt for s in randoms)
+    assert len({tuple(s.tokens) for s in randoms}) == 5 and all(s.name == f"random: {sw.text(s.tokens)}"
+                                                                 for s in randoms)  # fmt: skip
+    again = worlds.suffixes(sw, 5, streams(0)["world"])
+    other = worlds.suffixes(sw, 5, streams(1)["world"])
+    assert [s.name for s in again] == [s.name for s in sfx] and [s.name for s in other] != [s.name for s in sfx]
+    assert [s.kind for s in worlds.suffixes(sw, 0, streams(0)["world"])] == ["none", "prompt"] + ["order"] * 5
+
+
+def test_the_label_is_the_documents_own_whatever_the_suffix(small_world):
+    """η of every suffix is η of the bare document (to 1e-9): the suffix is appended by the user and is no evidence
+    about the document; filtered through the suffix η moves, and that is kept only as a diagnostic."""
+    sw = small_world
+    docs = worlds.sample_population(streams(0)["data"], sw, 40, SMALL.length)
+    bare = worlds.positive_posterior(sw, docs.filtered.pred[:, -1])
+    views = [worlds.end_view(0, streams(0), sw, docs, s, 2.0) for s in worlds.suffixes(sw, 3, streams(0)["world"])]
+    for view in views:
+        np.testing.assert_allclose(view.inst.task.eta, bare, atol=1e-9, rtol=0)
+        np.testing.assert_allclose(view.eta_suffix, worlds.positive_posterior(sw, view.beliefs), atol=1e-15)
+    assert max(float(np.abs(v.eta_suffix - bare).max()) for v in views) > 0.05  # some suffix would move the label

@@ -28,8 +28,11 @@ def _by_hand(p_star, q, p_T, eta, v, b, B, eps, gamma):
         d2 += p_T[s] * d * d
         l1 += p_T[s] * sum(abs(q[s, w] - p_star[s, w]) for w in range(q.shape[1])) ** 2
         # KL as Σ q·((1 + t) log1p(t) − t), t = p/q − 1: non-negative terms, no cancellation when p ≈ q
-        kl += p_T[s] * math.fsum(q[s, w] * ((1 + t) * math.log1p(t) - t) if t > -1 else q[s, w]
-                                 for w in range(q.shape[1]) for t in [(p_star[s, w] - q[s, w]) / q[s, w]])
+        kl += p_T[s] * math.fsum(
+            q[s, w] * ((1 + t) * math.log1p(t) - t) if t > -1 else q[s, w]
+            for w in range(q.shape[1])
+            for t in [(p_star[s, w] - q[s, w]) / q[s, w]]
+        )
         first += p_T[s] * (sig(m) - eta[s]) * d
         g2 += p_T[s] * (sig(m) - eta[s]) ** 2
     X_T, X = 2 * B * B * kl, 2 * B * B * eps / gamma

@@ -11,6 +11,7 @@ first use). It never imports an experiment module or `simulations.runs`
 
 from ._base import PROFILES, TINY_LM, TINY_WORLD, Experiment, RunConfig, check_distinct, check_slope_grid
 from ._claims import FAIL, INCONCLUSIVE, PASS, VERDICTS, Claim, Verdict, claims_by_id, claims_title, overall
+from ._forms import PROBES, closest_text, form_checks, forms_verdict
 from ._plotting import (
     BOTH_FORMS,
     FAMILY_STYLE,
@@ -32,11 +33,13 @@ from ._plotting import (
     text_overlaps,
     words,
 )
-from ._probe_rows import ProbeRow, bound_check, bound_verdict, probe_rows
+from ._probe_rows import LEDGER_STEPS, ProbeRow, bound_check, bound_verdict, ledger_steps, probe_rows, row_chain
+from ._prompts import CONTROL_KINDS, prompt_against_controls, suffix_names
 from ._rows import CELL_TYPES, column, finite, from_cells, row_fields, select, to_cells, values
 from ._stats import (
     MIN_SLOPE_POINTS,
     MIN_SLOPE_SEEDS,
+    band_verdict,
     format_slope,
     loglog_slope,
     rate_verdict,
@@ -48,6 +51,17 @@ from ._stats import (
 )
 
 __all__ = [
+    "LEDGER_STEPS",
+    "ledger_steps",
+    "row_chain",
+    "band_verdict",
+    "CONTROL_KINDS",
+    "prompt_against_controls",
+    "suffix_names",
+    "PROBES",
+    "closest_text",
+    "form_checks",
+    "forms_verdict",
     "BOTH_FORMS",
     "CELL_TYPES",
     "Claim",

@@ -15,7 +15,7 @@ import numpy as np
 
 import theory
 
-from ...features import FEATURES, check_pair, measure
+from ...features import FEATURES, check_pair, measure, reference_probe
 from ...models import LanguageModel
 from ...worlds import Instance
 from ._claims import FAIL, PASS, Verdict
@@ -54,6 +54,14 @@ class ProbeRow:
     converged: bool
     gap: float  # certified bound on the fit's optimality gap (NaN: unconstrained class, no certificate)
     flag: str = ""  # why the numbers are missing (a training that diverged), else empty
+    # the (R2) proof ledger of a p_f box row, when asked for (`probe_rows(ledger=True)`; NaN otherwise): the excess
+    # of the τ probe kept fixed on Q, then E_T|v̂ᵀΔ|, √E_T(v̂ᵀΔ)², B√E_T‖Δ‖₁², √(2B²ε_T); the transfer link is
+    # bound − tau (`theory.proof_ledger`)
+    fixed: float = math.nan
+    lipschitz: float = math.nan
+    jensen: float = math.nan
+    holder: float = math.nan
+    pinsker: float = math.nan
 
 
 def probe_rows(
@@ -63,8 +71,10 @@ def probe_rows(
     probes: Sequence[str],
     l2: float = 0.0,
     l2_features: Collection[str] = FEATURES,
+    ledger: bool = False,
 ) -> list[ProbeRow]:
-    """`ProbeRow`s of every (feature, probe class) of one LM; the l2 class only for `l2_features`.
+    """`ProbeRow`s of every (feature, probe class) of one LM; the l2 class only for `l2_features`; with `ledger`,
+    the p_f box row carries the links of the (R2) proof (`theory.proof_ledger`, against the τ probe of P*).
 
     An LM whose ε or Q is not finite (a training that diverged) gets flagged
     rows with NaN numbers and the family and step named in `flag`, so the run
@@ -85,12 +95,18 @@ def probe_rows(
             phi_box = ms[classes.index("box")]
         for m in ms:
             f = m.fit
+            links = {}
+            if ledger and feature == "p_f" and m.probe == "box":
+                ref, task = reference_probe(inst, "p_f"), inst.task
+                chain = theory.proof_ledger(inst.world.p_star, lm.q, task.p_T, task.eta, ref.v, ref.b, task.B,
+                                            lm.eps, inst.gamma)  # fmt: skip
+                links = {k: getattr(chain, k) for k in ("fixed", "lipschitz", "jensen", "holder", "pinsker")}
             rows.append(
                 ProbeRow(
                     lm.family, float(lm.target_eps), int(lm.step), float(lm.eps), float(eps_check), m.eps_bound,
                     m.feature, m.probe, f.loss, f.loss / math.log(2), m.tau_ref, m.excess, m.tau, m.B, inst.gamma,
                     m.delta, m.bound, m.bound - f.loss, m.r9_bound, m.vacuous, m.trivial, int(inst.seed), f.converged,
-                    f.gap,
+                    f.gap, **links,
                 )
             )  # fmt: skip
     return rows
@@ -161,3 +177,34 @@ def bound_verdict(check: dict) -> Verdict:
     if check["unresolved"]:
         return Verdict.undecided(f"{check['unresolved']} row(s) above a bound but within their fit's certificate")
     return Verdict(PASS)
+
+
+#: The steps of the (R2) proof ledger, each (link, the link after it): refit, Lipschitz, Jensen, Hölder, Pinsker,
+#: transfer (`theory.proof_ledger`).
+LEDGER_STEPS = {
+    "refit": ("refitted", "fixed"),
+    "Lipschitz": ("fixed", "lipschitz"),
+    "Jensen": ("lipschitz", "jensen"),
+    "Hölder": ("jensen", "holder"),
+    "Pinsker": ("holder", "pinsker"),
+    "transfer": ("pinsker", "transfer"),
+}
+
+
+def ledger_steps(chains: Iterable[dict]) -> dict:
+    """Each step's mean log ratio (a link over the one before it) over the chains {link: excess} where both links
+    are positive, its count, and the costliest step (the largest mean log ratio; "" with none)."""
+    ratios: dict[str, list[float]] = {name: [] for name in LEDGER_STEPS}
+    for chain in chains:
+        for name, (lo, hi) in LEDGER_STEPS.items():
+            if chain[lo] > 0 and chain[hi] > 0:
+                ratios[name].append(math.log(chain[hi] / chain[lo]))
+    steps = {name: dict(mean_log_ratio=float(np.mean(v)) if v else math.nan, n=len(v)) for name, v in ratios.items()}
+    decided = {k: v["mean_log_ratio"] for k, v in steps.items() if math.isfinite(v["mean_log_ratio"])}
+    return dict(steps=steps, costliest=max(decided, key=lambda k: decided[k], default=""))
+
+
+def row_chain(r: ProbeRow) -> dict:
+    """The (R2) ledger of a p_f box row as a chain {link: excess over τ}."""
+    return dict(refitted=r.probe_loss - r.tau, fixed=r.fixed, lipschitz=r.lipschitz, jensen=r.jensen,
+                holder=r.holder, pinsker=r.pinsker, transfer=r.bound - r.tau)  # fmt: skip

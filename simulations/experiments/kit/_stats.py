@@ -161,6 +161,20 @@ def threshold_verdict(
     return Verdict.undecided(f"interval [{fit['lo']:.3g}, {fit['hi']:.3g}] straddles {above:g}")
 
 
+def band_verdict(fit: dict, low: float, high: float, min_points: int = MIN_SLOPE_POINTS,
+                 min_groups: int = MIN_SLOPE_SEEDS) -> Verdict:  # fmt: skip
+    """The verdict of "the log-log slope lies in [low, high]" from a `loglog_slope` result: PASS when the whole 95%
+    interval lies inside, FAIL when it lies wholly outside, INCONCLUSIVE when it crosses an end (or the fit has
+    too few distinct x or seeds)."""
+    if why := _power(fit, min_points, min_groups):
+        return Verdict.undecided(why)
+    if low <= fit["lo"] and fit["hi"] <= high:
+        return Verdict(PASS)
+    if fit["hi"] < low or fit["lo"] > high:
+        return Verdict(FAIL)
+    return Verdict.undecided(f"interval [{fit['lo']:.3g}, {fit['hi']:.3g}] crosses [{low:g}, {high:g}]")
+
+
 def wilson_interval(share: float, n: int, z: float = 1.96) -> tuple[float, float]:
     """The Wilson score interval (95% by default) of a proportion `share` observed on `n` independent draws."""
     if n < 1:

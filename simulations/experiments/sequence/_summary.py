@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 import math
 from typing import Any
 
 import numpy as np
+import scipy.stats
 
-from ..kit import select, values
+from ..kit import (
+    column,
+    form_checks,
+    ledger_steps,
+    loglog_slope,
+    prompt_against_controls,
+    select,
+    suffix_names,
+    values,
+)
 
 #: The prompt lowers the trained transformer's probe loss by at least this (nats) to count.
 PROMPT_MARGIN = 0.01
@@ -20,63 +31,195 @@ BOUNDS = (
     ("r9_prefixes", "(R9), ε over all prefixes, γ = 1/L"),
 )
 FEATURES = ("f", "p_f", "p_f_class", "phi_p_f", "zero_shot")
+#: Same-ε pairs: the points of ε (log-spaced over the range every curve of the pair covers) at which two
+#: architectures' curves are compared.
+MATCH_POINTS = 8
+#: The test level of "same ε, different downstream" (shared by the pairs of architectures).
+SAME_EPS_ALPHA = 0.05
+#: The concept is readable at a checkpoint when its refitted p_f probe reads at least this share of what the box
+#: probe reads on P*: (H(η̄) − loss)/(H(η̄) − τ) ≥ READABLE_SHARE.
+READABLE_SHARE = 0.5
+#: The trained models' rate is decided over a range of ε on the ends of at least this factor, its slope against
+#: [0.5 − RATE_MARGIN, 1 + RATE_MARGIN].
+RATE_SPAN = 10.0
+RATE_MARGIN = 0.1
+#: The steps of the (R2) ledger, each (link, the link after it): refit, Lipschitz, Jensen, Hölder, Pinsker, transfer.
+LEDGER_STEPS = {
+    "refit": ("refitted", "fixed"),
+    "Lipschitz": ("fixed", "lipschitz"),
+    "Jensen": ("lipschitz", "jensen"),
+    "Hölder": ("jensen", "holder"),
+    "Pinsker": ("holder", "pinsker"),
+    "transfer": ("pinsker", "transfer"),
+}
+
+
+def _mode(rows: list, field: str) -> int:
+    """The most frequent value of an integer field (the smallest of the most frequent; 0 for no rows)."""
+    counts = collections.Counter(getattr(r, field) for r in rows)
+    return min((v for v, n in counts.items() if n == max(counts.values())), default=0)
 
 
 def _mean(rows: list, field: str) -> float:
     return float(np.mean([getattr(r, field) for r in rows])) if rows else math.nan
 
 
-def _bounds(cfg, rows: list) -> dict:
-    """Violations, informative rows and closest approaches of every bound on the probe and fixed rows."""
-    theorem = [r for r in select(rows, kind=("probe", "fixed"), feature=("p_f", "phi_p_f", "f")) if r.eps > 0]
-    n = violations = informative = unresolved = 0
-    closest: dict[str, float] = {}
-    for r in theorem:
-        gap = r.gap if math.isfinite(r.gap) else 0.0  # f's probe has no certificate: its loss is the comparator's
-        for field, words in BOUNDS:
-            bound = getattr(r, field)
-            if not math.isfinite(bound):
-                continue
-            n += 1
-            if r.loss - gap > bound + cfg.violation_tol:
-                violations += 1
-            elif r.loss > bound + cfg.violation_tol:
-                unresolved += 1
-            # a refitted probe never loses more than H(η̄), a fixed one never more than its cap: only a bound below
-            # that can bind
-            if bound < (r.cap if r.kind == "fixed" else r.trivial):
-                informative += 1
-                if bound > r.tau:
-                    key = f"{r.feature} {'fixed' if r.kind == 'fixed' else 'refitted'} {words}"
-                    closest[key] = max(closest.get(key, -math.inf), (r.loss - r.tau) / (bound - r.tau))
-    return dict(n=n, violations=violations, informative=informative, unresolved=unresolved, closest=closest)
+def _curves(rows: list, decide_below: float) -> dict[str, dict[int, tuple[np.ndarray, np.ndarray]]]:
+    """{model: {seed: (log held-out ε, log excess)}} of the refitted p_f probe without a suffix, each model's
+    checkpoints below `decide_below` with a positive excess (at least 2), sorted by ε; the exact readers as the
+    model "reader" (every window)."""
+    probes = [r for r in select(rows, kind="probe", feature="p_f", suffix="none") if r.eps_heldout < decide_below]
+    probes += select(rows, kind="reader")
+    curves: dict[str, dict[int, tuple[np.ndarray, np.ndarray]]] = {}
+    for lm in values(probes, "lm"):
+        for seed in values(select(probes, lm=lm), "seed"):
+            pts = sorted((math.log(r.eps_heldout), math.log(r.loss - r.tau)) for r in select(probes, lm=lm, seed=seed)
+                         if r.loss - r.tau > 0 and r.eps_heldout > 0)  # fmt: skip
+            if len(pts) >= 2:
+                curves.setdefault(lm, {})[seed] = (np.array([x for x, _ in pts]), np.array([y for _, y in pts]))
+    return curves
 
 
-def _same_eps(cfg, rows: list) -> dict:
-    """Pairs of checkpoints of different models (same seed) within same_eps_rtol of the same held-out ε: the
-    largest ratio of their p_f probes' excess over τ, and how many pairs have a member above a bound."""
-    probes = [r for r in select(rows, kind="probe", feature="p_f", suffix="none")
-              if r.loss - r.tau > 0 and r.eps_heldout < cfg.decide_below]  # fmt: skip
-    pairs, best = 0, dict[str, Any](ratio=math.nan)
-    above = 0
-    for a, b in itertools.combinations(probes, 2):
-        if a.lm == b.lm or a.seed != b.seed:
+def paired_difference(curves: dict, a: str, b: str, factor: float, level: float) -> dict:
+    """Models `a` and `b` at matched held-out ε, seed by seed (see `same_eps`): D, its paired t interval at `level`
+    (two-sided), and the verdict of "they differ downstream by `factor` or more, beyond the spread between
+    seeds"."""
+    seeds = sorted(set(curves.get(a, {})) & set(curves.get(b, {})))
+    both = [curves[a][s] for s in seeds] + [curves[b][s] for s in seeds]
+    lo = max((x.min() for x, _ in both), default=math.inf)
+    hi = min((x.max() for x, _ in both), default=-math.inf)
+    out: dict[str, Any] = dict(a=a, b=b, seeds=len(seeds))
+    if len(seeds) < 3 or hi < lo:
+        why = ("fewer than 3 seeds in which both have 2 checkpoints below decide_below" if len(seeds) < 3
+               else "no ε below decide_below that every seed's curve of both reaches")  # fmt: skip
+        return out | dict(verdict="INCONCLUSIVE", reason=why)
+    grid = np.linspace(lo, hi, MATCH_POINTS)
+    la = np.array([np.interp(grid, *curves[a][s]).mean() for s in seeds])
+    lb = np.array([np.interp(grid, *curves[b][s]).mean() for s in seeds])
+    d = la - lb
+    n, D = d.size, float(d.mean())
+    se = float(d.std(ddof=1) / math.sqrt(n))
+    half = float(scipy.stats.t.ppf(1 - level / 2, n - 1)) * se
+    ci = [D - half, D + half]
+    p = float(2 * scipy.stats.t.sf(abs(D) / se, n - 1)) if se > 0 else (0.0 if D else 1.0)
+    if abs(D) >= math.log(factor) and (ci[0] > 0 or ci[1] < 0):
+        verdict, reason = "PASS", ""
+    elif -math.log(factor) < ci[0] and ci[1] < math.log(factor):
+        verdict, reason = "FAIL", ""
+    else:
+        verdict = "INCONCLUSIVE"
+        reason = (f"|D| = {abs(D):.3f} (ratio {math.exp(abs(D)):.2f}), {100 * (1 - level):.3g}% interval "
+                  f"[{ci[0]:.3f}, {ci[1]:.3f}] against 0 and ±log {factor:g} over {n} seeds")  # fmt: skip
+    return out | dict(
+        eps_range=[math.exp(lo), math.exp(hi)], D=D, ratio=math.exp(D), p=p, level=level, ci=ci,
+        seed_spread=float(d.std(ddof=1)), levels_a=la.tolist(), levels_b=lb.tolist(), verdict=verdict, reason=reason,
+    )  # fmt: skip
+
+
+def same_eps(rows: list, decide_below: float, factor: float, alpha: float) -> dict:
+    """Same ε, different downstream, decided against seed noise: for every pair of architectures, and for every
+    architecture against the exact readers of the world, the refitted p_f probe's excess at matched held-out ε,
+    seed by seed (`paired_difference`).
+
+    A seed is a world (its own HMM, documents and initialisations), and every model of a pair is trained (or, a
+    reader, computed) in it, so the comparison is paired. Each (model, seed) is a curve of log excess against
+    log held-out ε over its checkpoints below `decide_below` (positive excesses only; the readers: every
+    window); on `MATCH_POINTS` log-spaced ε inside the range every curve of the pair covers, a curve's level is
+    its mean interpolated log excess, and d_s = level_a − level_b in seed s. D = mean d_s, with the paired t
+    interval D ± t(1 − α/2m, n − 1)·sd/√n over the n seeds (m comparisons of the claim: a Bonferroni share of α
+    each). A pair differs (PASS) when its interval excludes 0 and |D| ≥ log(factor): the difference beats the
+    spread of d between seeds (initialisations and worlds); it is the same to within the factor (FAIL) when its
+    interval lies inside ±log(factor); otherwise, or with fewer than 3 seeds, undecided.
+    """
+    curves = _curves(rows, decide_below)
+    archs = sorted(a for a in curves if a != "reader")
+    pairs = list(itertools.combinations(archs, 2))
+    level = alpha / max(1, len(pairs))
+    by_pair = {f"{a} vs {b}": paired_difference(curves, a, b, factor, level) for a, b in pairs}
+    level_r = alpha / max(1, len(archs))
+    by_reader = {f"{a} vs the exact readers": paired_difference(curves, a, "reader", factor, level_r) for a in archs}
+    return dict(pairs=by_pair, readers=by_reader, factor=factor, alpha=alpha, decide_below=decide_below)
+
+
+def readable_onset(rows: list, share: float) -> dict:
+    """Per model, the largest held-out ε (mean over seeds, by checkpoint) at which its refitted p_f probe reads at
+    least `share` of what the box probe reads on P* at the ends, (H(η̄) − loss)/(H(η̄) − τ) ≥ share; NaN when no
+    checkpoint does."""
+    out = {}
+    probes = select(rows, kind="probe", feature="p_f", suffix="none")
+    for lm in values(probes, "lm"):
+        sel = select(probes, lm=lm)
+        steps = sorted(values(sel, "step"))
+        at = [select(sel, step=s) for s in steps]
+        reads = [(_mean(a, "eps_heldout"), _mean(a, "trivial") - _mean(a, "loss"),
+                  _mean(a, "trivial") - _mean(a, "tau")) for a in at]  # fmt: skip
+        ok = [e for e, got, room in reads if room > 0 and got >= share * room]
+        out[lm] = max(ok, default=math.nan)
+    return out
+
+
+def trained_rate(rows: list, decide_below: float, share: float, rng: np.random.Generator, n_boot: int) -> dict:
+    """The refitted p_f excess against ε on the ends (no suffix) of every trained checkpoint in the readable
+    regime (held-out ε below `decide_below` and the probe reading at least `share` of what it reads on P*), all
+    models pooled: the log-log slope with a bootstrap interval over seeds (`loglog_slope`), and the ε range."""
+    sel = [r for r in select(rows, kind="probe", feature="p_f", suffix="none")
+           if r.eps_heldout < decide_below and r.trivial - r.tau > 0
+           and r.trivial - r.loss >= share * (r.trivial - r.tau)]  # fmt: skip
+    excess = column(sel, "loss") - column(sel, "tau")
+    fit = loglog_slope(column(sel, "eps"), excess, [r.seed for r in sel], rng, n_boot)
+    eps = [r.eps for r in sel if r.loss > r.tau]
+    span = max(eps) / min(eps) if eps else math.nan
+    return dict(fit, span=span, eps_min=min(eps, default=math.nan), eps_max=max(eps, default=math.nan),
+                models=sorted(values(sel, "lm")))  # fmt: skip
+
+
+def ledger(rows: list, decide_below: float) -> dict:
+    """The proof ledger of every checkpoint (no suffix; mean over seeds), per model and step: the (R2) chain from the
+    refitted probe to the prefix form's ε-term, and the (R9) chain; and, over the trained checkpoints (held-out ε
+    below `decide_below`), each step's mean log ratio (`ledger_steps`): the costliest step is the largest."""
+    fixed = select(rows, kind="fixed", feature="p_f", suffix="none")
+    probes = select(rows, kind="probe", feature="p_f", suffix="none")
+    chains: dict[str, dict[str, dict]] = {}
+    for lm in values(fixed, "lm"):
+        chains[lm] = {}
+        for step in sorted(values(select(fixed, lm=lm), "step")):
+            f, p_ = select(fixed, lm=lm, step=step), select(probes, lm=lm, step=step)
+            chains[lm][str(step)] = dict(
+                refitted=_mean(p_, "loss") - _mean(p_, "tau"), fixed=_mean(f, "loss") - _mean(f, "tau"),
+                lipschitz=_mean(f, "lipschitz"), jensen=_mean(f, "jensen"), holder=_mean(f, "holder"),
+                pinsker=_mean(f, "pinsker"), transfer=_mean(f, "bound_prefixes") - _mean(f, "tau"),
+                taylor=_mean(f, "taylor"), cauchy_schwarz=_mean(f, "cauchy_schwarz"),
+                r9_pinsker=_mean(f, "r9") - _mean(f, "tau"), eps=_mean(f, "eps_heldout"),
+            )  # fmt: skip
+    trained = [c for by_step in chains.values() for c in by_step.values() if c["eps"] < decide_below]
+    return dict(chains=chains, **ledger_steps(trained))
+
+
+def _prompt(rows: list, lms: list[str], decide_below: float) -> dict:
+    """Per transformer, its last checkpoints (mean over seeds): the refitted p_f probe's loss after each suffix,
+    its held-out ε, and the prompt against its controls."""
+    out = {}
+    for lm in lms:
+        if not lm.startswith("transformer"):
             continue
-        if abs(a.eps_heldout - b.eps_heldout) > cfg.same_eps_rtol * max(a.eps_heldout, b.eps_heldout):
+        sel = select(rows, kind="probe", feature="p_f", lm=lm)
+        last = max(values(sel, "step"), default=None)
+        if last is None:
             continue
-        pairs += 1
-        ea, eb = a.loss - a.tau, b.loss - b.tau
-        ratio = max(ea, eb) / min(ea, eb)
-        above += any(r.loss - r.gap > min(r.bound, r.r9) + cfg.violation_tol for r in (a, b))
-        if not ratio <= best["ratio"]:  # NaN at first
-            best = dict(ratio=ratio, a=f"{a.lm} step {a.step}", b=f"{b.lm} step {b.step}", eps_a=a.eps_heldout,
-                        eps_b=b.eps_heldout, excess_a=ea, excess_b=eb)  # fmt: skip
-    return dict(n_pairs=pairs, best=best, above_bound=above, rtol=cfg.same_eps_rtol, factor=cfg.same_eps_factor)
+        at = select(sel, step=last)
+        loss = {s: _mean(select(at, suffix=s), "loss") for s in suffix_names(r.suffix for r in at)}
+        if "none" not in loss or "prompt" not in loss:
+            continue
+        gains = {s: loss["none"] - loss[s] for s in loss if s != "none"}
+        out[lm] = dict(loss=loss, eps=_mean(select(at, suffix="none"), "eps_heldout"), step=last,
+                       trained=_mean(select(at, suffix="none"), "eps_heldout") < decide_below,
+                       vs=prompt_against_controls(gains, PROMPT_MARGIN))  # fmt: skip
+    return out
 
 
-def summarize_rows(cfg, rows: list) -> dict:
+def summarize_rows(cfg, rows: list, rng: np.random.Generator) -> dict:
     """Every number the claims, the figure and the report read."""
-    lms = values(rows, "lm")
+    lms = values([r for r in rows if r.kind != "reader"], "lm")
     curves = {}
     for lm in lms:
         sel = select(rows, kind="probe", feature="p_f", suffix="none", lm=lm)
@@ -92,30 +235,33 @@ def summarize_rows(cfg, rows: list) -> dict:
             eps_train=[_mean(select(sel, step=s), "eps_train") for s in steps],
             eps_ends=[_mean(select(sel, step=s), "eps") for s in steps],
             excess=[_mean(select(sel, step=s), "loss") - _mean(select(sel, step=s), "tau") for s in steps],
+            # the exact reader nearest the model (by ε, by the profile over positions), the most frequent over seeds
+            near_eps=[_mode(select(sel, step=s), "near_eps") for s in steps],
+            near_profile=[_mode(select(sel, step=s), "near_profile") for s in steps],
         )
     last = {lm: max(curves[lm]["step"]) for lm in lms if curves[lm]["step"]}
-    prompt_gain = {
-        lm: {s: _mean(select(rows, kind="probe", feature="p_f", suffix=s, lm=lm, step=last[lm]), "loss")
-             for s in ("none", "prompt", "inert")}
-        | dict(eps=_mean(select(rows, kind="probe", feature="p_f", suffix="none", lm=lm, step=last[lm]),
-                         "eps_heldout"))
-        for lm in lms if lm.startswith("transformer") and lm in last
-    }  # fmt: skip
     table = {
         lm: {f"{feat}/{s}": _mean(select(rows, feature=feat, suffix=s, lm=lm, step=last[lm]), "accuracy")
              for feat in FEATURES for s in ("none", "prompt")}
         for lm in last
     }  # fmt: skip
+    theorem = [r for r in select(rows, kind=("probe", "fixed"), feature=("p_f", "phi_p_f", "f")) if r.eps > 0]
     return dict(
         n_rows=len(rows),
         B=cfg.B,
         lms=lms,
         curves=curves,
-        bounds=_bounds(cfg, rows),
-        prompt_gain=prompt_gain,
-        same_eps=_same_eps(cfg, rows),
+        bounds=form_checks(theorem, BOUNDS, cfg.violation_tol, refitted="probe"),
+        prompt=_prompt(rows, lms, cfg.decide_below),
+        same_eps=same_eps(rows, cfg.decide_below, cfg.same_eps_factor, SAME_EPS_ALPHA),
+        onset=readable_onset(rows, READABLE_SHARE),
+        rate=trained_rate(rows, cfg.decide_below, READABLE_SHARE, rng, cfg.bootstrap),
+        ledger=ledger(rows, cfg.decide_below),
+        readers={
+            str(k): _mean(select(rows, kind="reader", step=k), "eps_heldout")
+            for k in sorted(values(select(rows, kind="reader"), "step"))
+        },
         decide_below=cfg.decide_below,
-        min_pairs=cfg.min_pairs,
         table=table,
         uncertified=sum(1 for r in select(rows, kind="probe") if r.feature != "f" and not r.gap <= 1e-6),
     )

@@ -3,31 +3,36 @@
 Claims (docs/design.md §2, "The sequence world"; arXiv:2010.03648 §3, sentence completion, and §4, the bound):
 the concept of a document (its sentiment) becomes more natural at the document's end, for probes of the bound's
 box B, when the prompt "this movie is" is appended, through the generator's own dynamics (the prompt leads into
-a state whose next word carries the concept), while the same words in reverse order (inert) do not help; and
-exact readers of the last k tokens, language models of a finite memory whose Q is exact, stay under (R2) and
-(R9) in both of the sequence world's forms, ε on the ends with γ = 1 and ε over all prefixes with γ_ratio = 1/L.
+a state whose next word carries the concept), and more so than with any of its controls (every other order of
+its words, and random words of its length drawn by frequency); the labels are each document's own concept
+posterior whatever the suffix, so no suffix can gain by moving them. Exact LMs of the world, readers of the last
+k tokens and P* tilted against the concept at the document ends only, stay under (R2) and (R9) in both of the
+sequence world's forms, ε on the ends with γ = 1 and ε over all prefixes with γ_ratio = 1/L; the end tilts put
+their whole error where the task reads, so there the prefix form's √L is needed.
 
 Reported beside the claims: τ(B) to large B (with M ≫ V the large-B limit is the best loss of any linear
-function of p*; with M ≤ V it would be the posterior's own loss for every suffix) and the calibrated zero-shot
-accuracy, which measures the information about the concept in the next-word ratio of positive to negative words.
-The prompt carries no concept, so it moves the information into the scale a bounded probe reads without adding
-to it.
+function of p*; with M ≤ V it would be the posterior's own loss for every suffix), the share of the information
+each suffix lets a bounded probe read, (H(η̄) − τ)/H(η̄), how far each suffix would move the labels if it were
+taken as evidence, and the calibrated zero-shot accuracy, which measures the information about the concept in
+the next-word ratio of positive to negative words. The prompt carries no concept, so it moves the information
+into the scale a bounded probe reads without adding to it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 from pathlib import Path
 
+import jax
+
 from ...core import check_range, check_ranges, streams
 from ...models import end_windows, read_windows, sequence_eps, window_beliefs
-from ...worlds import SUFFIXES, SequenceConfig, end_view, make_sequence_world, next_token_probs, sample_population
-from ..kit import Experiment, RunConfig, Verdict, check_distinct
-from ._plot import closest, draw, report_text
-from ._rows import Row, document_rows, reader_rows, tau_row, zero_shot_row
-from ._summary import BOUNDS, PROMPT_MARGIN, summarize_rows
+from ...worlds import SequenceConfig, end_view, make_sequence_world, next_token_probs, sample_population, suffixes
+from ..kit import Experiment, RunConfig, Verdict, check_distinct, forms_verdict
+from ._plot import draw, report_text
+from ._rows import Row, document_rows, end_tilt_rows, reader_rows, tau_row, zero_shot_row
+from ._summary import PROMPT_MARGIN, summarize_rows
 
 #: `Row` under a name that the `Row` class attribute of the experiment does not shadow.
 _Row = Row
@@ -41,6 +46,9 @@ class Config(RunConfig):
     B: the box of the probes whose bounds are checked and at which the prompt claim compares τ.
     B_sweep: the boxes of the τ(B) curves (must contain B).
     windows: the readers' context windows k (each < L; the oracle, k = L, is added).
+    random_controls: suffixes of the prompt's length whose words are drawn by frequency, controls of the prompt
+      beside every other order of its words.
+    end_eps: the ε targets on the ends of P* tilted against the concept at the document ends only.
     top_words: next words shown for the sampled document.
     """
 
@@ -48,6 +56,8 @@ class Config(RunConfig):
     B: float = 2.0
     B_sweep: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 16.0, 64.0, 256.0)
     windows: tuple[int, ...] = (1, 2, 4, 8, 16)
+    random_controls: int = 5
+    end_eps: tuple[float, ...] = (1e-4, 1e-3, 1e-2)
     top_words: int = 8
 
     def __post_init__(self) -> None:
@@ -66,6 +76,9 @@ class Config(RunConfig):
                              f"{self.world.length}")  # fmt: skip
         check_ranges("windows", self.windows, 1, self.world.length - 1, integer=True)
         check_distinct("windows", self.windows)
+        check_range("random_controls", self.random_controls, 0, 100, integer=True)
+        check_ranges("end_eps", self.end_eps, 0.0, 1.0, lo_open=True)
+        check_distinct("end_eps", self.end_eps)
         check_range("top_words", self.top_words, 1, 100, integer=True)
         if self.world.concepts < 2:
             raise ValueError(f"world.concepts must be >= 2 for the concept task, got {self.world.concepts}")
@@ -97,23 +110,24 @@ class SequenceWorldExperiment(Experiment[Config]):
     }
     claim_statements = {
         "prompt_makes_concept_natural": "the prompt lowers τ_B of the concept task at the document ends (the best "
-        f"box probe on p*, at the bound's box B) by ≥ {PROMPT_MARGIN}, through the generator's dynamics, while the "
-        "inert control (the prompt's words reversed) does not (checked in the verdict). A statement about scale: "
-        "τ(B) to large B and B_δ are reported beside it",
-        "bound_holds": "(R2, R9) readers of the last k tokens (exact Q, ε > 0): the box probe refitted on their p_f "
-        "(certified) and the τ probe kept fixed stay under τ + √(2B²ε/γ) and (R9) in both forms (ε on the ends, "
-        "γ = 1; ε over all prefixes, γ_ratio = 1/L); decided on informative rows (a fixed row whose bound is below "
-        "the largest loss the fixed probe can have; a refitted row whose bound is below H(η̄)), INCONCLUSIVE if "
-        "there are none",
+        f"box probe on p*, at the bound's box B, labels the bare document's concept posterior for every suffix) "
+        f"by ≥ {PROMPT_MARGIN}, through the generator's dynamics, and beats the best of its controls (every other "
+        f"order of its words, random words of its length drawn by frequency) by ≥ {PROMPT_MARGIN}; INCONCLUSIVE "
+        "without a control. A statement about scale: τ(B) to large B and B_δ are reported beside it",
+        "bound_holds": "(R2, R9) exact LMs (readers of the last k tokens, P* tilted at the ends against the concept; "
+        "ε > 0): the box probe refitted on their p_f (certified) and the τ probe kept fixed stay under τ + √(2B²ε/γ) "
+        "and (R9) in both forms (ε on the ends, γ = 1; ε over all prefixes, γ_ratio = 1/L); decided for each "
+        "form and probe on its informative rows (a fixed row whose bound is below the largest loss the fixed "
+        "probe can have; a refitted row whose bound is below H(η̄)), INCONCLUSIVE for a form and probe with none",
     }
     claim_labels = {
         "prompt_makes_concept_natural": "the prompt makes the concept natural",
-        "bound_holds": "the bounds hold for the readers",
+        "bound_holds": "the bounds hold for exact LMs",
     }
 
     def work_units(self, cfg: Config) -> int:
-        """The world and its ends, then one per reader (the windows and the oracle)."""
-        return 2 + len(cfg.windows)
+        """The world and its ends, one per reader (the windows and the oracle), then the end tilts."""
+        return 3 + len(cfg.windows)
 
     def arrays_nv(self, cfg: Config) -> int:
         """Three ends views (P*, log P*), a reader's Q and the probe's copies, per M × V."""
@@ -127,47 +141,46 @@ class SequenceWorldExperiment(Experiment[Config]):
         keys = streams(seed)
         world = make_sequence_world(keys["world"], cfg.world)
         docs = sample_population(keys["data"], world, cfg.world.documents, cfg.world.length)
-        views = [end_view(seed, keys, world, docs, s, cfg.B) for s in SUFFIXES]
-        rows = [tau_row(view, B) for view in views for B in cfg.B_sweep]
+        # the controls' random words are part of the world's description: their own stream, from the world's key
+        views = [end_view(seed, keys, world, docs, s, cfg.B)
+                 for s in suffixes(world, cfg.random_controls, jax.random.fold_in(keys["world"], 1))]  # fmt: skip
+        rows = [tau_row(view, B) for view in views[:2] for B in cfg.B_sweep]  # no suffix, the prompt: τ(B)
+        rows += [tau_row(view, cfg.B) for view in views[2:]]  # the controls: τ at the claim's B
         rows += [zero_shot_row(world, view) for view in views]
-        rows += document_rows(world, views, docs.tokens, cfg.top_words)
+        rows += document_rows(world, views[:2], docs.tokens, cfg.top_words)
         tick()
         L = cfg.world.length
         for k in (*cfg.windows, L):  # k = L: the oracle, which reads every token (a suffix's too)
             beliefs = docs.filtered.pred if k == L else window_beliefs(world.hmm, docs.tokens, k)
             eps_prefixes, eps_se, _ = sequence_eps(world.hmm, docs, model_beliefs=beliefs)
-            for view in views[:2]:  # no suffix, and the prompt (the inert control reads like no suffix)
+            for view in views[:2]:  # no suffix, and the prompt
                 width = k if k < L else L + len(view.tokens)
                 q = next_token_probs(world.hmm, read_windows(world.hmm, end_windows(docs.tokens, view.tokens, width)))
                 prefixes = (eps_prefixes, eps_se) if view.suffix == "none" else (float("nan"), float("nan"))
                 rows += reader_rows(view, q, k, *prefixes)
             tick()
+        rows += end_tilt_rows(views[0], cfg.end_eps)
+        tick()
         return rows
 
     def summarize(self, cfg: Config, rows: list[_Row]) -> dict:
         return dict(experiment=self.name) | summarize_rows(cfg, rows)
 
     def claims(self, cfg: Config | None, summary: dict) -> list:
-        gains = summary["prompt_gain"]
         out = []
-        if "prompt" in gains:
-            measured = (f"τ(no suffix) − τ(+ prompt) = {gains['prompt']:.4f} at B = {summary['B']:g} (inert: "
-                        f"{gains.get('inert', float('nan')):+.4f}); at B = {summary['B_sweep'][-1]:g}: "
-                        + ", ".join(f"{s} {t[-1]:.4f}" for s, t in summary["tau_by_B"].items()))  # fmt: skip
-            # the prompt must help and its control must not: otherwise the gain is not the prompt's
-            ok = gains["prompt"] >= PROMPT_MARGIN and gains.get("inert", -math.inf) < PROMPT_MARGIN
-            out.append(self.claim("prompt_makes_concept_natural", ok, measured))
-        checks = summary["checks"]
-        violations = sum(c["violations"] for c in checks.values())
-        informative = sum(c["informative"] for c in checks.values())
-        measured = "; ".join(f"{c['label']}: {c['violations']} violations in {c['n']} rows ({c['informative']} "
-                             f"informative), closest approach {closest(c, 'fixed')} fixed, {closest(c, 'lm')} refitted"
-                             for c in (checks[f] for f, _ in BOUNDS))  # fmt: skip
-        verdict = Verdict.of(violations == 0)
-        if violations == 0 and not informative:
-            verdict = Verdict.undecided("every bound is at or above the constant predictor's loss")
-        elif violations == 0 and (unresolved := sum(c["unresolved"] for c in checks.values())):
-            verdict = Verdict.undecided(f"{unresolved} row(s) above a bound but within their fit's certificate")
+        vs = summary["prompt_vs_controls"]
+        if "prompt" in summary["prompt_gain"]:
+            share = summary["information_share"]
+            measured = (f"τ(no suffix) − τ(+ prompt) = {vs['prompt']:.4f} at B = {summary['B']:g} (share of H(η̄) read: "
+                        f"{share['none']:.3f} → {share['prompt']:.3f}); the closest of {vs['controls']} controls, "
+                        f"{vs['best_control'] or '—'}: {vs['best_control_gain']:+.4f}, beaten by "
+                        f"{vs['beats_best_by']:.4f}")  # fmt: skip
+            # the prompt must help, and beat every control by the margin: otherwise the gain is not the prompt's
+            verdict = (Verdict.of(vs["helps"]) if vs["controls"] else
+                       Verdict.undecided("no control to compare the prompt with (random_controls = 0 and a prompt "
+                                         "of one word)"))  # fmt: skip
+            out.append(self.claim("prompt_makes_concept_natural", verdict, measured))
+        verdict, measured = forms_verdict(summary["checks"])
         out.append(self.claim("bound_holds", verdict, measured))
         return out
 

@@ -29,10 +29,13 @@ from ..kit import (
     check_distinct,
     check_slope_grid,
     format_slope,
+    ledger_steps,
     probe_rows,
     rate_verdict,
+    row_chain,
     select,
     slopes_by,
+    values,
 )
 from ._plot import draw
 
@@ -163,7 +166,7 @@ class SqrtEps(Experiment[Config]):
             else:
                 lms = trained_lms(inst, cfg.lm, "exact" if family == "trained" else "corpus")
             for lm in lms:
-                rows += probe_rows(inst, lm, cfg.features, cfg.probes, cfg.l2, cfg.l2_features)
+                rows += probe_rows(inst, lm, cfg.features, cfg.probes, cfg.l2, cfg.l2_features, ledger=True)
                 tick()
             for _ in range(len(lms), len(cfg.eps_targets) if tilt else cfg.lm.checkpoints):
                 tick()
@@ -183,6 +186,15 @@ class SqrtEps(Experiment[Config]):
             max_ratio_to_r9_p_f=max(((r.probe_loss - r.tau) / (r.r9_bound - r.tau) for r in p_f), default=math.nan),
             max_eps_rel_disagreement=max((abs(r.eps / r.eps_check - 1) for r in valid if r.eps_check > 0), default=0.0),
             slopes=slopes_by(valid, ("probe", "family", "feature"), "eps", "excess", cfg.seeds[0], cfg.bootstrap),
+            # where the (R2) proof's slack lies, per family: each step's mean factor over the p_f box rows
+            ledger={
+                family: ledger_steps(
+                    row_chain(r)
+                    for r in select(valid, family=family, feature="p_f", probe="box")
+                    if math.isfinite(r.fixed)
+                )
+                for family in values(valid, "family")
+            },  # fmt: skip
         )
 
     def claims(self, cfg: Config | None, summary: dict) -> list:

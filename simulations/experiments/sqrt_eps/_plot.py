@@ -21,6 +21,7 @@ from ..kit import (
     finish_figure,
     new_figure,
     plot_signed,
+    row_chain,
     select,
     slope_label,
 )
@@ -29,8 +30,11 @@ from ..kit import (
 def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim], families: Sequence[str]) -> list[Path]:
     """One panel per feature kind: excess against ε for every family, the paper's bound and (R9) beside them."""
     feats = [f for f in FEATURES if select(rows, feature=f)]
-    fig, axes = new_figure(len(feats), height=6.0, width=4.2 if len(feats) > 1 else 6.5)
-    for ax, feature in zip(axes[0], feats, strict=True):
+    chained = [r for r in select(rows, feature="p_f", probe="box") if math.isfinite(r.fixed)]
+    fig, axes = new_figure(len(feats) + bool(chained), height=6.0, width=4.2 if len(feats) > 1 else 6.5)
+    if chained:
+        _ledger_panel(axes[0][-1], chained, summary)
+    for ax, feature in zip(axes[0], feats, strict=False):
         sel = [r for r in select(rows, feature=feature, probe="box") if not r.flag]
         for family in families:
             fam = select(sel, family=family)
@@ -50,6 +54,31 @@ def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim], families:
     )
     title, verdict = claims_title(what, verdicts)
     return finish_figure(fig, title, verdict, stem)
+
+
+def _ledger_panel(ax, rows: list[ProbeRow], summary: dict) -> None:
+    """The (R2) proof ledger of the p_f box rows: for each family, the mean over seeds of each link at each ε target
+    (tilts) or the last checkpoint (trained LMs), on a log axis; the costliest step per family in the legend."""
+    links = ("refitted", "fixed", "lipschitz", "jensen", "holder", "pinsker", "transfer")
+    names = ("refitted", "τ probe\nkept fixed", "Lipschitz", "Jensen", "Hölder", "Pinsker", "transfer")
+    for family in ("adversarial", "random", "trained", "corpus"):
+        fam = select(rows, family=family)
+        if not fam:
+            continue
+        groups = ([select(fam, target_eps=t) for t in sorted({r.target_eps for r in fam})]
+                  if family in ("adversarial", "random") else [select(fam, step=max(r.step for r in fam))])  # fmt: skip
+        cost = summary.get("ledger", {}).get(family, {})
+        label = f"{family} (costliest: {cost.get('costliest') or '—'})"
+        for i, group in enumerate(groups):
+            chain = {k: float(np.mean([row_chain(r)[k] for r in group])) for k in links}
+            pos = [j for j, k in enumerate(links) if chain[k] > 0]
+            ax.semilogy(pos, [chain[links[j]] for j in pos], "-", ms=4, alpha=0.8, label=label if i == 0 else None,
+                        **FAMILY_STYLE[family])  # fmt: skip
+    ax.set_xticks(range(len(links)), names, fontsize=6)
+    ax.set_ylabel("excess over τ (nats), each link of the proof")
+    ax.set_title("the (R2) proof ledger on p_f: where the slack lies\n(per ε target or last checkpoint; seeds' mean)",
+                 fontsize=9)  # fmt: skip
+    ax.legend(**LEGEND_BELOW)
 
 
 def _world_words(world: dict | None) -> str:
