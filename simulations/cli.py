@@ -231,15 +231,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"natural-tasks: error: {err.strerror or err}{where}", file=sys.stderr)
         return 2
     except MemoryError as err:  # numpy's _ArrayMemoryError too: past a limit the check before the run did not see
-        doing = f" while running {_RUNNING[-1]}" if _RUNNING else ""
-        what = str(err).splitlines()[0] if str(err) else "MemoryError"
-        print(f"natural-tasks: error: out of memory{doing} ({what}); "
-              "lower the sizes (world.vocab_size, world.num_contexts) or give the process more memory",
-              file=sys.stderr)  # fmt: skip
-        return 2
+        return _out_of_memory(str(err).splitlines()[0] if str(err) else "MemoryError")
+    except Exception as err:  # XLA's allocator: an XlaRuntimeError whose status is RESOURCE_EXHAUSTED, one line
+        if "RESOURCE_EXHAUSTED" not in str(err):
+            raise
+        return _out_of_memory(f"XLA: {str(err).splitlines()[0][:200]}")
     except KeyboardInterrupt:
         print("natural-tasks: interrupted; finished seeds are kept and the next call resumes", file=sys.stderr)
         return 130
+
+
+def _out_of_memory(what: str) -> int:
+    """Exit 2 with one line naming the run that ran out of memory: past a limit the check before it did not see."""
+    doing = f" while running {_RUNNING[-1]}" if _RUNNING else ""
+    print(f"natural-tasks: error: out of memory{doing} ({what}); lower the sizes of the config's largest memory "
+          "parts or give the process more memory", file=sys.stderr)  # fmt: skip
+    return 2
 
 
 def _dispatch(args) -> int:
@@ -263,6 +270,7 @@ def _dispatch(args) -> int:
             print(f"{name:<16} {entry.title}  (profiles: {', '.join(entry.profiles)})")
         return 0
     from . import runs as runner
+    from .core import printable
 
     if args.command == "sweep":
         return _sweep(args)
@@ -290,14 +298,14 @@ def _dispatch(args) -> int:
         for name, cfg in todo:
             _RUNNING.append(f"{name} (profile {args.profile}, config {runner.config_hash(cfg)})")
             run = runner.run_experiment(name, cfg, args.results, args.force, not args.no_progress)
-            print(_status_line(name, run))
+            print(printable(_status_line(name, run)))
             if text := get_experiment(name).report(run.summary):
-                print(text)
+                print(printable(text))  # rows and summaries come from a results folder: no escape reaches the tty
             if figures:
                 print(f"  figures: {', '.join(map(str, runner.draw(name, run.rows, run.summary, figures)))}")
             done.append((name, run.summary))
     print()
-    print(_claims_table(done))
+    print(printable(_claims_table(done)))
     return _verdict_exit([(f"{n}.{c['id']}", c) for n, s in done for c in s["claims"]])
 
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .core import MARKS, __version__, atomic_write
+from .core import MARKS, __version__, atomic_write, printable, read_regular
 from .experiments import REGISTRY, RunConfig, get_experiment
 from .runs import (
     RUN_FOLDER,
@@ -38,6 +38,7 @@ from .runs import (
     dumps,
     is_run_folder,
     loads,
+    stored_summary,
     to_dict,
 )
 
@@ -81,6 +82,7 @@ class StoredRun:
     config: dict | None = None
     store: RunStore | None = None
     generation: str | None = None
+    run_config: Any = None  # the config object the folder's hash names (None when it cannot be rebuilt)
 
     @property
     def verdicts(self) -> str:
@@ -103,9 +105,11 @@ class StoredRun:
         return datetime.datetime.fromtimestamp(self.written).strftime("%Y-%m-%d %H:%M")
 
     def cells(self) -> list[str]:
-        """The run's row of `COLUMNS`."""
-        return [self.experiment, self.profile or "-", " ".join(self.overrides) or "-", seeds_text(self.seeds) or "-",
-                self.verdicts, self.when, self.folder.name]  # fmt: skip
+        """The run's row of `COLUMNS`, every string read from the folder made printable (`core.printable`: no
+        escape sequence from a claim id or a prompt word reaches the terminal)."""
+        cells = (self.experiment, self.profile or "-", " ".join(self.overrides) or "-", seeds_text(self.seeds) or "-",
+                 self.verdicts, self.when, self.folder.name)  # fmt: skip
+        return [printable(c) for c in cells]
 
 
 def find_runs(results: str | Path) -> list[StoredRun]:
@@ -152,6 +156,7 @@ def read_run(folder: Path) -> StoredRun:
     if cfg is None or config_hash(cfg) != digest:
         return dataclasses.replace(known, state="other version", summary=_read_summary(summary_path), written=written)
     store = RunStore(folder.parent, name, cfg, exp.Row)
+    known = dataclasses.replace(known, run_config=cfg)
     try:
         gen = store.current() or _pending(folder)
     except CorruptResults:
@@ -163,6 +168,8 @@ def read_run(folder: Path) -> StoredRun:
     summary = _read_summary(summary_path)
     if summary is None:
         return dataclasses.replace(known, state="damaged", why="summary")
+    if gen is not None and any(store.check_files(gen, s) for s in seeds):  # a checkpoint replaced or cut
+        return dataclasses.replace(known, state="damaged", why="files")
     return dataclasses.replace(known, state="finished", summary=summary, written=written)
 
 
@@ -278,11 +285,13 @@ def write_report(
     """
     out = check_output_path(out, "report --out")
     sections = []
+    checked = [_checked(run) if run.state == "finished" else (run, None) for run in runs]
+    runs = [run for run, _ in checked]
     with tempfile.TemporaryDirectory(prefix="natural-tasks-report-") as tmp:
-        for run in runs:
+        for run, rows in checked:
             if run.state == "finished":
                 on_run(run)
-                sections.append(_section(run, Path(tmp) / run.folder.name))
+                sections.append(_section(run, rows, Path(tmp) / run.folder.name))
     page = _page(runs, results, sections)
     atomic_write(out, lambda fh: fh.write(page.encode()), binary=True)
     return out
@@ -297,9 +306,12 @@ def _mtime(path: Path) -> float | None:
 
 
 def _read_json(path: Path) -> Any:
+    """Strict JSON from a regular file of at most `MAX_JSON_BYTES` (never a FIFO, a device or a link); None
+    otherwise."""
+    text = read_regular(path)
     try:
-        return loads(path.read_text())
-    except (OSError, ValueError):
+        return loads(text) if text is not None else None
+    except ValueError:
         return None
 
 
@@ -328,10 +340,7 @@ def _digest(config: dict) -> str:
 
 def _pending(folder: Path) -> str | None:
     """The generation an unfinished first run is computing into (named by the store's `pending` file)."""
-    try:
-        name = (folder / "pending").read_text().strip()
-    except OSError:
-        return None
+    name = (read_regular(folder / "pending", 256) or "").strip()
     return name if re.fullmatch(r"gen-\d+", name) and (folder / name).is_dir() else None
 
 
@@ -375,7 +384,54 @@ def _e(text: Any) -> str:
     return html.escape(str(text))
 
 
-def _section(run: StoredRun, folder: Path) -> str:
+def _checked(run: StoredRun) -> tuple[StoredRun, list | None]:
+    """(the run, its rows): its summary recomputed from its checked parts; "damaged" when a part is, or when the
+    stored summary differs from the recomputed one (a hand-edited or truncated field, named). A run of another
+    package version keeps its stored summary (its claims may differ by design) and is drawn if it can be."""
+    if run.store is None or run.generation is None or run.run_config is None:
+        return run, None
+    try:
+        rows, fresh = stored_summary(run.experiment, run.run_config, run.store, run.generation)
+    except CorruptResults as err:
+        return dataclasses.replace(run, state="damaged", why=f"parts: {err}"), None
+    except Exception as err:  # a part that parses but holds what no run writes
+        return dataclasses.replace(run, state="damaged", why=f"parts: {type(err).__name__}: {err}"), None
+    stored = run.summary or {}
+    if stored.get("package_version") != __version__:
+        return run, rows
+    field = _first_difference(loads(dumps(fresh)), stored)
+    if field:
+        return dataclasses.replace(run, state="damaged", why=f"summary: {field} differs from its rows"), None
+    return dataclasses.replace(run, summary=fresh), rows
+
+
+def _first_difference(a: Any, b: Any, path: str = "") -> str:
+    """The dotted path of the first place where `a` and `b` (JSON values) differ; "" when they are equal."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if key not in a or key not in b:
+                return f"{path}{key}"
+            if found := _first_difference(a[key], b[key], f"{path}{key}."):
+                return found
+        return ""
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if found := _first_difference(x, y, f"{path}{i}."):
+                return found
+        return ""
+    return "" if a == b else (path.rstrip(".") or "the summary")
+
+
+def _section(run: StoredRun, rows: list | None, folder: Path) -> str:
+    try:
+        return _section_of(run, rows, folder)
+    except Exception as err:  # a stored summary of another version that this code cannot show
+        return (f'<section id="{_e(run.folder.name)}"><h2>{_e(run.experiment)}</h2><p class="problem">Not shown: '
+                f"its stored summary cannot be read by this version ({_e(type(err).__name__)}: {_e(err)})</p>"
+                '<p class="up"><a href="#contents">back to the contents</a></p></section>')  # fmt: skip
+
+
+def _section_of(run: StoredRun, rows: list | None, folder: Path) -> str:
     assert run.summary is not None
     exp = get_experiment(run.experiment)
     name, summary = run.experiment, run.summary
@@ -385,7 +441,7 @@ def _section(run: StoredRun, folder: Path) -> str:
              f"<p class=\"meta\">{_e(verdict_counts(summary['claims']))} · {_e(summary.get('n_rows', '?'))} rows · "
              f"{_e(summary.get('seconds', '?'))} s of work · finished {_e(run.when)} · natural-tasks "
              f"{_e(summary.get('package_version', '?'))} · folder <code>{_e(run.folder.name)}</code></p>"]  # fmt: skip
-    parts += _figures(run, folder)
+    parts += _figures(run, rows, folder)
     parts += _claims(summary["claims"])
     parts += _config(run)
     text = exp.report(summary)
@@ -396,9 +452,9 @@ def _section(run: StoredRun, folder: Path) -> str:
     return "\n".join(parts)
 
 
-def _figures(run: StoredRun, folder: Path) -> list[str]:
+def _figures(run: StoredRun, rows: list | None, folder: Path) -> list[str]:
     try:
-        paths = draw(run.experiment, load_rows(run), run.summary or {}, folder)
+        paths = draw(run.experiment, load_rows(run) if rows is None else rows, run.summary or {}, folder)
     except CorruptResults as err:
         return [f'<p class="problem">No figure: {_e(err)}</p>']
     except Exception as err:  # one run's figure failing leaves the rest of the page

@@ -113,3 +113,38 @@ def check_output_file(path: str | os.PathLike, what: str, mark: bytes | None = N
         raise ValueError(f"{what}: {text} exists and was not written by natural-tasks, so it is left as it is; "
                          "name a new file, or move that one away")  # fmt: skip
     return target
+
+
+#: The most a stored JSON file (a summary, a config, a manifest) is read; a larger one is not one the store wrote.
+MAX_JSON_BYTES = 16 * 2**20
+
+
+def read_regular(path: str | os.PathLike, limit: int = MAX_JSON_BYTES) -> str | None:
+    """The text of `path` if it is a regular file (a symbolic link is not followed; a FIFO or device is never
+    opened for reading, so nothing hangs) of at most `limit` bytes in UTF-8; None otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+#: Characters that make a terminal act (escape sequences, bell, backspace, carriage return, C1 controls): never
+#: printed from a results folder.
+_CONTROL = {c for c in range(32) if c not in (9, 10)} | {127} | set(range(128, 160))
+
+
+def printable(text: str) -> str:
+    """`text` with every control character (ESC, BEL, CR, C1, …; not tab or newline) shown as \\xNN, so that a
+    string read from a results folder cannot drive the terminal it is printed on."""
+    return "".join(f"\\x{ord(ch):02x}" if ord(ch) in _CONTROL else ch for ch in str(text))

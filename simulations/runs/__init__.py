@@ -22,6 +22,7 @@ from ._runner import (
     draw,
     make_config,
     run_experiment,
+    stored_summary,
 )
 from ._store import (
     NONFINITE,
@@ -65,6 +66,7 @@ __all__ = [
     "results_folder_of",
     "rows_text",
     "run_experiment",
+    "stored_summary",
     "sweep",
     "tightest_limit",
     "to_dict",

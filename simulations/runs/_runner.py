@@ -55,27 +55,29 @@ def make_config(
 
 
 def check_memory(name: str, cfg: RunConfig) -> None:
-    """Refuse, before any allocation, a config whose arrays need more memory than is available.
+    """Refuse, before any allocation, a config whose peak needs more memory than is available.
 
-    The estimate is the experiment's count of float64 N × V arrays alive at
-    once (`Experiment.arrays_nv`) times 8·N·V bytes; what is available is the
-    smallest of free RAM, the memory cgroup's limit and the address-space
-    limit (`tightest_limit`).
+    The estimate is the sum of the experiment's parts (`Experiment.memory_parts`: float64 N × V arrays of its
+    world, and for the sequence experiments the filtering of every prefix, the ends after each suffix, a
+    training step's logits and activations, the corpus); what is available is the smallest of free RAM, the
+    memory cgroup's limit and the address-space limit (`tightest_limit`). The message names the largest parts.
     """
     exp = get_experiment(name)
-    field, V, N = exp.world_size(cfg)
-    need = exp.arrays_nv(cfg) * _NV * V * N
+    parts = sorted(exp.memory_parts(cfg), key=lambda part: -part[1])
+    need = sum(b for _, b in parts)
     for limit in memory_limits():
         # under ulimit -v, XLA's CPU client reserves about 1 GiB of address space when it starts (measured: a
         # tiny run aborts in C++ at 1.5 GB and runs at 2 GB), which a count of arrays does not see
         extra = XLA_ADDRESS_SPACE if limit.source == ADDRESS_SPACE and not _jax_started() else 0
         if need + extra > limit.available:
+            largest = "; ".join(f"{what}: {b / 2**30:.3g} GiB" for what, b in parts[:2] if b > 0)
             raise ValueError(
-                f"{name} with {field}.vocab_size={V} and {N} contexts needs about {(need + extra) / 2**30:.3g} GiB "
-                f"({exp.arrays_nv(cfg)} arrays of N x V float64"
-                + (", and JAX's start" if extra else "")
-                + f"), but {limit.available / 2**30:.3g} GiB are available under {limit.source}; lower "
-                f"{field}.vocab_size or {field}.num_contexts" + (" or raise the limit" if extra else "")
+                f"{name} needs about {(need + extra) / 2**30:.3g} GiB"
+                + (", with JAX's start" if extra else "")
+                + f", but {limit.available / 2**30:.3g} GiB are available under {limit.source}; the largest parts: "
+                + largest
+                + "; lower those sizes"
+                + (" or raise the limit" if extra else "")
             )
 
 
@@ -176,6 +178,16 @@ def compute_seed(
         info = dict(seconds=round(time.perf_counter() - start, 2), threads=thread_settings())
         store.save_part(gen, seed, rows, info)
         return True, True
+
+
+def stored_summary(name: str, cfg: RunConfig, store: RunStore, gen: str) -> tuple[list, dict]:
+    """(rows, summary) of a finished generation, recomputed from its parts (each checked against its manifest),
+    as `run_experiment` writes them; nothing is written.
+
+    Raises:
+      CorruptResults: a part is damaged.
+    """
+    return _collect(get_experiment(name), cfg, store, gen)
 
 
 def _collect(exp: Experiment[Any], cfg: RunConfig, store: RunStore, gen: str) -> tuple[list, dict]:

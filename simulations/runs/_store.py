@@ -38,7 +38,7 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core import FILE_MODE, HOST, write_text
+from ..core import FILE_MODE, HOST, MAX_JSON_BYTES, read_regular, write_text
 from ..experiments.kit import from_cells, row_fields, to_cells
 from ._config import config_hash, to_dict
 
@@ -213,18 +213,44 @@ class RunStore:
         return self._manifest_path(gen, seed).exists() and self.part_path(gen, seed).exists()
 
     def save_part(self, gen: str, seed: int, rows: list, info: dict) -> None:
-        """Write one seed's rows, then its manifest (the part counts as finished once both exist)."""
+        """Write one seed's rows, then its manifest (the part counts as finished once both exist). The manifest
+        names the config (its hash), the seed, and every file beside the rows (model checkpoints) with its
+        SHA-256, so a file replaced, truncated or copied from elsewhere is seen (`check_files`)."""
         text = rows_text(rows, self.columns)
         write_text(self.part_path(gen, seed), text)
-        manifest = dict(rows=len(rows), columns=self.columns, sha256=_sha256(text), **info)
+        folder = self.files_path(gen, seed)
+        files = {f.name: _file_sha256(f) for f in sorted(folder.iterdir()) if f.is_file()} if folder.is_dir() else {}
+        manifest = dict(rows=len(rows), columns=self.columns, sha256=_sha256(text), config=self.path.name, seed=seed,
+                        files=files, **info)  # fmt: skip
         write_text(self._manifest_path(gen, seed), dumps(manifest))
+
+    def check_files(self, gen: str, seed: int) -> str:
+        """The first problem with the files beside one seed's rows ("" if none): a file its manifest names that is
+        missing, not a regular file, or whose SHA-256 differs (truncated, edited, another model's or another step's
+        checkpoint copied over it), or a manifest of another config or seed."""
+        try:
+            manifest = loads(_read(self._manifest_path(gen, seed)))
+        except (OSError, ValueError) as err:
+            return f"{self._manifest_path(gen, seed)}: {err}"
+        if not isinstance(manifest, dict):
+            return f"{self._manifest_path(gen, seed)} is not a manifest"
+        if manifest.get("config", self.path.name) != self.path.name or manifest.get("seed", seed) != seed:
+            return f"{self._manifest_path(gen, seed)} belongs to {manifest.get('config')}, seed {manifest.get('seed')}"
+        folder = self.files_path(gen, seed)
+        for name, digest in (manifest.get("files") or {}).items():
+            path = folder / str(name)
+            if path.is_symlink() or not path.is_file():
+                return f"{path} is missing or not a regular file"
+            if _file_sha256(path) != digest:
+                return f"{path} is not the file this run wrote (its SHA-256 differs)"
+        return ""
 
     def load_part(self, gen: str, seed: int) -> tuple[list, dict]:
         """(rows, manifest) of one seed, checked against its manifest; `CorruptResults` names the file."""
         path = self.part_path(gen, seed)
         try:
-            manifest = loads(self._manifest_path(gen, seed).read_text())
-            text = path.read_text()
+            manifest = loads(_read(self._manifest_path(gen, seed)))
+            text = _read(path, MAX_PART_BYTES)
             if not isinstance(manifest, dict) or manifest.get("sha256") != _sha256(text):
                 raise CorruptResults(f"does not match its manifest (expected {manifest.get('rows')} rows)")
             stale = manifest.get("columns") != self.columns
@@ -233,6 +259,8 @@ class RunStore:
             raise CorruptResults(
                 f"results part {path} is damaged ({err}); rerun with --force to recompute it"
             ) from None
+        if not stale and (problem := self.check_files(gen, seed)):
+            raise CorruptResults(f"results part {path} is damaged ({problem}); rerun with --force to recompute it")
         if stale:
             differ = ", ".join(sorted(set(manifest.get("columns") or ()) ^ set(self.columns)))
             raise CorruptResults(
@@ -246,10 +274,7 @@ class RunStore:
         """Rewrite rows.csv and summary.json where they differ from what the parts give; returns what was rebuilt."""
         rebuilt = []
         for path, text in ((self.rows_path, rows_text(rows, self.columns)), (self.summary_path, dumps(summary))):
-            try:
-                same = path.read_text() == text
-            except (OSError, UnicodeDecodeError):
-                same = False
+            same = read_regular(path, MAX_PART_BYTES) == text  # (never opens a FIFO or follows a link)
             if not same:
                 rebuilt.append(path.name)
                 write_text(path, text)
@@ -285,15 +310,34 @@ def _alive(pid: int) -> bool:
 
 
 def _read_name(path: Path) -> str | None:
-    try:
-        name = path.read_text().strip()
-    except OSError:
-        return None
+    name = (read_regular(path, 256) or "").strip()
     return name if name.startswith("gen-") and name[4:].isdigit() else None
+
+
+#: The largest results part (rows of one seed) the store reads.
+MAX_PART_BYTES = 2**32
+
+
+def _read(path: Path, limit: int = MAX_JSON_BYTES) -> str:
+    """The text of a file the store wrote; OSError naming it when it is not a regular file of at most `limit`
+    bytes in UTF-8 (a link, a FIFO, a device, a file grown past what the store writes)."""
+    text = read_regular(path, limit)
+    if text is None:
+        raise OSError(f"{Path(path).name} is not a regular UTF-8 file of at most {limit:,} bytes")
+    return text
 
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 #: Strict JSON has no NaN or infinity; a non-finite float (an infinite γ(Δ), an undefined
@@ -307,8 +351,13 @@ def dumps(obj: Any) -> str:
 
 
 def loads(text: str) -> Any:
-    """Inverse of `dumps`."""
-    return _decode(json.loads(text))
+    """Inverse of `dumps`; strict: the bare NaN and Infinity of lax JSON are refused (ValueError), as `dumps` never
+    writes them (non-finite floats are the strings "NaN", "Infinity", "-Infinity")."""
+    return _decode(json.loads(text, parse_constant=_refuse_constant))
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not strict JSON")
 
 
 def _jsonable(obj: Any) -> Any:

@@ -135,6 +135,27 @@ class SequenceConfig:
                 "or vocab_size"
             )
 
+    def check_words(self) -> None:
+        """Refuse a prompt word that is not in the vocabulary, naming it: the word list is built (and cached) as the
+        world will build it, so a config is checked before any work (a sweep checks every point first).
+
+        Raises:
+          ValueError: a prompt word outside the vocabulary.
+        """
+        if not self.prompt or self.prompt_rate <= 0:
+            return
+        if self.lexicon == "reviews":
+            try:
+                review_words(self.vocab_size, self.sentiment_share).ids(list(self.prompt))
+            except ValueError as err:
+                raise ValueError(f"world.prompt: {err}") from None
+            return
+        known = {f"w{i:04d}" for i in range(self.vocab_size)}
+        missing = [w for w in self.prompt if w not in known]
+        if missing:
+            raise ValueError(f"world.prompt: word {missing[0]!r} is not in the vocabulary (synthetic, V = "
+                             f"{self.vocab_size}: w0000 … w{self.vocab_size - 1:04d})")  # fmt: skip
+
     @property
     def states_per_concept(self) -> int:
         """S: the content states, then (with prompts) one per prompt word and the answer state."""

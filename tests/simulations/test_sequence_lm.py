@@ -90,10 +90,23 @@ def test_the_model_at_the_ends_is_a_softmax_lm_of_its_features(world):
 
 
 @pytest.mark.parametrize("spec, match", [("lstm-32", "KIND-WIDTH"), ("transformer", "KIND-WIDTH"),
-                                         ("gru-32-big", "KIND-WIDTH"), ("transformer-2000", "width")])  # fmt: skip
+                                         ("gru-32-big", "KIND-WIDTH"), ("transformer-2000", "width"),
+                                         ("gru-016", "without leading zeros"), ("gru-\u0661\u0666", "ASCII digits"),
+                                         ("gru-16#01", "KIND-WIDTH"), ("gru-16#", "KIND-WIDTH")])  # fmt: skip
 def test_bad_model_specs_are_refused(spec, match):
     with pytest.raises(ValueError, match=match):
         parse_lm(spec, models.SequenceLMConfig())
+
+
+def test_one_spelling_per_model():
+    """Two spellings of one model would train it twice under two names: a width or a copy has one spelling, and a
+    copy is its own model (its place in lms picks its initialisation)."""
+    from simulations.experiments.sequence import Config
+
+    with pytest.raises(ValueError, match="without leading zeros"):
+        Config(lms=("gru-016", "gru-16"))
+    cfg = Config(lms=("gru-16", "gru-16#1"))
+    assert cfg.lm_config("gru-16") == cfg.lm_config("gru-16#1")  # the same architecture
 
 
 def test_bad_configs_are_refused():

@@ -121,6 +121,17 @@ class Experiment(abc.ABC, Generic[C]):
         world = cast(_HasWorld, cfg).world
         return "world", world.vocab_size, world.num_contexts
 
+    def memory_parts(self, cfg: C) -> list[tuple[str, float]]:
+        """The parts of one seed's peak memory: (the config fields the part scales with, its bytes). The runner
+        refuses a config whose parts add up to more than is available, before any work, naming the largest.
+
+        The default counts `arrays_nv` float64 arrays of the largest world (`world_size`); an experiment whose
+        peak scales with other sizes (a training batch, a corpus, a population of prefixes) lists them.
+        """
+        field, V, N = self.world_size(cfg)
+        return [(f"{field}.vocab_size × {field}.num_contexts ({self.arrays_nv(cfg)} float64 arrays of N × V)",
+                 self.arrays_nv(cfg) * 8.0 * V * N)]  # fmt: skip
+
     def report(self, summary: dict) -> str:
         """Text the command line prints after the run (a table of the results); empty by default."""
         return ""
