@@ -14,6 +14,7 @@ under the bound (the bound is an envelope, not a prediction; Liu et al., ICML 20
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +34,7 @@ from ...models import (
     window_beliefs,
 )
 from ...worlds import (
+    MAX_ORDERS,
     Documents,
     SequenceConfig,
     end_view,
@@ -125,6 +127,7 @@ class Config(RunConfig):
         check_distinct("windows", self.windows)
         check_range("same_eps_factor", self.same_eps_factor, 1.0, 1e6, lo_open=True)
         check_range("decide_below", self.decide_below, 0.0, 100.0, lo_open=True)
+        self.world.check_words()  # before any work: a sweep checks every point's prompt words first
         if self.world.concepts < 2 or self.world.prompt_rate <= 0:
             raise ValueError(
                 "world: the concept task and the prompt need world.concepts >= 2 and world.prompt_rate > 0"
@@ -150,8 +153,10 @@ class Sequence(Experiment[Config]):
             bootstrap=20,
         ),
         "quick": Config(
-            lms=("transformer-64", "gru-64"), train=SequenceLMConfig(steps=1000, batch=32, corpus=16384, checkpoints=5)
-        ),  # fmt: skip
+            lms=("transformer-32", "gru-32"),
+            train=SequenceLMConfig(steps=1500, batch=32, corpus=0, lr=5e-3, checkpoints=8),
+            seeds=(0, 1, 2),
+        ),
         "standard": Config(train=SequenceLMConfig(steps=1500, batch=32, corpus=16384, checkpoints=10), seeds=(0, 1)),
     }
     claim_statements = {
@@ -197,11 +202,25 @@ class Sequence(Experiment[Config]):
 
         return 1 + len(cfg.lms) * len(sequence_checkpoints(cfg.train.steps, cfg.train.checkpoints))
 
-    def arrays_nv(self, cfg: Config) -> int:
-        return 16
-
-    def world_size(self, cfg: Config) -> tuple[str, int, int]:
-        return "world", cfg.world.vocab_size, cfg.world.documents
+    def memory_parts(self, cfg: Config) -> list[tuple[str, float]]:
+        """One seed's peak: the filtering of every prefix (and the readers'), the ends after each suffix, a
+        training step's logits and activations (float32, forward and backward, in XLA's buffers), the corpus."""
+        w, t = cfg.world, cfg.train
+        M, L, V = w.documents, w.length, w.vocab_size
+        H = w.concepts * w.states_per_concept
+        T = L + (len(w.prompt) or 3) + 1
+        widths = [cfg.lm_config(spec).width for spec in cfg.lms]
+        d, heads = max(widths), max(cfg.lm_config(spec).heads for spec in cfg.lms)
+        views = 2 + min(MAX_ORDERS, math.factorial(len(w.prompt) or 3) - 1) + cfg.random_controls
+        return [
+            ("world.documents × world.length × the states (the filtering of every prefix, the readers')",
+             8.0 * M * L * H * 4),
+            ("world.documents × world.vocab_size × the suffixes (the ends after each suffix)", 8.0 * M * V * 4 * views),
+            ("train.batch × world.length × world.vocab_size (a training step's logits)", 4.0 * t.batch * T * V * 6),
+            ("train.batch × world.length × the width × train.layers (a training step's activations)",
+             4.0 * t.batch * T * (d * (16 * t.layers + 4) * 3 + heads * T * t.layers * 4)),
+            ("train.corpus × world.length (the corpus)", 12.0 * t.corpus * T),
+        ]  # fmt: skip
 
     def run_seed(self, cfg: Config, seed: int, tick: Callable[[], None], folder: Path | None = None) -> list[_Row]:
         keys = streams(seed)

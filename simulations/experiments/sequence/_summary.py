@@ -84,18 +84,22 @@ def paired_difference(curves: dict, a: str, b: str, factor: float, level: float)
     """Models `a` and `b` at matched held-out ε, seed by seed (see `same_eps`): D, its paired t interval at `level`
     (two-sided), and the verdict of "they differ downstream by `factor` or more, beyond the spread between
     seeds"."""
-    seeds = sorted(set(curves.get(a, {})) & set(curves.get(b, {})))
-    both = [curves[a][s] for s in seeds] + [curves[b][s] for s in seeds]
-    lo = max((x.min() for x, _ in both), default=math.inf)
-    hi = min((x.max() for x, _ in both), default=-math.inf)
-    out: dict[str, Any] = dict(a=a, b=b, seeds=len(seeds))
-    if len(seeds) < 3 or hi < lo:
-        why = ("fewer than 3 seeds in which both have 2 checkpoints below decide_below" if len(seeds) < 3
-               else "no ε below decide_below that every seed's curve of both reaches")  # fmt: skip
+    shared = sorted(set(curves.get(a, {})) & set(curves.get(b, {})))
+    # each seed (a world) compared on the ε range both of its curves cover; seeds whose curves do not meet are left
+    # out (and counted)
+    windows = {s: (max(curves[a][s][0].min(), curves[b][s][0].min()), min(curves[a][s][0].max(), curves[b][s][0].max()))
+               for s in shared}  # fmt: skip
+    seeds = [s for s in shared if windows[s][0] <= windows[s][1]]
+    out: dict[str, Any] = dict(a=a, b=b, seeds=len(seeds), apart=len(shared) - len(seeds))
+    if len(seeds) < 3:
+        why = (f"fewer than 3 seeds in which both have 2 checkpoints below decide_below at a common ε ({len(shared)} "
+               f"with both, {len(shared) - len(seeds)} of them apart in ε)")  # fmt: skip
         return out | dict(verdict="INCONCLUSIVE", reason=why)
-    grid = np.linspace(lo, hi, MATCH_POINTS)
-    la = np.array([np.interp(grid, *curves[a][s]).mean() for s in seeds])
-    lb = np.array([np.interp(grid, *curves[b][s]).mean() for s in seeds])
+    grids = {s: np.linspace(*windows[s], MATCH_POINTS) for s in seeds}
+    la = np.array([np.interp(grids[s], *curves[a][s]).mean() for s in seeds])
+    lb = np.array([np.interp(grids[s], *curves[b][s]).mean() for s in seeds])
+    lo = min(windows[s][0] for s in seeds)
+    hi = max(windows[s][1] for s in seeds)
     d = la - lb
     n, D = d.size, float(d.mean())
     se = float(d.std(ddof=1) / math.sqrt(n))
@@ -124,8 +128,8 @@ def same_eps(rows: list, decide_below: float, factor: float, alpha: float) -> di
     A seed is a world (its own HMM, documents and initialisations), and every model of a pair is trained (or, a
     reader, computed) in it, so the comparison is paired. Each (model, seed) is a curve of log excess against
     log held-out ε over its checkpoints below `decide_below` (positive excesses only; the readers: every
-    window); on `MATCH_POINTS` log-spaced ε inside the range every curve of the pair covers, a curve's level is
-    its mean interpolated log excess, and d_s = level_a − level_b in seed s. D = mean d_s, with the paired t
+    window); in each seed, on `MATCH_POINTS` log-spaced ε inside the range both curves cover, a curve's level is
+    its mean interpolated log excess, and d_s = level_a − level_b. D = mean d_s, with the paired t
     interval D ± t(1 − α/2m, n − 1)·sd/√n over the n seeds (m comparisons of the claim: a Bonferroni share of α
     each). A pair differs (PASS) when its interval excludes 0 and |D| ≥ log(factor): the difference beats the
     spread of d between seeds (initialisations and worlds); it is the same to within the factor (FAIL) when its

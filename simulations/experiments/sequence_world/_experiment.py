@@ -21,6 +21,7 @@ into the scale a bounded probe reads without adding to it.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,7 +29,15 @@ import jax
 
 from ...core import check_range, check_ranges, streams
 from ...models import end_windows, read_windows, sequence_eps, window_beliefs
-from ...worlds import SequenceConfig, end_view, make_sequence_world, next_token_probs, sample_population, suffixes
+from ...worlds import (
+    MAX_ORDERS,
+    SequenceConfig,
+    end_view,
+    make_sequence_world,
+    next_token_probs,
+    sample_population,
+    suffixes,
+)
 from ..kit import Experiment, RunConfig, Verdict, check_distinct, forms_verdict
 from ._plot import draw, report_text
 from ._rows import Row, document_rows, end_tilt_rows, reader_rows, tau_row, zero_shot_row
@@ -80,6 +89,7 @@ class Config(RunConfig):
         check_ranges("end_eps", self.end_eps, 0.0, 1.0, lo_open=True)
         check_distinct("end_eps", self.end_eps)
         check_range("top_words", self.top_words, 1, 100, integer=True)
+        self.world.check_words()  # before any work: a sweep checks every point's prompt words first
         if self.world.concepts < 2:
             raise ValueError(f"world.concepts must be >= 2 for the concept task, got {self.world.concepts}")
         if self.world.prompt_rate <= 0:
@@ -129,13 +139,19 @@ class SequenceWorldExperiment(Experiment[Config]):
         """The world and its ends, one per reader (the windows and the oracle), then the end tilts."""
         return 3 + len(cfg.windows)
 
-    def arrays_nv(self, cfg: Config) -> int:
-        """Three ends views (P*, log P*), a reader's Q and the probe's copies, per M × V."""
-        return 12
-
-    def world_size(self, cfg: Config) -> tuple[str, int, int]:
-        """Only the M ends (per suffix) hold V-wide rows; the prefixes' P* is made a few documents at a time."""
-        return "world", cfg.world.vocab_size, cfg.world.documents
+    def memory_parts(self, cfg: Config) -> list[tuple[str, float]]:
+        """One seed's peak: the filtering of every prefix and a reader's, the ends after each suffix (P*, log P*, a
+        reader's Q and the probe's copies)."""
+        w = cfg.world
+        M, L, V = w.documents, w.length, w.vocab_size
+        H = w.concepts * w.states_per_concept
+        views = 2 + min(MAX_ORDERS, math.factorial(len(w.prompt) or 3) - 1) + cfg.random_controls
+        return [
+            ("world.documents × world.length × the states (the filtering of every prefix, a reader's)",
+             8.0 * M * L * H * 4),
+            ("world.documents × world.vocab_size × the suffixes (the ends after each suffix)",
+             8.0 * M * V * (2 * views + 8)),
+        ]  # fmt: skip
 
     def run_seed(self, cfg: Config, seed: int, tick: Callable[[], None]) -> list[_Row]:
         keys = streams(seed)
