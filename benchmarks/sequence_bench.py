@@ -80,38 +80,74 @@ def sequence_pass(documents: int = 4096, length: int = 128, vocab: int = 2000, r
           f"(target: the whole pass under 20 s on one thread)")  # fmt: skip
 
 
+#: The train step as committed before the block-of-steps training (README, bench SEQ): 15.9 ms a step at width 64,
+#: 2 layers, V = 200, 32 documents of 36 tokens, 51 GFLOP/s = 17% of the 512³ product rate then measured.
+BEFORE = dict(ms=15.9, gflops=51.0, share=0.17)
+
+
 def transformer_step(repeats: int = 5, width: int = 64, layers: int = 2, vocab: int = 200, length: int = 36,
-                     batch: int = 32) -> None:  # fmt: skip
-    """The transformer's train step against the machine's float32 matmul rate measured beside it: model FLOPs per
-    step (forward + backward ≈ 3 × forward) and the share of the matmul rate they reach; then the evaluation of
-    a population (all prefixes of 512 documents) in tokens per second."""
+                     batches: tuple[int, ...] = (32, 128)) -> None:  # fmt: skip
+    """The transformer's train step, timed side by side: the architecture and one-call-per-step training of before
+    (`legacy_lm`: Equinox's attention mapped over the documents, LayerNorm, GELU) against the current one
+    (`simulations.models`: batched, RMSNorm, ReLU, `STEPS_PER_CALL` steps per compiled call), at the batch of before
+    and at a batch that fills the matmuls better; each in tokens per second, in model FLOPs against the float32
+    matmul rate measured beside them, and the ratio to the legacy step at batch 32 (target: >= 2x). Then the
+    evaluation of a population (all prefixes of 512 documents) in tokens per second."""
     import equinox as eqx
     import jax
     import jax.numpy as jnp
+    import optax
+    from legacy_lm import LegacyTransformer, legacy_step  # beside this script
 
     from simulations import models
 
-    cfg = models.SequenceLMConfig(width=width, layers=layers, heads=4, steps=10, batch=batch, corpus=batch, warmup=1)
-    model = models.init_sequence_lm(jax.random.key(0), cfg, vocab, length)
-    optimizer = models.make_sequence_optimizer(cfg, model)
-    state = optimizer.init(eqx.filter(model, eqx.is_array))
-    tokens = jax.random.randint(jax.random.key(1), (batch, length), 0, vocab)
-    step = eqx.filter_jit(models.train_step)
-    jax.block_until_ready(step(model, state, tokens, optimizer)[2])
-    t_step = best_of(lambda: jax.block_until_ready(step(model, state, tokens, optimizer)[2]), repeats)
     T = length - 1
     per_token = layers * (24 * width**2 + 4 * T * width) + 2 * width * vocab  # forward FLOPs of one prefix
-    flops = 3 * batch * T * per_token
     n = 512
     a = jnp.ones((n, n), jnp.float32)
     mm = jax.jit(lambda x: x @ x)
     jax.block_until_ready(mm(a))
-    t_mm = best_of(lambda: jax.block_until_ready(mm(a)), repeats)
-    rate = 2 * n**3 / t_mm
-    print(f"(SEQ) transformer train step (width {width}, {layers} layers, V = {vocab}, {batch} documents of {length} "
-          f"tokens): {t_step * 1e3:.1f} ms, {flops / 1e9:.3f} GFLOP a step, {flops / t_step / 1e9:.2f} GFLOP/s = "
-          f"{flops / t_step / rate:.0%} of the float32 matmul rate measured beside it ({rate / 1e9:.1f} GFLOP/s, "
-          f"{n}³ products); {batch * T / t_step / 1e3:.0f} k tokens/s")  # fmt: skip
+    rate = 2 * n**3 / best_of(lambda: jax.block_until_ready(mm(a)), repeats)
+    K = models.STEPS_PER_CALL
+    before = 32 * T / BEFORE["ms"]  # tokens per millisecond: k tokens/s
+    print(f"(SEQ) transformer train step (width {width}, {layers} layers, V = {vocab}, documents of {length} tokens); "
+          f"float32 matmul rate {rate / 1e9:.1f} GFLOP/s ({n}³ products); committed before: {BEFORE['ms']} ms a step "
+          f"at batch 32, {before:.0f} k tokens/s, {BEFORE['share']:.0%} of the matmul rate then")  # fmt: skip
+    base = None
+    for batch in batches:
+        tokens = jax.random.randint(jax.random.key(1), (K, batch, length), 0, vocab)
+        legacy = LegacyTransformer(width, 4, layers, vocab, length, jax.random.key(0))
+        opt = optax.adamw(1e-3)
+        state = opt.init(eqx.filter(legacy, eqx.is_array))
+        step = eqx.filter_jit(legacy_step)
+        jax.block_until_ready(step(legacy, state, tokens[0], opt)[2])
+
+        def old(legacy=legacy, state=state, step=step, opt=opt, tokens=tokens):
+            m, s = legacy, state
+            for i in range(K):
+                m, s, _ = step(m, s, tokens[i], opt)
+            jax.block_until_ready(m)
+
+        cfg = models.SequenceLMConfig(width=width, layers=layers, heads=4, steps=10 * K, batch=batch, corpus=0)
+        model = models.init_sequence_lm(jax.random.key(0), cfg, vocab, length)
+        optimizer = models.make_sequence_optimizer(cfg, model)
+        opt_state = optimizer.init(eqx.filter(model, eqx.is_array))
+        run = eqx.filter_jit(models.train_sequence_steps)
+        count = jnp.int32(K)
+        jax.block_until_ready(run(model, opt_state, tokens, count, optimizer)[0])
+
+        def new(model=model, opt_state=opt_state, run=run, optimizer=optimizer, tokens=tokens, count=count):
+            jax.block_until_ready(run(model, opt_state, tokens, count, optimizer)[0])
+
+        t_old, t_new = best_of(old, repeats) / K, best_of(new, repeats) / K
+        flops = 3 * batch * T * per_token
+        base = base or (32 * T / t_old if batch == 32 else None)
+        for name, t in (("before (legacy)", t_old), ("now", t_new)):
+            ratio = f", {batch * T / t / base:.2f}x the legacy step at batch 32" if base else ""
+            print(f"  batch {batch:>3}, {name:<16}: {t * 1e3:6.1f} ms a step, {batch * T / t / 1e3:6.0f} k tokens/s, "
+                  f"{flops / t / 1e9:5.1f} GFLOP/s = {flops / t / rate:.0%} of the matmul rate{ratio}")  # fmt: skip
+    cfg = models.SequenceLMConfig(width=width, layers=layers, heads=4, steps=10, batch=32, corpus=0)
+    model = models.init_sequence_lm(jax.random.key(0), cfg, vocab, length)
     docs = np.asarray(jax.random.randint(jax.random.key(2), (512, 32), 0, vocab))
     models.sequence_log_probs(model, docs[:64])
     t_eval = best_of(lambda: models.sequence_log_probs(model, docs), max(1, repeats // 2))

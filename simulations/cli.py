@@ -18,12 +18,12 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-PROFILES = ("tiny", "quick", "standard", "gpt2")
+PROFILES = ("tiny", "quick", "standard", "long", "gpt2")
 #: Where each profile's figures go unless --figures says otherwise: the standard profile's are the
-#: committed figures/, the gpt2 profile's (one experiment, 8 minutes) are committed in figures/gpt2/,
-#: the quick and tiny profiles never overwrite either.
-DEFAULT_FIGURES = {"standard": "figures", "gpt2": "figures/gpt2", "quick": "build/figures-quick",
-                   "tiny": "build/figures-tiny"}  # fmt: skip
+#: committed figures/, the gpt2 and long profiles' (one experiment each, minutes) are committed in figures/gpt2/
+#: and figures/long/, the quick and tiny profiles never overwrite any.
+DEFAULT_FIGURES = {"standard": "figures", "gpt2": "figures/gpt2", "long": "figures/long",
+                   "quick": "build/figures-quick", "tiny": "build/figures-tiny"}  # fmt: skip
 #: argparse treats "-1e-3" as an option unless told that such words are numbers.
 _NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-inf(inity)?$", re.IGNORECASE)
 
@@ -130,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--figures", default=None, help="also draw the figure into this folder")
 
     sub.add_parser("list", help="list the registered experiments")
+    sh = sub.add_parser("show", help="every setting of one experiment (meaning, type, range, each profile's value) "
+                        "and the summary numbers a sweep can plot")  # fmt: skip
+    sh.add_argument("name", help="experiment name (see `list`)")
+    sh.add_argument("--results", default="results", help="where to read a stored run's summary (default: results)")
+    sh.add_argument("--threads", **threads)
 
     rs = sub.add_parser("results", help="list the stored runs of a results folder: experiment, profile, overrides, "
                         "seeds, verdicts, when, folder")  # fmt: skip
@@ -160,7 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--tau", type=_nonneg_float, required=True, help="τ, loss of a feasible probe on P* (>= 0)")
     b.add_argument("--B", type=_pos_float, required=True, help="ℓ∞ bound on the probe weights (> 0)")
     b.add_argument("--eps", type=_nonneg_float, required=True, help="ε, the LM's excess cross-entropy (>= 0)")
-    b.add_argument("--gamma", type=_gamma, default=1.0, help="transferability γ in (0, inf] (default 1)")
+    b.add_argument("--gamma", type=_gamma, default=1.0, help="transferability γ in (0, inf] (default 1): how much "
+                   "of the LM's error under the pretraining contexts can land on the task's; γ = min p_L/p_T ≤ 1 when "
+                   "the task's contexts are among the pretraining ones (γ < 1: errors can concentrate where the task "
+                   "reads, the bound grows as 1/√γ); γ > 1 only for the tight, model-dependent γ(Δ) of an LM "
+                   "whose errors mostly miss the task (inf: none reaches it)")  # fmt: skip
+    b.add_argument("--trivial", type=_pos_float, default=math.log(2), help="the constant predictor's loss H(η̄) "
+                   "of the task (default log 2 = 0.693, balanced labels): a bound at or above it says "
+                   "nothing")  # fmt: skip
 
     dm = sub.add_parser("demo", help="the theory on one context of a named-word world, in tables (for a class)")
     dm.add_argument("--threads", **threads)
@@ -263,6 +275,11 @@ def _dispatch(args) -> int:
         return _lesson(args)
     if args.command in ("results", "report"):
         return _gallery(args)
+    if args.command == "show":
+        from .show import show_text
+
+        print(show_text(args.name, args.results))
+        return 0
     from .experiments import REGISTRY, experiment_names, get_experiment
 
     if args.command == "list":  # from the registry alone: no experiment is imported, nor JAX
@@ -369,21 +386,30 @@ def _status_line(name: str, run) -> str:
     return line
 
 
+#: The final claims table fits a terminal this wide: the statements and numbers are in each run's summary.json
+#: and report (`natural-tasks report`), the undecided and failed claims' reasons on stderr.
+TABLE_WIDTH = 100
+
+
 def _claims_table(results: list[tuple[str, dict]]) -> str:
+    """Experiment, claim, verdict and the claim in a few words, one line each, within `TABLE_WIDTH` columns."""
     from .experiments import get_experiment
 
     ids = [cid for name, _ in results for cid in get_experiment(name).claim_statements]
-    wn, wc = max([16, *(len(n) + 1 for n, _ in results)]), max([26, *(len(c) + 1 for c in ids)])
-    lines = [f"{'experiment':<{wn}} {'claim id':<{wc}} {'verdict':<12} statement  —  measured"]
+    wn, wc = max([10, *(len(n) for n, _ in results)]), max([8, *(len(c) for c in ids)])
+    head = f"{'experiment':<{wn}} {'claim':<{wc}} {'verdict':<12} "
+    lines = [head + "in words"]
+    room = max(10, TABLE_WIDTH - len(head))
     for name, summary in results:
+        exp = get_experiment(name)
         found = {c["id"]: c for c in summary["claims"]}
-        for cid, statement in get_experiment(name).claim_statements.items():
-            c = found.get(
-                cid, dict(verdict="not checked", statement=statement, measured="no rows for it in this config")
-            )
-            why = f"  [undecided: {c['reason']}]" if c.get("reason") else ""
-            lines.append(f"{name:<{wn}} {cid:<{wc}} {c['verdict']:<12} {c['statement']}  —  {c['measured']}{why}")
-    return "\n".join(lines)
+        for cid in exp.claim_statements:
+            c = found.get(cid, dict(verdict="not checked"))
+            words = exp.claim_labels.get(cid) or cid.replace("_", " ")
+            words = words if len(words) <= room else words[: room - 1] + "…"
+            lines.append(f"{name:<{wn}} {cid:<{wc}} {c['verdict']:<12} {words}")
+    lines.append("(statements, measured numbers and reasons: each run's summary.json, or `natural-tasks report`)")
+    return "\n".join(line[:TABLE_WIDTH] if len(line) > TABLE_WIDTH else line for line in lines)
 
 
 def _gallery(args) -> int:
@@ -423,14 +449,24 @@ def _bound(args) -> int:
 
     part = theory.natural_task_bound(0.0, args.B, args.eps, args.gamma)
     total = args.tau + part
-    print(f"tau                   = {args.tau:.6g}")
-    print(f"sqrt(2 B^2 eps/gamma) = {part:.6g}   (B={args.B:g}, eps={args.eps:g}, gamma={args.gamma:g})")
-    print(f"bound                 = {total:.6g}   (logistic loss of the best probe in the class)")
-    print(
-        f"0-1 error at most     = {min(1.0, total / math.log(2)):.6g}   "
-        "(the logistic loss is >= log 2 on every mistake, so error <= loss / log 2, capped at 1)"
-    )
+    print(f"tau                   = {_g(args.tau)}")
+    print(f"sqrt(2 B^2 eps/gamma) = {_g(part)}   (B={args.B:g}, eps={args.eps:g}, gamma={args.gamma:g})")
+    print(f"bound                 = {_g(total)}   (logistic loss of the best probe in the class)")
+    if total >= args.trivial:
+        room = args.trivial - args.tau
+        below = (f"it would say something below eps = {_g(theory.required_eps(room, args.B, args.gamma))}"
+                 if room > 0 and math.isfinite(args.gamma)
+                 else "no eps makes it say something: tau is already there")  # fmt: skip
+        print(f"vacuous: at or above the constant predictor's loss H(eta_bar) = {_g(args.trivial)}; {below}")
+    else:
+        print(f"0-1 error at most     = {_g(min(1.0, total / math.log(2)))}   "
+              "(the logistic loss is >= log 2 on every mistake, so error <= loss / log 2)")  # fmt: skip
     return 0
+
+
+def _g(x: float) -> str:
+    """A number to three significant digits, in scientific notation below 1e-3 (as every table prints them)."""
+    return f"{x:.3g}" if x == 0 or abs(x) >= 1e-3 else f"{x:.2e}"
 
 
 def _partition(args) -> int:

@@ -168,14 +168,12 @@ def partition_report(
     moments = theory.embedding_moments(phi)
     out = []
     spreads = list(spreads)
-    bar = progress_bar(len(spreads), "spreads", progress)
-    for spread in spreads:
-        fit_at, test_at = (sample_thetas(rng, phi, spread, n, moments.sigma) for _ in range(2))
-        fit = theory.partition_fit(phi, fit_at, moments=moments, held_out=test_at)
-        out.append(PartitionReport(f"spread {spread:g}", n, fit))
-        bar.update(1)
-    if hasattr(bar, "close"):
-        bar.close()
+    with progress_bar(len(spreads), "spreads", progress) as bar:
+        for spread in spreads:
+            fit_at, test_at = (sample_thetas(rng, phi, spread, n, moments.sigma) for _ in range(2))
+            fit = theory.partition_fit(phi, fit_at, moments=moments, held_out=test_at)
+            out.append(PartitionReport(f"spread {spread:g}", n, fit))
+            bar.update(1)
     return out
 
 

@@ -4,7 +4,7 @@ readout, the slider a script can move, and the self-contained HTML file.
 A page is one Bokeh document written with Bokeh's own JavaScript inlined (`bokeh.resources.INLINE`): it
 opens from disk with no server and no network. Every number it shows was computed in Python by the package
 before the page was written; the small callbacks only pick the precomputed entry for the widgets' state and
-format it (six significant digits, `Number.toPrecision(6)`).
+format it (three significant digits, in scientific notation below 1e-3).
 """
 
 from __future__ import annotations
@@ -20,8 +20,12 @@ from bokeh.layouts import column
 from bokeh.models import CustomJS, Div, UIElement
 from bokeh.resources import INLINE
 
-#: JavaScript shared by the callbacks: six significant digits, as the tests read them back.
-JS_FORMAT = "const fmt = (x) => (x === null || Number.isNaN(x)) ? 'n/a' : String(Number(Number(x).toPrecision(6)));\n"
+#: JavaScript shared by the callbacks: three significant digits, in scientific notation below 1e-3 (as the command
+#: line prints numbers), as the tests read them back.
+JS_FORMAT = (
+    "const fmt = (x) => (x === null || Number.isNaN(x)) ? 'n/a' : (x !== 0 && Math.abs(x) < 1e-3) ? "
+    "Number(x).toExponential(2) : String(Number(Number(x).toPrecision(3)));\n"
+)
 WIDTH = 1100
 
 

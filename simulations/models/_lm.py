@@ -46,6 +46,14 @@ class LanguageModel(NamedTuple):
     step: int = 0
     world_id: str = ""
 
+    def __repr__(self) -> str:
+        """Its family, ε, shapes and world, not its arrays."""
+        N, V = np.shape(self.q)
+        softmax = f", F {np.shape(self.F)}, Φ {np.shape(self.Phi)}" if self.F is not None else ""
+        made = f", step {self.step}" if self.step else (f", target ε {self.target_eps:.3g}" if not math.isnan(
+            self.target_eps) else "")  # fmt: skip
+        return f"LanguageModel({self.family}, ε={self.eps:.4g}{made}, Q {N}×{V}{softmax}, world_id={self.world_id!r})"
+
 
 def tilted_lms(inst: Instance, family: str, targets: Sequence[float]) -> list[LanguageModel]:
     """Exponential tilts of P* along the family's direction, one per ε target (to 1%).

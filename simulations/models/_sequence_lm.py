@@ -300,6 +300,7 @@ def train_sequence_lm(
     cfg: SequenceLMConfig,
     tick: Callable[[], None] = lambda: None,
     steps_fn: Callable | None = None,
+    tick_block: Callable[[], None] = lambda: None,
 ) -> list[tuple[int, SequenceLM]]:
     """Train one model and return its checkpoints [(step, model)].
 
@@ -311,6 +312,8 @@ def train_sequence_lm(
       vocab_size: V.  cfg: the model and its training.
       tick: called at every checkpoint (progress).
       steps_fn: replaces the compiled block of steps (tests count its traces with `chex.assert_max_traces`).
+      tick_block: called after every block of steps (`sequence_blocks` counts them: progress that moves while a
+        long training runs).
 
     The steps run `STEPS_PER_CALL` per compiled call, each block ending at a checkpoint or before it;
     checkpoints are `sequence_checkpoints(cfg.steps, cfg.checkpoints)`.
@@ -346,6 +349,7 @@ def train_sequence_lm(
                 block[:count] = draw(count * cfg.batch).reshape(count, cfg.batch, T)
             model, state = run(model, state, jnp.asarray(block), jnp.int32(count), optimizer)
             step += count
+            tick_block()
         out.append((step, model))
         tick()
     return out
@@ -366,6 +370,13 @@ class _Order:
             self.epoch = epoch
             self.order = np.asarray(jax.random.permutation(jax.random.fold_in(self.key, epoch), len(self.corpus)))
         return self.corpus[self.order[j * self.batch_size : (j + 1) * self.batch_size]]
+
+
+def sequence_blocks(steps: int, checkpoints: int) -> int:
+    """The compiled calls `train_sequence_lm` makes: blocks of at most `STEPS_PER_CALL` steps, each ending at a
+    checkpoint or before it."""
+    stops = sequence_checkpoints(steps, checkpoints)
+    return sum(-(-(b - a) // STEPS_PER_CALL) for a, b in zip([0, *stops], stops, strict=False))
 
 
 def sequence_checkpoints(steps: int, n: int) -> list[int]:

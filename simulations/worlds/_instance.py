@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jax
+import numpy as np
 
 import theory
 
@@ -41,6 +42,13 @@ class Instance:
     gamma: float
     world_id: str = ""
     cache: dict[Any, Any] = dataclasses.field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        """The seed, the world's shapes and the task's key numbers, not the arrays."""
+        t = self.task
+        live = int(np.count_nonzero(t.p_T))
+        return (f"Instance(seed={self.seed}, {self.world!r}, task: B={t.B:g}, τ_planted={t.tau_planted:.4g}, "
+                f"{live} task contexts, γ={self.gamma:.3g}, world_id={self.world_id!r})")  # fmt: skip
 
     def with_task(self, cfg: TaskConfig) -> Instance:
         """The same world with another task drawn from the same `task` stream (fresh cache)."""

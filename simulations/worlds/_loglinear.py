@@ -72,6 +72,13 @@ class World(NamedTuple):
     p_star: np.ndarray
     word_bias: np.ndarray | None = None
 
+    def __repr__(self) -> str:
+        """Shapes and what the world keeps, not its arrays (a failing property prints it whole)."""
+        N, V = self.p_star.shape
+        bias = " with a word-bias row" if self.word_bias is not None else ""
+        kept = "kept" if self.log_p_star is not None else "not kept"
+        return f"World(N={N}, V={V}, d={self.Phi.shape[0]}{bias}, log P* {kept})"
+
     @property
     def embedding_dim(self) -> int:
         """Rows of Phi that are embeddings (Phi's rows less the bias row, if any)."""

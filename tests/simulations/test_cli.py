@@ -123,11 +123,19 @@ def test_bad_input_exits_2_with_one_line_before_any_work(argv, message, tmp_path
         assert not (tmp_path / "results").exists()  # refused before any results folder was made
 
 
-def test_bound_accepts_an_infinite_gamma_and_caps_the_error_bound(tmp_path):
+def test_bound_accepts_an_infinite_gamma_and_says_when_it_is_vacuous(tmp_path):
     out = _cli("bound", "--tau", "0.3", "--B", "1", "--eps", "1e-3", "--gamma", "inf")
-    assert out.returncode == 0 and "bound                 = 0.3 " in out.stdout
-    out = _cli("bound", "--tau", "2", "--B", "1", "--eps", "1")
-    assert out.returncode == 0 and "0-1 error at most     = 1 " in out.stdout and "log 2" in out.stdout
+    assert out.returncode == 0 and "bound                 = 0.3 " in out.stdout and "vacuous" not in out.stdout
+    # at or above the constant predictor's loss (log 2 for balanced labels) it says so, and below which ε it would
+    # say something: √(2ε) = log 2 − 0.3 at ε = (log 2 − 0.3)²/2 = 0.0773
+    out = _cli("bound", "--tau", "0.3", "--B", "1", "--eps", "0.5")
+    assert out.returncode == 0 and "vacuous: at or above the constant predictor's loss" in out.stdout
+    assert "below eps = 0.0773" in out.stdout and "0-1 error" not in out.stdout
+    out = _cli("bound", "--tau", "0.1", "--B", "1", "--eps", "0.01", "--trivial", "0.2")
+    assert "vacuous" in out.stdout and "below eps = 0.005" in out.stdout  # a task whose H(η̄) is 0.2
+    out = _cli("bound", "--tau", "0.1", "--B", "1", "--eps", "1e-5")
+    assert "0-1 error at most     = 0.151 " in out.stdout and "log 2" in out.stdout
+    assert "γ > 1" in _cli("bound", "--help").stdout
 
 
 def test_version_and_python_dash_m():
@@ -159,3 +167,16 @@ def test_demo_walks_through_one_context():
     assert out.returncode == 0, out.stderr
     for words in ("Top next words", "P*, with prompt", "bound τ+2B√(2ε/γ)", "zero-shot acc", "constant predictor"):
         assert words in out.stdout
+
+
+def test_show_lists_every_setting_and_what_a_sweep_can_plot(tmp_path):
+    """`show` names each config key with its meaning, type, range and every profile's value, then the summary
+    numbers a sweep can plot (here from the tiny profile, computed into a temporary folder: nothing is written)."""
+    out = _cli("show", "transferability", "--results", str(tmp_path / "none"), timeout=300)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    for words in ("world.vocab_size (int, in [", "tiny=", "quick=", "standard=", "--metric", "claims: bound_holds"):
+        assert words in text, words
+    assert not (tmp_path / "none").exists()
+    assert all(len(line) <= 100 for line in text.splitlines())
+    assert _cli("show", "nope").returncode == 2

@@ -99,3 +99,12 @@ def test_calibrated_labels_make_planted_probe_optimal(small):
 def test_config_validation(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_reprs_name_shapes_and_key_numbers_not_arrays():
+    """A failing property prints its drawn instance and LM: a few lines naming shapes, seeds and ε, not P*."""
+    inst = sim.make_instance(0, sim.WorldConfig(vocab_size=60, num_contexts=120, dim=4), sim.TaskConfig())
+    lm = sim.language_model(inst, eps=1e-3, kind="adversarial")
+    for obj, words in ((inst.world, "N=120, V=60"), (inst, "seed=0"), (lm, "ε=0.001")):
+        text = repr(obj)
+        assert words in text and len(text) < 400 and "array" not in text, text
