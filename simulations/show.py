@@ -67,7 +67,8 @@ def config_keys(name: str) -> list[dict[str, Any]]:
     def walk(cfg: Any, prefix: str, values: dict[str, Any]) -> None:
         cls = type(cfg)
         hints = typing.get_type_hints(cls)
-        meanings, ranges = {}, {}
+        meanings: dict[str, str] = {}
+        ranges: dict[str, str] = {}
         for base in reversed(cls.__mro__):  # a field documented on a base class (seeds, bootstrap) keeps its words
             if dataclasses.is_dataclass(base):
                 meanings |= _meanings(base)
@@ -125,7 +126,7 @@ def show_text(name: str, results: str | Path = "results", width: int = 100) -> s
 
 
 def _value(v: Any) -> str:
-    v = to_dict(v) if dataclasses.is_dataclass(v) else v
+    v = to_dict(v) if dataclasses.is_dataclass(v) and not isinstance(v, type) else v
     if isinstance(v, tuple | list):
         return ",".join(map(str, v)) or "()"
     return f"{v:g}" if isinstance(v, float) else str(v)

@@ -18,10 +18,11 @@ OPTIMUM_MAX_ITERS = 500
 #: Directions of θ that change no logit difference (singular values of the word-centred Φ
 #: below this fraction of the largest) are dropped: they leave p_θ unchanged.
 NULL_RTOL = 1e-12
-#: Least-squares gradient maps drop the directions of the design [θ, 1] (columns scaled to unit weighted RMS) whose
-#: singular value is below this share of the largest: θ's that satisfy an exact linear relation (f(s) after a
-#: LayerNorm sums to a constant) hold it only to their rounding, at 1e-7 of the largest for float32 features, and a
-#: fit that keeps that direction fits the rounding (its δ moved 3% with one ulp of a model's weights).
+#: Least-squares gradient maps drop the directions of the design [θ, 1] (θ's columns centred and scaled to unit
+#: weighted RMS) whose singular value is below this share of the largest: θ's that satisfy an exact linear relation
+#: (f(s) after a LayerNorm sums to a constant) hold it only to their rounding, at 1e-7 of the largest for float32
+#: features, and a fit that keeps that direction fits the rounding (its δ moved 3% with one ulp of a model's
+#: weights).
 MAP_RCOND = 1e-5
 #: `partition_fit` refuses logits beyond this magnitude (their spread would overflow float64).
 MAX_LOGIT = 1e100
@@ -257,11 +258,17 @@ def _linear_map(
     """Weighted least squares grads ≈ design @ coef over the live points, on the design's significant directions
     (`MAP_RCOND`): (A, c, residual norms at every point)."""
     sw = np.sqrt(w[live])[:, None]
-    scaled = design[live] * sw
-    norm = np.linalg.norm(scaled, axis=0)
-    norm = np.where(norm > 0, norm, 1.0)
-    coef, *_ = np.linalg.lstsq(scaled / norm, grads[live] * sw, rcond=MAP_RCOND)
-    coef = coef / norm[:, None]
+    # the θ columns centred (weighted) and scaled to unit weighted RMS, beside the constant: a direction is then
+    # dropped only for a small spread of θ, never for a large offset (θ = 1000 + 0.01z keeps its z)
+    ww = w[live] / np.sum(w[live])
+    mean = ww @ design[live, :-1]
+    centred = design[live, :-1] - mean
+    scale = np.sqrt(ww @ centred**2)
+    scale = np.where(scale > 0, scale, 1.0)
+    basis = np.hstack([centred / scale, np.ones((centred.shape[0], 1))]) * sw
+    coef_c, *_ = np.linalg.lstsq(basis, grads[live] * sw, rcond=MAP_RCOND)
+    A_T = coef_c[:-1] / scale[:, None]  # the map on raw θ: grads ≈ θ A_T + (c − mean A_T)
+    coef = np.vstack([A_T, coef_c[-1] - mean @ A_T])
     d = design.shape[1] - 1
     return coef[:d].T, coef[d], np.linalg.norm(grads - design @ coef, axis=1)
 

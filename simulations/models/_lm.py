@@ -49,7 +49,9 @@ class LanguageModel(NamedTuple):
     def __repr__(self) -> str:
         """Its family, ε, shapes and world, not its arrays."""
         N, V = np.shape(self.q)
-        softmax = f", F {np.shape(self.F)}, Φ {np.shape(self.Phi)}" if self.F is not None else ""
+        softmax = (
+            f", F {np.shape(self.F)}, Φ {np.shape(self.Phi)}" if self.F is not None and self.Phi is not None else ""
+        )
         made = f", step {self.step}" if self.step else (f", target ε {self.target_eps:.3g}" if not math.isnan(
             self.target_eps) else "")  # fmt: skip
         return f"LanguageModel({self.family}, ε={self.eps:.4g}{made}, Q {N}×{V}{softmax}, world_id={self.world_id!r})"

@@ -268,7 +268,9 @@ def _fit_unconstrained(g, p_T, eta, m, c, init, max_iter: int = 200) -> ProbeFit
     Each step solves the Newton system of the population loss and halves it until the loss does not rise;
     the fit stops when a Newton step would gain at most `UNCONSTRAINED_DECREMENT` (converged), or when no step
     lowers the loss any more (then not converged: the infimum is not attained, the weights run off along a
-    separating direction).
+    separating direction). Started from `init`, it never ends above that start's loss on the full features: a
+    direction dropped as rounding may still carry information (two features apart by 1e-6 of their size), and
+    then the start is returned, not converged.
     """
     gs = (g - m) / c
     _, sv, vt = np.linalg.svd(gs * np.sqrt(p_T)[:, None], full_matrices=False)
@@ -303,7 +305,13 @@ def _fit_unconstrained(g, p_T, eta, m, c, init, max_iter: int = 200) -> ProbeFit
         x, obj = trial, new
     v = basis @ x[:-1] / c
     b = float(x[-1] - m @ v)
-    return ProbeFit(v, b, obj, obj, math.nan, bool(decrement <= UNCONSTRAINED_DECREMENT), iters)
+    converged = bool(decrement <= UNCONSTRAINED_DECREMENT)
+    if init is not None:  # a start the reduced directions cannot hold (information in a direction that varies by
+        # less than RANK_RTOL of the largest): the fit never ends above it, and says it did not converge
+        start = float(p_T @ theory.context_loss(g @ v0 + b0, eta))
+        if start < obj:
+            return ProbeFit(v0, b0, start, start, math.nan, False, iters)
+    return ProbeFit(v, b, obj, obj, math.nan, converged, iters)
 
 
 def _newton_polish(gs, p_T, eta, l2, x, certify, iters):

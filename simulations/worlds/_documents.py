@@ -156,6 +156,8 @@ def suffix_kind(name: str) -> str:
 
 #: At most this many other orders of the prompt's words are controls (every one for a prompt of up to 4 words).
 MAX_ORDERS = 23
+#: Draws per random control before `suffixes` settles for fewer (a tiny vocabulary has few distinct suffixes).
+MAX_DRAWS = 1000
 
 
 def suffixes(world: SequenceWorld, random_controls: int, key: jax.Array) -> list[Suffix]:
@@ -163,7 +165,8 @@ def suffixes(world: SequenceWorld, random_controls: int, key: jax.Array) -> list
 
     The controls are every other order of the prompt's words (for a prompt of more than 4 words, `MAX_ORDERS`
     distinct orders drawn at random) and `random_controls` suffixes of the prompt's length whose words are drawn
-    by their frequency (with the PRNG stream `key`; never the prompt itself). A prompt helps only if it beats
+    by their frequency (with the PRNG stream `key`; never the prompt, an order of it or a repeat; fewer when a
+    small vocabulary holds fewer within `MAX_DRAWS` draws each). A prompt helps only if it beats
     them all: an order of the same words, or any frequent words, that helped as much would show that the gain
     is not the prompt's.
     """
@@ -183,9 +186,11 @@ def suffixes(world: SequenceWorld, random_controls: int, key: jax.Array) -> list
     out += [Suffix(f"order: {world.text(np.array(o))}", np.array(o, dtype=np.int64)) for o in orders if o != prompt]
     freq = np.exp(world.words.log_freq - np.max(world.words.log_freq))
     drawn: list[list[int]] = []
-    while len(drawn) < random_controls:
+    for _ in range(MAX_DRAWS * max(random_controls, 1)):  # a small vocabulary may hold fewer distinct ones
+        if len(drawn) == random_controls:
+            break
         words = [int(w) for w in rng.choice(freq.size, size=len(prompt), p=freq / freq.sum())]
-        if words != prompt and words not in drawn:
+        if words != prompt and words not in drawn and words not in orders:  # never the prompt or an order of it
             drawn.append(words)
     out += [Suffix(f"random: {world.text(np.array(w))}", np.array(w, dtype=np.int64)) for w in drawn]
     return out

@@ -243,6 +243,12 @@ def test_the_prompt_claim_fails_when_the_prompt_carries_no_concept(tmp_path, tin
     # the control that came closest swapped with the prompt: it does not beat the controls, the prompt among them
     best = summary["prompt_vs_controls"]["best_control"]
     assert best and _verdicts("sequence_world", cfg, _swapped(run.rows, best))["prompt_makes_concept_natural"] == "FAIL"
+    # a control that reads the concept as well as the prompt, in the same world: the prompt no longer beats it
+    prompt_tau = {r.seed: r.loss for r in run.rows if r.kind == "tau" and r.suffix == "prompt" and r.B == cfg.B}
+    worst = next(r.suffix for r in run.rows if r.suffix.startswith("random:"))
+    equal = [dataclasses.replace(r, loss=prompt_tau[r.seed]) if r.kind == "tau" and r.suffix == worst else r
+             for r in run.rows]  # fmt: skip
+    assert _verdicts("sequence_world", cfg, equal)["prompt_makes_concept_natural"] == "FAIL"
     # the prompt with no control beside it: nothing says its gain is the prompt's
     bare = [r for r in run.rows if r.suffix in ("none", "prompt")]
     assert _verdicts("sequence_world", cfg, bare)["prompt_makes_concept_natural"] == "INCONCLUSIVE"
@@ -358,25 +364,30 @@ def test_a_model_that_is_the_exact_reader_does_not_differ_from_it(tmp_path):
 
 def test_the_trained_rate_needs_a_decade_and_fails_for_a_step():
     """The rate claim on rows made for it: excess ∝ ε^0.75 over two decades of ε (between √ε and ε: PASS), the
-    same over less than a decade (INCONCLUSIVE), and an excess that does not fall with ε (a concept read all at
-    once, a step still to come: FAIL)."""
+    same over less than a decade (INCONCLUSIVE), an excess that does not fall with ε (a concept read all at once,
+    a step still to come: FAIL), and two models each flat in ε but a decade apart, whose pooled points would make
+    a slope of their own (the slope is taken within each model's curve: FAIL)."""
     cfg = sim.get_experiment("sequence").profiles["tiny"]
     Row = sim.get_experiment("sequence").Row
     nan = math.nan
 
-    def rows(excess, eps_values):
+    def rows(excess, eps_values, lm="transformer-16", scale=1.0):
         out = []
         for seed in (0, 1, 2):
             for i, e in enumerate(eps_values):
-                loss = 0.5 + excess(e) * (1 + 0.01 * seed)
-                common = dict(lm="transformer-16", step=i + 1, suffix="none", feature="p_f", eps_heldout=e / 10,
-                              eps_se=nan, eps_train=nan, eps=e, accuracy=0.7, tau=0.5, B=2.0, r9=nan,
+                loss = 0.5 + excess(e) * (1 + 0.01 * seed) * (1 + 0.02 * ((i * 7 + seed) % 3 - 1))
+                common = dict(lm=lm, step=i + 1, suffix="none", feature="p_f", eps_heldout=e * scale / 10,
+                              eps_se=nan, eps_train=nan, eps=e * scale, accuracy=0.7, tau=0.5, B=2.0, r9=nan,
                               bound_prefixes=nan, r9_prefixes=nan, delta=nan, trivial=0.9, seed=seed)  # fmt: skip
                 out.append(Row("probe", loss=loss, bound=nan, gap=0.0, **common))
         return out
 
+    def verdict(r):
+        return _verdicts("sequence", cfg, r)["excess_rate_on_trained_models"]
+
     wide, narrow = np.geomspace(1e-3, 1e-1, 6), np.geomspace(1e-2, 5e-2, 6)
-    assert _verdicts("sequence", cfg, rows(lambda e: 0.3 * e**0.75, wide))["excess_rate_on_trained_models"] == "PASS"
-    undecided = _verdicts("sequence", cfg, rows(lambda e: 0.3 * e**0.75, narrow))["excess_rate_on_trained_models"]
-    assert undecided == "INCONCLUSIVE"
-    assert _verdicts("sequence", cfg, rows(lambda e: 0.05, wide))["excess_rate_on_trained_models"] == "FAIL"
+    assert verdict(rows(lambda e: 0.3 * e**0.75, wide)) == "PASS"
+    assert verdict(rows(lambda e: 0.3 * e**0.75, narrow)) == "INCONCLUSIVE"
+    assert verdict(rows(lambda e: 0.05, wide)) == "FAIL"
+    apart = rows(lambda e: 0.01, wide) + rows(lambda e: 0.1, wide, lm="gru-16", scale=30.0)
+    assert verdict(apart) == "FAIL"

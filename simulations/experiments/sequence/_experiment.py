@@ -184,16 +184,18 @@ class Sequence(Experiment[Config]):
         f"words of its length) by ≥ {PROMPT_MARGIN}; decided on transformers whose held-out ε is below the "
         "config's decide_below (an undertrained model says nothing about trained LMs), INCONCLUSIVE without one",
         "same_eps_different_downstream": "two architectures at matched held-out ε (below decide_below) differ in "
-        "the excess of their refitted p_f probe by the config's same_eps_factor or more, beyond the spread between "
-        f"seeds (a paired t interval over the seeds, each a world in which both are trained, at level "
-        f"{SAME_EPS_ALPHA:g} over the pairs, must exclude 0); FAIL when every pair's interval lies within the "
-        "factor, INCONCLUSIVE otherwise (fewer than 3 seeds, or no matched ε)",
+        "the excess of their refitted p_f probe beyond the spread between seeds (a paired t interval of the log "
+        "ratio over the seeds, each a world in which both are trained, at level "
+        f"{SAME_EPS_ALPHA:g} shared by the pairs, excludes 0) and by an estimated ratio of same_eps_factor or more; "
+        "FAIL when every pair's interval lies within the factor, INCONCLUSIVE otherwise (fewer than 3 seeds, or no "
+        "matched ε)",
         "excess_rate_on_trained_models": "across checkpoints, seeds and models in the regime where the concept is "
         f"readable (held-out ε below decide_below, the refitted p_f probe reading ≥ {READABLE_SHARE:g} of what it "
         "reads on P*), the refitted p_f excess at the ends falls with ε on the ends at a log-log slope between the "
         f"first-order √ε and the second-order ε: its 95% interval over seeds lies in [{0.5 - RATE_MARGIN:g}, "
-        f"{1 + RATE_MARGIN:g}]; FAIL when it lies wholly outside (slower than √ε: a step still to come; faster than "
-        f"ε); INCONCLUSIVE over less than a factor {RATE_SPAN:g} of ε or fewer than 2 seeds",
+        f"{1 + RATE_MARGIN:g}] (the slope within each model's curve, one per seed, a t interval over seeds); FAIL "
+        "when it lies wholly outside (slower than √ε: a step still to come; faster than ε); INCONCLUSIVE when no "
+        f"model's readable checkpoints span a factor {RATE_SPAN:g} of ε, or with fewer than 2 seeds",
         "same_eps_as_an_exact_reader": "a trained model and the world's exact readers of the last k tokens, at "
         "the same held-out ε (the readers' curve over k, in log ε), differ in the excess of their refitted p_f probe "
         "by same_eps_factor or more beyond the spread between seeds (the paired test of "
@@ -288,7 +290,7 @@ class Sequence(Experiment[Config]):
         return rows
 
     def summarize(self, cfg: Config, rows: list[_Row]) -> dict:
-        return dict(experiment=self.name) | summarize_rows(cfg, rows, self.stats_rng(cfg))
+        return dict(experiment=self.name) | summarize_rows(cfg, rows)
 
     def claims(self, cfg: Config | None, summary: dict) -> list:
         # trained LMs never reach an ε at which the prefix form (ε-term √(2B²Lε)) binds for the refitted probe: each
@@ -317,14 +319,15 @@ class Sequence(Experiment[Config]):
         verdict, measured = _pairs_verdict(pairs), _pairs_text(pairs)
         out.append(self.claim("same_eps_different_downstream", verdict, measured))
         rate = summary["rate"]
-        measured = (f"slope {rate['slope']:.2f} [{rate['lo']:.2f}, {rate['hi']:.2f}] over {rate['n']} checkpoints "
-                    f"of {', '.join(rate['models']) or 'no model'} in the readable regime, ε on the ends "
-                    f"{rate['eps_min']:.3g}–{rate['eps_max']:.3g} ({rate['dropped']} with excess ≤ 0 left out); "
+        measured = (f"slope {rate['slope']:.2f} [{rate['lo']:.2f}, {rate['hi']:.2f}] (within each model's curve, "
+                    f"t interval over {rate['groups']} seeds) from {rate['n']} checkpoints of "
+                    f"{', '.join(rate['models']) or 'no model'} in the readable regime, ε on the ends "
+                    f"{rate['eps_min']:.3g}–{rate['eps_max']:.3g}; "
                     "readable from held-out ε "
                     + ", ".join(f"{m} {e:.3g}" for m, e in summary["onset"].items()))  # fmt: skip
         if not rate["span"] >= RATE_SPAN:
-            verdict = Verdict.undecided(f"the readable checkpoints span a factor {rate['span']:.3g} of ε on the ends, "
-                                        f"less than {RATE_SPAN:g}")  # fmt: skip
+            verdict = Verdict.undecided(f"a model's readable checkpoints span at most a factor {rate['span']:.3g} of ε "
+                                        f"on the ends, less than {RATE_SPAN:g}")  # fmt: skip
         else:
             verdict = band_verdict(rate, 0.5 - RATE_MARGIN, 1.0 + RATE_MARGIN)
         out.append(self.claim("excess_rate_on_trained_models", verdict, measured))
@@ -345,7 +348,8 @@ def _pairs_text(pairs: dict) -> str:
         f"{name}: {p['seeds']} seeds"
         + (f", at ε {p['eps_range'][0]:.3g}–{p['eps_range'][1]:.3g} the excess ratio is {p['ratio']:.2f} "
            f"(log {p['D']:+.3f}, {100 * (1 - p['level']):.3g}% interval [{p['ci'][0]:+.3f}, {p['ci'][1]:+.3f}], "
-           f"spread of the difference between seeds {p['seed_spread']:.3f}), p = {p['p']:.3g}" if "D" in p else "")
+           f"spread of the difference between seeds {p['seed_spread']:.3f}), unadjusted p = {p['p']:.3g}"
+           if "D" in p else "")
         + f": {p['verdict']}"
         for name, p in pairs.items()
     ) or "no pair with checkpoints below decide_below"  # fmt: skip

@@ -98,12 +98,12 @@ def _prompt_panel(ax, summary: dict) -> None:
     labels, colours, gains = [], [], []
     y = 0.0
     for lm, g in prompts.items():
-        names = ["prompt"] + sorted((s for s in g["loss"] if s not in ("none", "prompt")),
-                                    key=lambda s: -(g["loss"]["none"] - g["loss"][s]))  # fmt: skip
+        seed_gains = g["vs"]["gains"]  # each suffix's gain in its own seed, the mean over the seeds that have it
+        names = ["prompt"] + sorted((s for s in seed_gains if s != "prompt"), key=lambda s: -seed_gains[s])
         for n in names:
             ys.append(y)
             labels.append(f"{_short(lm)}: {n}")
-            gains.append(g["loss"]["none"] - g["loss"][n])
+            gains.append(seed_gains[n])
             colours.append("C3" if n == "prompt" else "C1" if n == g["vs"]["best_control"] else "0.6")
             y -= 1
         y -= 0.5
@@ -219,7 +219,7 @@ def report_text(summary: dict) -> str:
             lines.append(f"  {name}: ε {p['eps_range'][0]:.3g}–{p['eps_range'][1]:.3g}, ratio {p['ratio']:.2f} "
                          f"(log {p['D']:+.3f}, {100 * (1 - p['level']):.3g}% paired interval [{p['ci'][0]:+.3f}, "
                          f"{p['ci'][1]:+.3f}]), spread of the difference between seeds {p['seed_spread']:.3f}, "
-                         f"p = {p['p']:.3g}: {p['verdict']}")  # fmt: skip
+                         f"unadjusted p = {p['p']:.3g}: {p['verdict']}")  # fmt: skip
         else:
             lines.append(f"  {name}: {p['verdict']} ({p['reason']})")
     for name, p in summary["same_eps"]["readers"].items():

@@ -14,7 +14,6 @@ from ..kit import (
     column,
     form_checks,
     ledger_steps,
-    loglog_slope,
     prompt_against_controls,
     select,
     suffix_names,
@@ -114,6 +113,8 @@ def paired_difference(curves: dict, a: str, b: str, factor: float, level: float)
         verdict = "INCONCLUSIVE"
         reason = (f"|D| = {abs(D):.3f} (ratio {math.exp(abs(D)):.2f}), {100 * (1 - level):.3g}% interval "
                   f"[{ci[0]:.3f}, {ci[1]:.3f}] against 0 and ±log {factor:g} over {n} seeds")  # fmt: skip
+    # p is the paired t test's, unadjusted (the interval is at the Bonferroni level); eps_range spans the seeds'
+    # windows (each seed is compared on its own)
     return out | dict(
         eps_range=[math.exp(lo), math.exp(hi)], D=D, ratio=math.exp(D), p=p, level=level, ci=ci,
         seed_spread=float(d.std(ddof=1)), levels_a=la.tolist(), levels_b=lb.tolist(), verdict=verdict, reason=reason,
@@ -162,18 +163,37 @@ def readable_onset(rows: list, share: float) -> dict:
     return out
 
 
-def trained_rate(rows: list, decide_below: float, share: float, rng: np.random.Generator, n_boot: int) -> dict:
-    """The refitted p_f excess against ε on the ends (no suffix) of every trained checkpoint in the readable
-    regime (held-out ε below `decide_below` and the probe reading at least `share` of what it reads on P*), all
-    models pooled: the log-log slope with a bootstrap interval over seeds (`loglog_slope`), and the ε range."""
+def trained_rate(rows: list, decide_below: float, share: float) -> dict:
+    """The refitted p_f excess against ε on the ends (no suffix) of the trained checkpoints in the readable regime
+    (held-out ε below `decide_below`, the probe reading at least `share` of what it reads on P*): the log-log
+    slope within each model's curve (log ε and log excess centred per model and seed, so that models apart in ε
+    do not make a slope), one per seed pooled over its models, and their mean with the t interval over seeds
+    (95%, n − 1 degrees of freedom). `span` is the largest factor of ε one curve covers."""
     sel = [r for r in select(rows, kind="probe", feature="p_f", suffix="none")
-           if r.eps_heldout < decide_below and r.trivial - r.tau > 0
+           if r.eps_heldout < decide_below and r.trivial - r.tau > 0 and r.loss > r.tau and r.eps > 0
            and r.trivial - r.loss >= share * (r.trivial - r.tau)]  # fmt: skip
-    excess = column(sel, "loss") - column(sel, "tau")
-    fit = loglog_slope(column(sel, "eps"), excess, [r.seed for r in sel], rng, n_boot)
-    eps = [r.eps for r in sel if r.loss > r.tau]
-    span = max(eps) / min(eps) if eps else math.nan
-    return dict(fit, span=span, eps_min=min(eps, default=math.nan), eps_max=max(eps, default=math.nan),
+    per_seed, span = {}, math.nan
+    for seed in values(sel, "seed"):
+        xs, ys = [], []
+        for lm in values(select(sel, seed=seed), "lm"):
+            curve = select(sel, seed=seed, lm=lm)
+            if len(curve) < 2:
+                continue
+            x, y = np.log(column(curve, "eps")), np.log(column(curve, "loss") - column(curve, "tau"))
+            xs.append(x - x.mean())
+            ys.append(y - y.mean())
+            span = max(span, float(np.exp(np.ptp(x)))) if math.isfinite(span) else float(np.exp(np.ptp(x)))
+        if xs and (sxx := float(np.sum(np.concatenate(xs) ** 2))) > 0:
+            per_seed[seed] = float(np.sum(np.concatenate(xs) * np.concatenate(ys)) / sxx)
+    slopes = np.array(list(per_seed.values()))
+    slope, lo, hi = (float(slopes.mean()) if slopes.size else math.nan), math.nan, math.nan
+    if slopes.size >= 2:
+        half = float(scipy.stats.t.ppf(0.975, slopes.size - 1) * slopes.std(ddof=1) / math.sqrt(slopes.size))
+        lo, hi = slope - half, slope + half
+    eps = column(sel, "eps")
+    return dict(slope=slope, lo=lo, hi=hi, n=len(sel), groups=len(per_seed), distinct=int(np.unique(eps).size),
+                per_seed={str(k): v for k, v in per_seed.items()}, span=span,
+                eps_min=float(eps.min()) if eps.size else math.nan, eps_max=float(eps.max()) if eps.size else math.nan,
                 models=sorted(values(sel, "lm")))  # fmt: skip
 
 
@@ -200,8 +220,8 @@ def ledger(rows: list, decide_below: float) -> dict:
 
 
 def _prompt(rows: list, lms: list[str], decide_below: float) -> dict:
-    """Per transformer, its last checkpoints (mean over seeds): the refitted p_f probe's loss after each suffix,
-    its held-out ε, and the prompt against its controls."""
+    """Per transformer, its last checkpoints: the refitted p_f probe's loss after each suffix (mean over seeds), its
+    held-out ε, and the prompt against its controls, seed by seed (`prompt_against_controls`)."""
     out = {}
     for lm in lms:
         if not lm.startswith("transformer"):
@@ -214,14 +234,14 @@ def _prompt(rows: list, lms: list[str], decide_below: float) -> dict:
         loss = {s: _mean(select(at, suffix=s), "loss") for s in suffix_names(r.suffix for r in at)}
         if "none" not in loss or "prompt" not in loss:
             continue
-        gains = {s: loss["none"] - loss[s] for s in loss if s != "none"}
+        by_seed = {seed: {r.suffix: r.loss for r in select(at, seed=seed)} for seed in values(at, "seed")}
         out[lm] = dict(loss=loss, eps=_mean(select(at, suffix="none"), "eps_heldout"), step=last,
                        trained=_mean(select(at, suffix="none"), "eps_heldout") < decide_below,
-                       vs=prompt_against_controls(gains, PROMPT_MARGIN))  # fmt: skip
+                       vs=prompt_against_controls(by_seed, PROMPT_MARGIN))  # fmt: skip
     return out
 
 
-def summarize_rows(cfg, rows: list, rng: np.random.Generator) -> dict:
+def summarize_rows(cfg, rows: list) -> dict:
     """Every number the claims, the figure and the report read."""
     lms = values([r for r in rows if r.kind != "reader"], "lm")
     curves = {}
@@ -259,7 +279,7 @@ def summarize_rows(cfg, rows: list, rng: np.random.Generator) -> dict:
         prompt=_prompt(rows, lms, cfg.decide_below),
         same_eps=same_eps(rows, cfg.decide_below, cfg.same_eps_factor, SAME_EPS_ALPHA),
         onset=readable_onset(rows, READABLE_SHARE),
-        rate=trained_rate(rows, cfg.decide_below, READABLE_SHARE, rng, cfg.bootstrap),
+        rate=trained_rate(rows, cfg.decide_below, READABLE_SHARE),
         ledger=ledger(rows, cfg.decide_below),
         readers={
             str(k): _mean(select(rows, kind="reader", step=k), "eps_heldout")

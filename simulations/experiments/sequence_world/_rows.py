@@ -110,7 +110,9 @@ def end_tilt_rows(view: EndView, targets: tuple[float, ...]) -> list[Row]:
     """P* tilted at the document ends only, against the concept task's τ probe (the (R8) adversarial direction
     −sign(2η − 1)·v̂/B at every end, centred under p*), to each ε target on the ends; every other prefix of a
     document keeps p*, so ε over all M·L prefixes is exactly the ends' ε over L, and the ε-term of the prefix
-    form, √(2B²(ε/L)/(1/L)), is that of the ends form: a bound that lost its √L would be a √L too low here."""
+    form, √(2B²(ε/L)/(1/L)), is that of the ends form: the prefix form is as tight here as the ends form, and a
+    bound that lost its √L is √L too low. It is then broken wherever √L exceeds that bound's flip factor (for
+    (R9) already at the tiny world's L = 12; for the looser (R2) from L ≈ 20 on)."""
     world, task = view.inst.world, view.inst.task
     L = round(1.0 / view.gamma_prefixes)
     ref = reference_probe(view.inst, "p_f")

@@ -53,7 +53,11 @@ def summarize_rows(cfg, rows: list) -> dict:
                           limit=taus[-1], settled=settled)  # fmt: skip
     tau_at_B = {s: _mean(select(rows, kind="tau", suffix=s, B=cfg.B), "loss") for s in suffixes}
     trivial = {s: _mean(select(rows, kind="tau", suffix=s), "trivial") for s in suffixes}
-    gains = {s: tau_at_B["none"] - tau_at_B[s] for s in suffixes if s != "none" and "none" in tau_at_B}
+    by_seed = {seed: {s: _mean(select(rows, kind="tau", suffix=s, B=cfg.B, seed=seed), "loss")
+                      for s in suffix_names(r.suffix for r in select(rows, seed=seed))}
+               for seed in values(rows, "seed")}  # fmt: skip
+    vs = prompt_against_controls(by_seed, PROMPT_MARGIN)
+    gains = vs["gains"]
     # the share of the information there is (H(η̄) − τ)/H(η̄): the labels are the same for every suffix, so a
     # suffix can only gain by reading the concept better, never by moving the labels
     share = {s: (trivial[s] - tau_at_B[s]) / trivial[s] for s in suffixes}
@@ -107,7 +111,7 @@ def summarize_rows(cfg, rows: list) -> dict:
         tau_at_B=tau_at_B,
         prompt_gain=gains,
         information_share=share,
-        prompt_vs_controls=prompt_against_controls(gains, PROMPT_MARGIN),
+        prompt_vs_controls=vs,
         eta_shift={s: _mean(select(rows, kind="tau", suffix=s), "eta_shift") for s in suffixes},
         floor={s: _mean(select(rows, kind="tau", suffix=s), "floor") for s in suffixes},
         trivial=trivial,
