@@ -24,6 +24,11 @@ NULL_RTOL = 1e-12
 #: features, and a fit that keeps that direction fits the rounding (its δ moved 3% with one ulp of a model's
 #: weights).
 MAP_RCOND = 1e-5
+#: A θ column whose weighted spread is below this share of its weighted RMS is constant up to rounding (a
+#: coordinate fixed at 1 keeps a spread of 1e-16 from its rounded mean, float32 features one of 1e-7): it joins the
+#: constant, never scaled up to a unit column of rounding the fit would then use (δ moved 3e-5 between the kernels
+#: of two CPUs). Dropping a direction is always safe: any linear map gives a valid (R6) bound, this one a larger δ.
+CONSTANT_RTOL = 1e-6
 #: `partition_fit` refuses logits beyond this magnitude (their spread would overflow float64).
 MAX_LOGIT = 1e100
 #: Contexts are solved in chunks holding at most this many float64 entries of (chunk, d, V).
@@ -259,15 +264,18 @@ def _linear_map(
     (`MAP_RCOND`): (A, c, residual norms at every point)."""
     sw = np.sqrt(w[live])[:, None]
     # the θ columns centred (weighted) and scaled to unit weighted RMS, beside the constant: a direction is then
-    # dropped only for a small spread of θ, never for a large offset (θ = 1000 + 0.01z keeps its z)
+    # dropped only for a small spread of θ, never for a large offset (θ = 1000 + 0.01z keeps its z); a column
+    # constant up to rounding (`CONSTANT_RTOL`) joins the constant
     ww = w[live] / np.sum(w[live])
     mean = ww @ design[live, :-1]
     centred = design[live, :-1] - mean
-    scale = np.sqrt(ww @ centred**2)
-    scale = np.where(scale > 0, scale, 1.0)
-    basis = np.hstack([centred / scale, np.ones((centred.shape[0], 1))]) * sw
+    spread = np.sqrt(ww @ centred**2)
+    varies = spread > CONSTANT_RTOL * np.sqrt(ww @ design[live, :-1] ** 2)  # the other columns join the constant
+    scale = np.where(varies, spread, 1.0)
+    basis = np.hstack([centred[:, varies] / scale[varies], np.ones((centred.shape[0], 1))]) * sw
     coef_c, *_ = np.linalg.lstsq(basis, grads[live] * sw, rcond=MAP_RCOND)
-    A_T = coef_c[:-1] / scale[:, None]  # the map on raw θ: grads ≈ θ A_T + (c − mean A_T)
+    A_T = np.zeros((design.shape[1] - 1, grads.shape[1]))
+    A_T[varies] = coef_c[:-1] / scale[varies, None]  # the map on raw θ: grads ≈ θ A_T + (c − mean A_T)
     coef = np.vstack([A_T, coef_c[-1] - mean @ A_T])
     d = design.shape[1] - 1
     return coef[:d].T, coef[d], np.linalg.norm(grads - design @ coef, axis=1)

@@ -76,7 +76,7 @@ REGISTRY: dict[str, Entry] = {
     "sequence": Entry(
         ".sequence",
         "transformers and a GRU trained on sampled documents: exact ε, the bounds through training, prompts",
-        _STANDARD,
+        (*_STANDARD, "long"),
     ),
 }
 

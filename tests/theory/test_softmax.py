@@ -222,6 +222,29 @@ def test_gradient_map_is_exact_on_linear_gradients_and_measures_delta():
         theory.fit_gradient_map(phi, th[:2])
 
 
+def test_gradient_map_ignores_offsets_and_the_rounding_of_a_constant_coordinate():
+    """δ of the same points: shifted by 1000 (centring keeps their spread), and beside a coordinate fixed at 1 that
+    carries only its rounding (it joins the constant: scaled up to a unit column, rounding would be fitted)."""
+    rng = np.random.default_rng(11)
+    phi = rng.normal(size=(3, 30))
+    th = rng.normal(size=(40, 2))
+    w = rng.dirichlet(np.ones(40))
+    const = 1.0 + rng.choice([-1.0, 0.0, 1.0], size=40) * np.finfo(float).eps  # 1 to its last bit
+    with_const = np.hstack([th, const[:, None]])
+    grads = softmax(with_const @ phi, axis=-1) @ phi.T
+    X = np.hstack([th, np.ones((40, 1))])  # the independent fit: normal equations on the varying coordinates
+    coef = np.linalg.solve(X.T @ (w[:, None] * X), X.T @ (w[:, None] * grads))
+    want = np.sum(w * np.linalg.norm(grads - X @ coef, axis=1))
+    assert theory.fit_gradient_map(phi, with_const, w).delta_mean == pytest.approx(want, rel=1e-9)
+    shifted = with_const + np.array([1000.0, -1000.0, 0.0])
+    shifted_phi = theory.fit_gradient_map(phi, shifted, w)
+    grads_shifted = softmax(shifted @ phi, axis=-1) @ phi.T
+    Xs = np.hstack([shifted[:, :2], np.ones((40, 1))])
+    coef_s = np.linalg.lstsq(np.sqrt(w)[:, None] * Xs, np.sqrt(w)[:, None] * grads_shifted, rcond=None)[0]
+    assert shifted_phi.delta_mean == pytest.approx(np.sum(w * np.linalg.norm(grads_shifted - Xs @ coef_s, axis=1)),
+                                                   rel=1e-6)  # fmt: skip
+
+
 def test_softmax_optimum_started_at_the_optimum_stays_there():
     rng = np.random.default_rng(10)
     phi = rng.normal(size=(3, 20))
