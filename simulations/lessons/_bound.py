@@ -21,7 +21,7 @@ import theory
 from ..classroom import KINDS, ProbeReport, probe_vs_bound
 from ..models import TrainConfig, tilted_lms, trained_lms
 from ..worlds import TaskConfig, WorldConfig, make_instance
-from ._page import JS_FORMAT, Page, frame, readout, rounded
+from ._page import JS_FORMAT, Page, frame, legend_outside, readout, rounded
 
 BOXES = (0.5, 1.0, 2.0, 4.0)
 #: The task's share of the contexts (TaskConfig.task_fraction): γ = that share of p_L's mass here.
@@ -87,7 +87,7 @@ def bound_page(seed: int = 0) -> Page:
     kind = RadioButtonGroup(labels=list(KINDS), active=0, name="kind")
     box = RadioButtonGroup(labels=[f"B = {b:g}" for b in BOXES], active=1, name="B")
     share = RadioButtonGroup(labels=["all contexts", "half", "a quarter"], active=0, name="gamma")
-    fig = figure(width=760, height=470, x_axis_type="log", y_axis_type="log", x_range=(CURVE[0], CURVE[-1]),
+    fig = figure(width=760, height=560, x_axis_type="log", y_axis_type="log", x_range=(CURVE[0], CURVE[-1]),
                  y_range=(FLOOR / 2, 20), x_axis_label="ε (nats)", y_axis_label="excess loss over τ",
                  title="the probe's excess (dots) under the bound √(2B²ε/γ) (black line)",
                  toolbar_location=None)  # fmt: skip
@@ -107,7 +107,8 @@ def bound_page(seed: int = 0) -> Page:
                name="vacuous_line")  # fmt: skip
     fig.add_layout(trivial)
     fig.add_layout(vac)
-    fig.legend.location = "bottom_right"
+    legend = legend_outside(fig)
+    gained = legend.items[2]  # "excess ≤ 0": listed only while such a dot is drawn
     key = Div(text="<span style='color:#b2182b'>dashed red: the constant predictor's excess (a bound above it "
                    "says nothing); dotted red: the ε where the bound reaches it</span>", width=760)  # fmt: skip
     out = readout()
@@ -125,6 +126,7 @@ const up = L.excess.map((e, j) => e > floor ? j : -1).filter((j) => j >= 0);
 const down = L.excess.map((e, j) => e > floor ? -1 : j).filter((j) => j >= 0);
 pts.data = {x: up.map((j) => L.eps[j]), y: up.map((j) => L.excess[j])};
 low.data = {x: down.map((j) => L.eps[j]), y: down.map(() => floor)};
+gained.visible = down.length > 0;
 now.data = {x: [L.eps[i]], y: [Math.max(L.excess[i], floor)]};
 trivial.location = c.trivial - c.tau;
 vac.location = c.eps_vac;
@@ -142,7 +144,8 @@ out.text = `LM: ${K}, ε = ${fmt(L.eps[i])} nats` +
 """
     )
     cb = CustomJS(args=dict(D=data, nshare=len(SHARES), floor=FLOOR, eps_slider=eps_slider, kind=kind, box=box,
-                            share=share, curve=curve, pts=pts, low=low, now=now, trivial=trivial, vac=vac, out=out),
+                            share=share, curve=curve, pts=pts, low=low, gained=gained, now=now, trivial=trivial,
+                            vac=vac, out=out),
                   code=code)  # fmt: skip
     eps_slider.js_on_change("value", cb)
     for w in (kind, box, share):

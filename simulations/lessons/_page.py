@@ -64,6 +64,16 @@ def frame(title: str, look: list[str], body: UIElement, how: list[str], ready: C
     return file_html(doc, INLINE, title)
 
 
+def legend_outside(fig: Any, where: str = "below") -> Any:
+    """Move `fig`'s legend out of the plotting area (under it by default), so that it can never cover a drawn
+    point or curve, whatever the sliders draw; returns the legend."""
+    legend = fig.legend[0]
+    fig.center = [r for r in fig.center if r is not legend]
+    fig.add_layout(legend, where)
+    legend.border_line_alpha = 0.0
+    return legend
+
+
 def readout(name: str = "readout") -> Div:
     """The box of exact numbers a callback rewrites (monospaced, so columns line up)."""
     return Div(text="", name=name, width=WIDTH, styles={"font-family": "monospace", "font-size": "14px",

@@ -18,7 +18,7 @@ from bokeh.plotting import figure
 
 from ..features import fit_class_probe, zero_shot
 from ..worlds import PROMPT, LexiconConfig, make_class_task, make_lexicon, named_words
-from ._page import JS_FORMAT, Page, frame, readout, rounded
+from ._page import JS_FORMAT, Page, frame, legend_outside, readout, rounded
 
 LEXICON = LexiconConfig(vocab_size=150, num_contexts=200)
 LOG2_B = tuple(range(-2, 7))
@@ -98,17 +98,18 @@ def prompt_page(seed: int = 0) -> Page:
         sources.append(src)
     curves = ColumnDataSource(dict(B=data["B"], tau0=data["tau"][0], tau1=data["tau"][1], acc0=data["acc"][0],
                                    acc1=data["acc"][1]))  # fmt: skip
-    tauf = figure(width=360, height=330, x_axis_type="log", title="τ(B): the best probe's loss on P*",
+    tauf = figure(width=360, height=390, x_axis_type="log", title="τ(B): the best probe's loss on P*",
                   x_axis_label="B", y_axis_label="logistic loss", toolbar_location=None)  # fmt: skip
     tauf.line("B", "tau0", source=curves, color="#636363", line_width=2, legend_label="no prompt")
     tauf.line("B", "tau1", source=curves, color="#e6550d", line_width=2, legend_label="with the prompt")
-    accf = figure(width=360, height=330, x_axis_type="log", title="accuracy on P*: probe (lines), zero-shot (dashed)",
+    accf = figure(width=360, height=390, x_axis_type="log", title="accuracy on P*: probe (lines), zero-shot (dashed)",
                   x_axis_label="B", y_axis_label="accuracy", toolbar_location=None)  # fmt: skip
     accf.line("B", "acc0", source=curves, color="#636363", line_width=2, legend_label="probe, no prompt")
     accf.line("B", "acc1", source=curves, color="#e6550d", line_width=2, legend_label="probe, with the prompt")
     for k, color in ((0, "#636363"), (1, "#e6550d")):
         accf.add_layout(Span(location=d.zs_acc[bool(k)], dimension="width", line_color=color, line_dash="dashed"))
-    accf.legend.location = "bottom_right"
+    legend_outside(tauf)
+    legend_outside(accf)
     marks = [Span(location=4.0, dimension="height", line_color="#3182bd", line_width=2) for _ in range(2)]
     tauf.add_layout(marks[0])
     accf.add_layout(marks[1])

@@ -10,6 +10,7 @@ follows the review's concept: the task "is this review positive?" becomes a read
 
 from __future__ import annotations
 
+import html
 from typing import NamedTuple
 
 import numpy as np
@@ -31,11 +32,14 @@ from ._page import JS_FORMAT, WIDTH, Page, frame, readout, rounded
 
 WORLD = SequenceConfig(vocab_size=300, concept_strength=1.5, length=24, documents=6)
 TOP = 10
+POOL = 48  # reviews drawn; the page shows WORLD.documents of them, a clear one first and a misread one second
+CLEAR = 0.9  # a clear review: its reader puts at least this on the concept it was drawn from
 
 
 class SequenceLesson(NamedTuple):
-    """The exact numbers of lesson 4. tokens (M, L), concepts (M,); p_next (M, L, V): p*(·|w≤t) at t = 1..L;
-    concept_post (M, L, C) P(concept | w≤t); p_prompt (M, V): p*(·| review + prompt)."""
+    """The exact numbers of lesson 4, for the M reviews shown. tokens (M, L), concepts (M,); p_next (M, L, V):
+    p*(·|w≤t) at t = 1..L; concept_post (M, L, C) P(concept | w≤t); p_prompt (M, V): p*(·| review + prompt);
+    roles (M,): why a review is shown ("clear", "misread" or ""); names (C,): each concept by its sentiment."""
 
     world: SequenceWorld
     tokens: np.ndarray
@@ -43,17 +47,62 @@ class SequenceLesson(NamedTuple):
     p_next: np.ndarray
     concept_post: np.ndarray
     p_prompt: np.ndarray
+    roles: list[str]
+    names: list[str]
+
+
+def concept_names(levels: np.ndarray) -> list[str]:
+    """Each concept named by the sign of its sentiment level ("positive", "negative", "neutral"), numbered
+    only where two share a name."""
+    base = ["positive" if lv > 0 else "negative" if lv < 0 else "neutral" for lv in np.asarray(levels)]
+    return [b if base.count(b) == 1 else f"{b} {c}" for c, b in enumerate(base)]
+
+
+def pick_reviews(world: SequenceWorld, tokens: np.ndarray, concepts: np.ndarray, post: np.ndarray,
+                 p_prompt: np.ndarray, shown: int) -> tuple[list[int], list[str]]:  # fmt: skip
+    """Which of the drawn reviews the page shows, in order, and why.
+
+    First a clear review: its reader ends with P(its concept | review) >= CLEAR, the prompt's next-word mass
+    leans to its concept's sentiment and the prompt's most likely next word is an evaluative word of that
+    sentiment; among those, the one with the most evaluative words of its sentiment. Second a misread review:
+    the reader's belief ends below 1/2 on the concept it was drawn from (the lowest such belief). Then the
+    others in the order drawn. With no review of a kind, the page says so instead of showing one.
+    """
+    w = world.words
+    sign = np.sign(world.levels[concepts])  # (M,) the sentiment of each review's concept
+    pos = w.evaluative & (w.valence > 0)
+    neg = w.evaluative & (w.valence < 0)
+    lean = np.sign(p_prompt[:, pos].sum(axis=1) - p_prompt[:, neg].sum(axis=1))
+    top = np.argmax(p_prompt, axis=1)
+    belief = post[np.arange(len(concepts)), -1, concepts]  # P(drawn concept | whole review)
+    ev_sign = np.where(w.evaluative, np.sign(w.valence), 0.0)
+    agreeing = (ev_sign[tokens] == sign[:, None]).sum(axis=1)
+    clear = (belief >= CLEAR) & (lean == sign) & (sign != 0) & w.evaluative[top] & (ev_sign[top] == sign)
+    order: list[int] = []
+    roles: list[str] = []
+    if clear.any():
+        order.append(int(np.argmax(np.where(clear, agreeing, -1))))
+        roles.append("clear")
+    misread = np.flatnonzero(belief < 0.5)
+    if misread.size:
+        order.append(int(misread[np.argmin(belief[misread])]))
+        roles.append("misread")
+    rest = [m for m in range(len(concepts)) if m not in order][: shown - len(order)]
+    return order + rest, roles + [""] * len(rest)
 
 
 def sequence_numbers(seed: int = 0) -> SequenceLesson:
-    """Lesson 4's reviews and their exact next-token distributions."""
+    """Lesson 4's reviews (`pick_reviews` out of POOL drawn) and their exact next-token distributions."""
     keys = streams(seed)
     world = make_sequence_world(keys["world"], WORLD)
-    docs = sample_population(keys["data"], world, WORLD.documents, WORLD.length)
-    p_next = next_token_probs(world.hmm, docs.filtered.pred)
+    docs = sample_population(keys["data"], world, POOL, WORLD.length)
     after = forward(world.hmm, append_suffix(docs.tokens, world.prompt)).pred[:, -1]
-    return SequenceLesson(world, docs.tokens, docs.concepts, p_next, docs.filtered.concept_posterior(),
-                          next_token_probs(world.hmm, after))  # fmt: skip
+    p_prompt = next_token_probs(world.hmm, after)
+    post = docs.filtered.concept_posterior()
+    order, roles = pick_reviews(world, docs.tokens, docs.concepts, post, p_prompt, WORLD.documents)
+    p_next = next_token_probs(world.hmm, docs.filtered.pred[order])
+    return SequenceLesson(world, docs.tokens[order], docs.concepts[order], p_next, post[order], p_prompt[order],
+                          roles, concept_names(world.levels))  # fmt: skip
 
 
 def sequence_page(seed: int = 0) -> Page:
@@ -68,8 +117,16 @@ def sequence_page(seed: int = 0) -> Page:
         color = ["#1a9850" if pos[i] else "#d73027" if neg[i] else "#969696" for i in idx]
         return dict(y=list(range(TOP, 0, -1)), p=rounded(p[idx]), word=[w.words[i] for i in idx], color=color)
 
+    role_text = {
+        "clear": "a clear review: its words, the reader's belief and the prompt's answer all agree with its concept",
+        "misread": "a misread review: the reader's belief disagrees with the concept it was drawn from",
+        "": "",
+    }
     data = dict(
-        words=[[w.words[i] for i in doc] for doc in d.tokens],
+        words=[[html.escape(w.words[i]) for i in doc] for doc in d.tokens],
+        wcolor=[["#1a9850" if pos[i] else "#d73027" if neg[i] else "" for i in doc] for doc in d.tokens],
+        role=[role_text[r] for r in d.roles],
+        names=d.names,
         next=[[top(d.p_next[m, t]) for t in range(L)] for m in range(M)],
         actual=[
             [rounded(d.p_next[m, t, d.tokens[m, t + 1]]) if t + 1 < L else None for t in range(L)] for m in range(M)
@@ -103,7 +160,7 @@ def sequence_page(seed: int = 0) -> Page:
         figs.append(f)
     post = ColumnDataSource(dict(c=[], p=[], color=[]))
     C = d.world.levels.shape[0]
-    pf = figure(width=260, height=330, title="P(concept | words read)", x_range=[f"concept {c}" for c in range(C)],
+    pf = figure(width=260, height=330, title="P(concept | words read)", x_range=list(d.names),
                 y_range=(0, 1), toolbar_location=None)  # fmt: skip
     pf.vbar(x="c", top="p", width=0.7, color="color", source=post)
     out = readout()
@@ -111,18 +168,22 @@ def sequence_page(seed: int = 0) -> Page:
         JS_FORMAT
         + """
 const m = doc.value, t = pos_t.value - 1, W = D.words[m];
-text.text = '<b>' + W.slice(0, t + 1).join(' ') + '</b> <span style="color:#aaa">' + W.slice(t + 1).join(' ') +
+const word = (i) => D.wcolor[m][i] ? `<span style="color:${D.wcolor[m][i]}">${W[i]}</span>` : W[i];
+const read = W.map((_, i) => i).slice(0, t + 1).map(word), unread = W.map((_, i) => i).slice(t + 1).map(word);
+text.text = '<b>' + read.join(' ') + '</b> <span style="opacity:0.45">' + unread.join(' ') +
   '</span> <span style="color:#e6550d">+ ' + D.prompt_words + '</span>';
 nxt.data = D.next[m][t];
 prm.data = D.prompt[m];
-post.data = {c: D.levels.map((_, c) => 'concept ' + c), p: D.post[m][t],
+post.data = {c: D.names, p: D.post[m][t],
              color: D.levels.map((l) => l > 0 ? '#1a9850' : '#d73027')};
-const lv = D.levels.map((l, c) => `concept ${c}: level ${fmt(l)}`).join(', ');
-out.text = `review ${m}, drawn from concept ${D.concept[m]} (${lv})<br>` +
+const lv = D.levels.map((l, c) => `${D.names[c]}: level ${fmt(l)}`).join(', ');
+out.text = (D.role[m] ? `<b>${D.role[m]}</b><br>` : '') +
+  `review ${m}, drawn from the ${D.names[D.concept[m]]} concept (${lv})<br>` +
   `after ${t + 1} words: P(concept | words) = [${D.post[m][t].map(fmt).join(', ')}]<br>` +
   (D.actual[m][t] === null ? 'the review ends here' :
     `the word that actually came next, "${W[t + 1]}", had p* = ${fmt(D.actual[m][t])}`) + '<br>' +
-  `at the end of the review: P(concept | whole review) = [${D.post[m][L - 1].map(fmt).join(', ')}]; ` +
+  `at the end of the review: P(concept | whole review) = [${D.post[m][L - 1].map(fmt).join(', ')}] ` +
+  `(${D.names.join(', ')}); ` +
   `P(positive words) = ${fmt(D.mass[m][0][0])}, P(negative words) = ` +
   `${fmt(D.mass[m][0][1])}; after the prompt: ${fmt(D.mass[m][1][0])} and ${fmt(D.mass[m][1][1])}`;
 """
@@ -132,7 +193,8 @@ out.text = `review ${m}, drawn from concept ${D.concept[m]} (${lv})<br>` +
     doc.js_on_change("value", cb)
     pos_t.js_on_change("value", cb)
     look = [
-        "Move t along a review: the bold words are what the reader has seen. The next-word distribution on the "
+        "Review 0 is a clear one: move t along it. The bold words are what the reader has seen, the evaluative "
+        "ones coloured (green positive, red negative). The next-word distribution on the "
         "left is exact, not estimated: the belief over the hidden states is updated word by word (the forward "
         "pass), and the next word is drawn from that belief.",
         "Watch P(concept | words read): each review comes from one hidden concept, and a few words already give "
@@ -142,11 +204,15 @@ out.text = `review ${m}, drawn from concept ${D.concept[m]} (${lv})<br>` +
         "the reader's belief, not the concept the review was really drawn from (a review whose words look "
         "positive gets a positive answer). A classifier of the review's sentiment can read that belief off the "
         "next word: what the paper calls a natural task.",
+        "Review 1 is misread: drawn from one concept, its words are more likely under the other, so the reader's "
+        "belief and the prompt's answer go the other way. No model can do better than that belief: it is the error a "
+        "perfect language model still makes, part of τ.",
     ]
     how = [
         f"A sequence world of the package: a mixture of {C} concept HMMs over {WORLD.vocab_size} real English words "
-        f"(frequencies from wordfreq, valences from the VADER lexicon), {M} reviews of {L} words drawn with seed "
-        f"{seed}.",
+        f"(frequencies from wordfreq, valences from the VADER lexicon), {POOL} reviews of {L} words drawn with "
+        f"seed {seed}, of which the page shows {M}: the clear one with the most evaluative words first, the most "
+        "misread one second, then the rest in the order drawn.",
         "Every probability is exact in float64: the normalised forward recursion over the hidden states, then "
         "p*(·|w≤t) = b_t E. No language model is trained here: this is the truth an LM is measured against.",
     ]

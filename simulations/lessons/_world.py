@@ -20,7 +20,7 @@ import theory
 
 from ..models import tilted_lms
 from ..worlds import TaskConfig, WorldConfig, make_instance
-from ._page import JS_FORMAT, Page, frame, readout, rounded
+from ._page import JS_FORMAT, Page, frame, legend_outside, readout, rounded
 
 #: log10 of the target ε on the slider.
 LOG_EPS = tuple(np.round(np.arange(-3.0, 0.001, 0.25), 2))
@@ -68,18 +68,18 @@ def world_page(seed: int = 0) -> Page:
     )
     eps_slider = Slider(start=LOG_EPS[0], end=LOG_EPS[-1], step=0.25, value=-1.0, width=420, name="log_eps",
                         title="log₁₀ of the target ε")  # fmt: skip
-    ctx_slider = Slider(start=0, end=len(d.contexts) - 1, step=1, value=0, width=420, name="context",
-                        title="which context (one of 8)")  # fmt: skip
+    which = f"which context (the first {len(d.contexts)} of {len(d.p_L)}; orange on the right)"
+    ctx_slider = Slider(start=0, end=len(d.contexts) - 1, step=1, value=0, width=420, name="context", title=which)
     bars = ColumnDataSource(dict(x=list(range(V)), pstar=[0.0] * V, q=[0.0] * V, word=[""] * V))
     kls = ColumnDataSource(dict(s=list(range(len(d.p_L))), kl=[0.0] * len(d.p_L), color=["#9ecae1"] * len(d.p_L)))
-    dist = figure(width=540, height=330, title="next-word distributions of the picked context",
+    dist = figure(width=540, height=370, title="next-word distributions of the picked context",
                   x_axis_label="words, most likely under P* first", y_axis_label="probability",
                   toolbar_location=None)  # fmt: skip
     dist.vbar(x=dodge("x", -0.22), top="pstar", width=0.44, source=bars, color="#333333",
               legend_label="P*(·|s), the truth")  # fmt: skip
     dist.vbar(x=dodge("x", 0.22), top="q", width=0.44, source=bars, color="#e6550d", legend_label="Q(·|s), the LM")
-    dist.legend.location = "top_right"
-    per = figure(width=540, height=330, title="KL(P*(·|s) ‖ Q(·|s)) of every context; the line is ε",
+    legend_outside(dist).orientation = "horizontal"
+    per = figure(width=540, height=370, title="KL(P*(·|s) ‖ Q(·|s)) of every context; the line is ε",
                  x_axis_label="context s", y_axis_label="KL (nats)", toolbar_location=None)  # fmt: skip
     per.vbar(x="s", top="kl", width=0.8, source=kls, color="color")
     mean = Span(location=0.0, dimension="width", line_color="#e6550d", line_width=2, line_dash="dashed")

@@ -15,6 +15,8 @@ import theory
 from simulations import lessons
 from simulations.cli import main
 
+from .layout import legend_faults
+
 RTOL = 5e-6  # the data drawn (full float64, printed by JSON to at least six digits)
 TEXT_RTOL = 5e-3  # the readouts print three significant digits
 
@@ -191,15 +193,26 @@ def _forward_by_hand(hmm, tokens):
     return np.array(out), b
 
 
+def _review_shown(page, world):
+    """The review on the page, read back from its text (words, tags stripped) as token ids."""
+    html_text = page.evaluate("Bokeh.documents[0].get_model_by_name('text').text")
+    review = re.sub(r"<[^>]+>", " ", html_text.split("+ ")[0]).split()
+    return np.array([world.words.words.index(word) for word in review])
+
+
+def _sequence_world():
+    keys = sim.streams(0)
+    cfg = sim.SequenceConfig(vocab_size=300, concept_strength=1.5, length=24, documents=6)
+    return sim.make_sequence_world(keys["world"], cfg)
+
+
 def test_sequence_lesson_shows_exact_next_words(pages, open_page):
     page = open_page(_page(pages, 4))
     move(page, "review", 2)
     text = move(page, "position", 10)
-    keys = sim.streams(0)
-    cfg = sim.SequenceConfig(vocab_size=300, concept_strength=1.5, length=24, documents=6)
-    world = sim.make_sequence_world(keys["world"], cfg)
-    docs = sim.sample_population(keys["data"], world, 6, 24)
-    tokens = docs.tokens[2]
+    world = _sequence_world()
+    tokens = _review_shown(page, world)
+    assert len(tokens) == 24
     p_next, _ = _forward_by_hand(world.hmm, tokens)
     _, end = _forward_by_hand(world.hmm, list(tokens) + list(world.prompt))
     after = end @ world.hmm.dense()[2]
@@ -223,3 +236,84 @@ def test_sequence_lesson_shows_exact_next_words(pages, open_page):
     tail = text.split("after the prompt:")[1]
     assert close(float(tail.split(" and ")[0]), after[pos].sum())
     assert close(float(tail.split(" and ")[1]), after[neg].sum())
+
+
+#: The widget states each lesson's layout is checked in: its first view, then the sliders at their ends.
+LAYOUT_STATES = {
+    1: [[], [("log_eps", -3, "value")], [("log_eps", 0, "value"), ("context", 7, "value")]],
+    2: [[], *([("kind", k, "active"), ("log_eps", e, "value")] for k in (0, 1, 2) for e in (-6, 0))],
+    3: [[], [("level", -2, "value"), ("log2_B", -2, "value")], [("level", 2, "value"), ("log2_B", 6, "value")]],
+}
+
+
+@pytest.mark.parametrize("n", sorted(LAYOUT_STATES))
+def test_no_legend_covers_a_glyph_and_every_entry_draws_something(pages, open_page, n):
+    page = open_page(_page(pages, n))
+    for state in LAYOUT_STATES[n]:
+        for name, value, attr in state:
+            move(page, name, value, attr)
+        page.wait_for_timeout(100)
+        assert legend_faults(page) == [], state
+
+
+def test_the_layout_check_sees_a_covering_legend_and_an_empty_entry(tmp_path, open_page):
+    """The negative control of the test above: a legend inside the frame over a curve, and an entry whose
+    points are none, are both reported; the same figure with its legend moved out (as the lessons do) is not."""
+    from bokeh.embed import file_html
+    from bokeh.plotting import figure
+    from bokeh.resources import INLINE
+
+    from simulations.lessons._page import legend_outside
+
+    def page_of(outside: bool):
+        fig = figure(width=400, height=300, toolbar_location=None, title="control")
+        fig.line([0, 1, 2, 3], [9.5, 9.5, 9.5, 9.5], line_width=3, legend_label="a curve along the top")
+        fig.scatter([], [], legend_label="points there are none of")
+        fig.scatter([0, 3], [0, 10], alpha=0)
+        fig.legend.location = "top_right"
+        if outside:
+            legend_outside(fig)
+        path = tmp_path / f"control-{outside}.html"
+        path.write_text(file_html(fig, INLINE, "control"))
+        return open_page(path)
+
+    faults = legend_faults(page_of(False))
+    assert any("covers" in f for f in faults), faults
+    assert any("'points there are none of' has nothing drawn" in f for f in faults), faults
+    empty = "figure 'control': legend entry 'points there are none of' has nothing drawn"
+    assert legend_faults(page_of(True)) == [empty]
+
+
+def test_sequence_lesson_opens_on_a_clear_review_then_a_misread_one(pages, open_page):
+    """Review 0 is labelled clear: its reader ends ≥ 0.9 on the concept it was drawn from (named by sentiment),
+    and after the prompt the positive-vs-negative mass and the most likely word side with that sentiment. Review 1
+    is labelled misread: its reader ends below 1/2 on its concept. Each recomputed by hand from the words shown."""
+    page = open_page(_page(pages, 4))
+    world = _sequence_world()
+    C, S = world.hmm.init.shape
+    ev, val = world.words.evaluative, world.words.valence
+    for m, role in ((0, "a clear review"), (1, "a misread review")):
+        move(page, "review", m)
+        text = move(page, "position", 24)
+        assert role in text
+        sentiment = re.search(r"drawn from the (\w+) concept", text)[1]
+        levels = world.levels
+        c = [i for i in range(C) if ("positive" if levels[i] > 0 else "negative") == sentiment]
+        assert len(c) == 1, (sentiment, levels)
+        tokens = _review_shown(page, world)
+        _, end = _forward_by_hand(world.hmm, tokens)
+        belief = end.reshape(C, S).sum(axis=1)[c[0]]  # P(its concept | whole review), A keeps concept mass
+        _, after_prompt = _forward_by_hand(world.hmm, list(tokens) + list(world.prompt))
+        nxt = after_prompt @ world.hmm.dense()[2]
+        sign = 1 if sentiment == "positive" else -1
+        lean = np.sign(nxt[ev & (val > 0)].sum() - nxt[ev & (val < 0)].sum())
+        if m == 0:
+            assert belief >= 0.9 and lean == sign
+            top = int(np.argmax(nxt))
+            assert ev[top] and np.sign(val[top]) == sign
+        else:
+            assert belief < 0.5
+        bars = page.evaluate(
+            "(() => { for (const m of Bokeh.documents[0].all_models) if (m.data && m.data.c) return m.data; })()"
+        )
+        assert bars["c"] == [("positive" if lv > 0 else "negative") for lv in levels]
