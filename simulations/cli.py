@@ -515,7 +515,11 @@ def _real(args) -> int:
     cfg = real.RealConfig(words=args.words, seed=args.seed)
     rows, files, reports = real.run_real(args.model, args.out, args.results, cfg, show=True)
     print(real.format_table(rows))
-    print(f"log Z on the model's own f(s) of the task's sentences: {partition_line(reports)}")
+    if reports:
+        from .partition import format_report
+
+        print(f"log Z of the model's output embeddings (its own f(s) of the task's sentences last):\n"
+              f"{format_report(reports)}\n{partition_line(reports)}")  # fmt: skip
     print(f"files: {', '.join(map(str, files))}")
     print(f"({time.perf_counter() - start:.0f} s)")
     return 0

@@ -232,10 +232,18 @@ def plot_report(reports: list[PartitionReport], title: str, stem: str | Path) ->
     fig, axes = new_figure(1, width=7.5, height=5.6)
     ax = axes[0][0]
     x = [r.fit.logit_std for r in reports]
-    for name, label, marker in (("rel_delta", "relative δ of the gradient fit (held out)", "o"),
-                                ("quad_rel_err", "quadratic form: error on log Z", "s"),
-                                ("gauss_rel_err", "Gaussian form: error on log Z", "v")):  # fmt: skip
-        ax.loglog(x, [getattr(r.fit, name) for r in reports], marker=marker, label=label)
+    sampled = [r for r in reports if r.points.startswith("spread ")]  # a curve over the spreads
+    given = [r for r in reports if not r.points.startswith("spread ")]  # points of their own, not joined to it
+    for k, (name, label, marker) in enumerate((("rel_delta", "relative δ of the gradient fit (held out)", "o"),
+                                               ("quad_rel_err", "quadratic form: error on log Z", "s"),
+                                               ("gauss_rel_err", "Gaussian form: error on log Z", "v"))):  # fmt: skip
+        colour = f"C{k}"
+        if sampled:
+            ax.loglog([r.fit.logit_std for r in sampled], [getattr(r.fit, name) for r in sampled], marker=marker,
+                      color=colour, label=f"{label}, sampled θ's")  # fmt: skip
+        for r in given:
+            ax.loglog([r.fit.logit_std], [getattr(r.fit, name)], marker=marker, ms=11, ls="none", color=colour,
+                      markeredgecolor="black", label=f"{label}, {r.points}")  # fmt: skip
     ax.set_xlabel("spread of the logits std_w(θᵀφ_w)")
     ax.set_ylabel("relative error (see the footer)")
     ax.set_xticks(x, [f"{v:.3g}" for v in x])

@@ -281,8 +281,8 @@ def plot_table(rows: list[TableRow], task: SentimentTask, cfg: RealConfig, name:
         box = None if k else f"certified box probe, B = {cfg.box:g}"
         ax.scatter(x[:-1] + (k - 0.5) * 0.38, [by[f].box_accuracy for f in kinds[:-1]], marker="D", s=28,
                    facecolor="white", edgecolor="black", zorder=3, label=box)  # fmt: skip
-        for xi, a in zip(x + (k - 0.5) * 0.38, acc, strict=True):
-            ax.text(xi, a + 0.01, f"{a:.2f}", ha="center", fontsize=7)
+        for xi, a in zip(x + (k - 0.5) * 0.38, acc, strict=True):  # inside the bar's foot, clear of the dots
+            ax.text(xi, 0.415, f"{a:.2f}", ha="center", fontsize=7, color="white")
     y = task.labels[task.test]
     chance = max(y.mean(), 1 - y.mean())
     ax.axhline(chance, color="black", lw=1, ls=":", label=f"majority class of the test words ({chance:.2f})")
