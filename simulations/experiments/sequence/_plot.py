@@ -39,7 +39,9 @@ def draw(rows: list, summary: dict, stem: Path, verdicts: list[Claim]) -> list[P
     _prompt_panel(axes[1][0], summary)
     _same_eps_panel(axes[1][1], summary)
     _ledger_panel(axes[1][2], summary)
-    what = "Transformers and a GRU trained on sampled documents, measured exactly at each checkpoint"
+    models = list(summary["curves"])
+    names = ", ".join(models[:-1]) + f" and {models[-1]}" if len(models) > 1 else models[0]
+    what = f"{names} trained on sampled documents, measured exactly at each checkpoint"
     title, verdict = claims_title(what, verdicts)
     return finish_figure(fig, title, verdict, stem)
 
