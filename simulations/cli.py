@@ -352,6 +352,33 @@ def _verdict_exit(claims: list[tuple[str, dict]], what: str = "claim(s)") -> int
     return 1 if failed else 3 if undecided else 0
 
 
+#: Memory each local Dask worker takes before its point's arrays: a Python process with NumPy, JAX and Dask loaded
+#: (measured about 0.45 GiB resident on jax 0.10; a margin above it).
+WORKER_BASE_BYTES = int(0.6 * 2**30)
+
+
+def _check_workers(name: str, workers: int, points: list) -> None:
+    """Refuse `--workers N` beyond this machine's cores (each worker is a process of one thread) or beyond its
+    memory (N workers, each holding the largest point's estimated peak), before any work."""
+    import os
+
+    from .experiments import get_experiment
+    from .runs import available_memory
+
+    cores = os.cpu_count() or 1
+    if workers > cores:
+        raise ValueError(f"--workers {workers} exceeds this machine's {cores} cores (each worker is a process of one "
+                         f"thread): use --workers {cores} or less, or a --scheduler on a larger cluster")  # fmt: skip
+    exp = get_experiment(name)
+    peak = max(sum(b for _, b in exp.memory_parts(pt.cfg)) for pt in points) + WORKER_BASE_BYTES
+    free = available_memory()
+    if workers * peak > free:
+        fit = max(1, int(free // peak))
+        raise ValueError(f"--workers {workers} needs about {workers * peak / 2**30:.3g} GiB ({peak / 2**30:.3g} GiB "
+                         f"each for the largest point), but {free / 2**30:.3g} GiB are available: use --workers "
+                         f"{fit} or less")  # fmt: skip
+
+
 def _sweep(args) -> int:
     from .runs import sweep
 
@@ -360,6 +387,8 @@ def _sweep(args) -> int:
     points = sweep.expand(args.name, grid, args.profile, args.set, seeds)  # every config checked first
     if args.axis is not None and args.axis not in (k for k, _ in grid):
         raise ValueError(f"--axis {args.axis!r} is not swept (swept: {', '.join(k for k, _ in grid)})")
+    if args.workers:
+        _check_workers(args.name, args.workers, points)
     where = f"the Dask scheduler at {args.scheduler}" if args.scheduler else (
         f"a local Dask cluster of {args.workers} worker(s)" if args.workers else "this process")  # fmt: skip
     n_seeds = len(points[0].cfg.seeds)

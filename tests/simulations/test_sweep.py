@@ -187,3 +187,22 @@ def test_command_line_sweep_bad_input(tmp_path, capsys, argv, words):
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert words in err
+
+
+def test_workers_beyond_the_cores_or_the_memory_are_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    import os
+
+    import simulations.runs
+    from simulations import cli
+
+    base = ["sweep", NAME, "--profile", "tiny", "--no-progress", "--results", str(tmp_path), "--out", str(tmp_path),
+            "--grid", "directions=4,6"]  # fmt: skip
+    cores = os.cpu_count() or 1
+    assert cli.main([*base, "--workers", str(cores + 1)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"exceeds this machine's {cores} cores" in err[0]
+    monkeypatch.setattr(simulations.runs, "available_memory", lambda: 2**30)  # 1 GiB: not two workers' worth
+    assert cli.main([*base, "--workers", str(min(2, cores))]) == 2 or cores == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert cores == 1 or (len(err) == 1 and "GiB are available: use --workers 1 or less" in err[0])
+    assert not list(tmp_path.glob(f"{NAME}-*"))  # nothing computed
