@@ -34,14 +34,29 @@ REFERENCE_EXACT_RTOL = 1e-6
 #: Numbers of LMs trained in float32: at most 1.9e-4 relative apart (δ_T of the sequence LMs' f, a least-squares
 #: residual) and 2.3e-6 for every ε, loss and bound; five times the largest.
 REFERENCE_TRAINED_RTOL = 1e-3
-#: Numbers of the sequence experiment's LMs (float32 transformers and GRUs, thousands of Adam steps), measured
-#: between the machine that wrote the reference (AVX-512) and a 2-core AMD EPYC with AVX2 only: above an absolute
-#: floor of 0.01 (excesses near 0 change sign; measured differences up to 0.0138 there), at most 0.0154 relative
-#: apart (bounds, Jensen and Lipschitz links, accuracy); three times that. ε at the ends is the exception: after a
-#: random control suffix it moved 0.17 relative (0.93 against 0.76): `REFERENCE_CHAOTIC_EPS_RTOL`, twice that.
-REFERENCE_CHAOTIC_ATOL = 0.01
-REFERENCE_CHAOTIC_RTOL = 0.05
-REFERENCE_CHAOTIC_EPS_RTOL = 0.35
+#: Numbers of the sequence experiment's trained LMs (float32 transformers and GRUs, thousands of Adam steps),
+#: measured between the machine that wrote the reference (AVX-512) and a 2-core AMD EPYC with AVX2 only, and on
+#: that machine's AVX2 kernels told to act as another CPU's: the largest relative difference of each field above an
+#: absolute floor of 1e-4. Each field is compared within 1.5 times its measured spread and at least 0.05; above
+#: 0.29 a lost √2 would pass, which is so only for δ_T (a least-squares residual).
+CHAOTIC_SPREAD = {
+    "delta": 0.259,  # δ_T of f: √2 is not caught here
+    "eps@control": 0.181,  # ε at the ends after a control suffix (0.933 against 0.764)
+    "taylor": 0.0682,
+    "cauchy_schwarz": 0.0302,
+    "eps": 0.0297,
+    "jensen": 0.0293,
+    "lipschitz": 0.0263,
+    "bound": 0.023,
+}
+REFERENCE_CHAOTIC_ATOL = 1e-4
+
+
+def chaotic_rtol(field: str) -> float:
+    """The relative tolerance of a chaotic field (`CHAOTIC_SPREAD`; "eps@control" for ε after a control suffix)."""
+    return max(0.05, 1.5 * CHAOTIC_SPREAD.get(field, 0.0))
+
+
 #: Absolute floor of both: differences of nearly equal numbers (an excess of 1e-5 moved 1e-9 by one ulp).
 REFERENCE_ATOL = 1e-8
 #: The soft accuracy of a probe on trained features moves in steps, p_T(s)·|2η(s) − 1| each time a context's margin
