@@ -192,9 +192,10 @@ out.text = (D.role[m] ? `<b>${D.role[m]}</b><br>` : '') +
                   code=code)  # fmt: skip
     doc.js_on_change("value", cb)
     pos_t.js_on_change("value", cb)
+    start = "Review 0 is a clear one: move t along it." if "clear" in d.roles else "Move t along a review."
     look = [
-        "Review 0 is a clear one: move t along it. The bold words are what the reader has seen, the evaluative "
-        "ones coloured (green positive, red negative). The next-word distribution on the "
+        start + " The bold words are what the reader has seen, the evaluative ones coloured (green positive, red "
+        "negative). The next-word distribution on the "
         "left is exact, not estimated: the belief over the hidden states is updated word by word (the forward "
         "pass), and the next word is drawn from that belief.",
         "Watch P(concept | words read): each review comes from one hidden concept, and a few words already give "
@@ -204,10 +205,15 @@ out.text = (D.role[m] ? `<b>${D.role[m]}</b><br>` : '') +
         "the reader's belief, not the concept the review was really drawn from (a review whose words look "
         "positive gets a positive answer). A classifier of the review's sentiment can read that belief off the "
         "next word: what the paper calls a natural task.",
-        "Review 1 is misread: drawn from one concept, its words are more likely under the other, so the reader's "
-        "belief and the prompt's answer go the other way. No model can do better than that belief: it is the error a "
-        "perfect language model still makes, part of τ.",
     ]
+    if "misread" in d.roles:
+        look.append(
+            f"Review {d.roles.index('misread')} is misread: drawn from one concept, its words are more likely under "
+            "the other, so the reader's belief and the prompt's answer go the other way. No model can do better than "
+            "that belief: it is the error a perfect language model still makes, part of τ."
+        )
+    else:
+        look.append(f"None of the {POOL} reviews drawn is misread (the reader ends above 1/2 on each one's concept).")
     how = [
         f"A sequence world of the package: a mixture of {C} concept HMMs over {WORLD.vocab_size} real English words "
         f"(frequencies from wordfreq, valences from the VADER lexicon), {POOL} reviews of {L} words drawn with "

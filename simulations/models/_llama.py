@@ -101,6 +101,8 @@ def read_gguf(path: str | Path) -> LlamaCheckpoint:
     """
     gguf = _gguf()
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not a GGUF file")
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
     try:
@@ -147,9 +149,15 @@ def read_gguf(path: str | Path) -> LlamaCheckpoint:
     missing = [n for n in need if n not in weights]
     if missing:
         raise ValueError(f"{path}: missing tensor {missing[0]} (and {len(missing) - 1} more)")
-    if weights["token_embd.weight"].shape != (cfg.vocab_size, cfg.width):
-        raise ValueError(f"{path}: token_embd.weight has shape {weights['token_embd.weight'].shape}, expected "
-                         f"{(cfg.vocab_size, cfg.width)}")  # fmt: skip
+    d, kv, f = cfg.width, cfg.kv_heads * cfg.head_dim, cfg.ffn
+    shapes = {"token_embd": (cfg.vocab_size, d), "output_norm": (d,), "output": (cfg.vocab_size, d)}
+    block = {"attn_norm": (d,), "ffn_norm": (d,), "attn_q": (d, d), "attn_k": (kv, d), "attn_v": (kv, d),
+             "attn_output": (d, d), "ffn_gate": (f, d), "ffn_up": (f, d), "ffn_down": (d, f)}  # fmt: skip
+    shapes |= {f"blk.{i}.{n}": shape for i in range(cfg.layers) for n, shape in block.items()}
+    for name, shape in shapes.items():
+        got = weights.get(f"{name}.weight")
+        if got is not None and got.shape != shape:
+            raise ValueError(f"{path}: {name}.weight has shape {got.shape}, expected {shape} from the metadata")
     merges = list(reader.fields["tokenizer.ggml.merges"].contents()) if "tokenizer.ggml.merges" in reader.fields else []
     types = reader.fields.get("tokenizer.ggml.token_type")
     pre = reader.fields.get("tokenizer.ggml.pre")

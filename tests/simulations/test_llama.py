@@ -45,6 +45,12 @@ def _train_bpe():
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """(path, the float32 weights before quantisation, the tokenizer that made the vocabulary)."""
+    return write_tiny(tmp_path_factory.mktemp("gguf") / "tiny-llama.gguf")
+
+
+def write_tiny(path, declared_kv_heads=None):
+    """Write the tiny checkpoint at `path`; `declared_kv_heads` puts another KV-head count in its metadata than
+    its tensors have. Returns (path, the weights before quantisation, the tokenizer)."""
     tok, tokens, merges = _train_bpe()
     V, d, ffn, H, K = len(tokens), SIZES["width"], SIZES["ffn"], SIZES["heads"], SIZES["kv_heads"]
     hd = d // H
@@ -57,7 +63,6 @@ def tiny(tmp_path_factory):
         w |= {f"blk.{i}.{n}.weight": rng.uniform(0.5, 1.5, d) for n in ("attn_norm", "ffn_norm")}
         w |= {f"blk.{i}.{n}.weight": rng.normal(0, sd, shape) for n, (shape, sd) in shapes.items()}
     w = {k: v.astype(np.float32) for k, v in w.items()}
-    path = tmp_path_factory.mktemp("gguf") / "tiny-llama.gguf"
     out = gguf.GGUFWriter(str(path), "llama")
     out.add_name("tiny random llama")
     out.add_context_length(SIZES["context"])
@@ -65,7 +70,7 @@ def tiny(tmp_path_factory):
     out.add_block_count(SIZES["layers"])
     out.add_feed_forward_length(ffn)
     out.add_head_count(H)
-    out.add_head_count_kv(K)
+    out.add_head_count_kv(declared_kv_heads or K)
     out.add_rope_freq_base(10000.0)
     out.add_layer_norm_rms_eps(1e-5)
     out.add_tokenizer_model("gpt2")
@@ -183,6 +188,11 @@ def test_bad_input_is_one_clear_error(tiny, tmp_path):
         llama.read_gguf(bad)
     with pytest.raises(ValueError, match="no such file"):
         llama.read_gguf(tmp_path / "none.gguf")
+    with pytest.raises(ValueError, match="is a folder"):
+        llama.read_gguf(tmp_path)
+    lying, _, _ = write_tiny(tmp_path / "lying.gguf", declared_kv_heads=1)  # metadata: 1 KV head; tensors: 2
+    with pytest.raises(ValueError, match=r"attn_k.weight has shape \(32, 64\), expected \(16, 64\)"):
+        llama.read_gguf(lying)
     model = llama.Llama.from_checkpoint(llama.read_gguf(path))
     with pytest.raises(ValueError, match="outside the vocabulary"):
         llama.last_token_features(model, [[0, 10**6]])

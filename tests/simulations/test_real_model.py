@@ -52,3 +52,44 @@ def test_the_model_knows_a_capital(smollm2):
     _, logp = last_token_features(model, [tok.encode("The capital of France is").ids])
     assert tok.decode([int(np.argmax(logp[0]))]) == " Paris"
     assert np.exp(logp[0].max()) > 0.5
+
+
+def test_the_config_and_the_rotary_layout_are_the_files(smollm2, monkeypatch):
+    """The norm's ε and the rotary base are read from the file (1e-5, 1e5), and the rotary layout (adjacent pairs,
+    as GGUF stores Llama's queries and keys) is the one under which the model predicts English best: the same
+    weights with the half-split layout, or with the base of 1e4 most Llamas use, predict a paragraph worse."""
+    from simulations import models
+
+    ckpt, tok, model = smollm2
+    assert ckpt.config.norm_eps == pytest.approx(1e-5) and ckpt.config.rope_base == pytest.approx(1e5)
+    text = (
+        "The film opens on a quiet street in a small town, where a young teacher arrives to take over a school "
+        "that nobody else wanted. Over the following months she earns the trust of her students."
+    )
+    ids = tok.encode(text).ids
+    docs = [ids[: i + 1] for i in range(8, len(ids) - 1)]
+
+    def nll(m):
+        _, logp = last_token_features(m, docs)
+        return -float(np.mean([logp[i, ids[i + 9]] for i in range(len(docs))]))
+
+    right = nll(model)
+
+    def half(x, cos, sin):  # the other common layout: the first half of each head against its second half
+        a, b = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2 :]
+        c, s = cos[:, None, :], sin[:, None, :]
+        return jnp.concatenate([a * c - b * s, a * s + b * c], axis=-1)
+
+    import jax
+    import jax.numpy as jnp
+
+    monkeypatch.setattr("simulations.models._llama._rope", half)
+    jax.clear_caches()  # the compiled forward pass would otherwise be reused
+    wrong = nll(models.Llama.from_checkpoint(ckpt))
+    monkeypatch.undo()
+    jax.clear_caches()
+    import dataclasses
+
+    other_base = dataclasses.replace(ckpt.config, rope_base=1e4)
+    base = nll(models.Llama.from_checkpoint(dataclasses.replace(ckpt, config=other_base)))
+    assert right < wrong - 0.05 and right < base - 0.01, (right, wrong, base)
