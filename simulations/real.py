@@ -309,7 +309,7 @@ def plot_table(rows: list[TableRow], task: SentimentTask, cfg: RealConfig, name:
 
     plt = pyplot()
     kinds = [*FEATURES, "zero-shot"]
-    fig, ax = plt.subplots(figsize=(10, 4.6))
+    fig, ax = plt.subplots(figsize=(10, 5.2))
     x = np.arange(len(kinds))
     for k, (prompted, color, label) in enumerate(((False, "#636363", "no prompt"),
                                                   (True, "#e6550d", f'with "{PROMPT}"'))):  # fmt: skip
@@ -334,7 +334,7 @@ def plot_table(rows: list[TableRow], task: SentimentTask, cfg: RealConfig, name:
     ax.set_title(f"Table 1 on a real LM: {name} (GGUF, dequantised to float32)\n{len(task.texts)} sentences around "
                  f"{2 * cfg.words} VADER-rated words; {n_test} test sentences on held-out words; ε unknown",
                  fontsize=10)  # fmt: skip
-    ax.legend(fontsize=7, loc="lower left", ncol=2)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=3)  # under the axes: covers nothing
     fig.tight_layout()
     return save_figure(fig, stem)
 
