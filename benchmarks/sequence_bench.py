@@ -146,7 +146,7 @@ def transformer_step(repeats: int = 5, width: int = 64, layers: int = 2, vocab: 
             ratio = f", {batch * T / t / base:.2f}x the legacy step at batch 32" if base else ""
             print(f"  batch {batch:>3}, {name:<16}: {t * 1e3:6.1f} ms a step, {batch * T / t / 1e3:6.0f} k tokens/s, "
                   f"{flops / t / 1e9:5.1f} GFLOP/s = {flops / t / rate:.0%} of the matmul rate{ratio}")  # fmt: skip
-    cfg = models.SequenceLMConfig(width=width, layers=layers, heads=4, steps=10, batch=32, corpus=0)
+    cfg = models.SequenceLMConfig(width=width, layers=layers, heads=4, steps=10, batch=32, corpus=0, warmup=1)
     model = models.init_sequence_lm(jax.random.key(0), cfg, vocab, length)
     docs = np.asarray(jax.random.randint(jax.random.key(2), (512, 32), 0, vocab))
     models.sequence_log_probs(model, docs[:64])
