@@ -202,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--thetas", default=None, metavar="FILE", help="n × d context vectors θ (.npy); default: sample")
     pt.add_argument("--spreads", type=_spreads, default=None, help="logit spreads of sampled θ's (default 0.5,1,2,4)")
     pt.add_argument("--n", type=_int_in(2, 10**6, "n"), default=None, help="sampled θ's per spread "
-                    "(default max(2(d+1), 64))")  # fmt: skip
+                    "(default max(5(d+1), 64))")  # fmt: skip
     pt.add_argument("--seed", type=_seed, default=0, help="seed of the θ sample (default 0)")
     pt.add_argument("--figure", default=None, metavar="STEM", help="also draw STEM.png and STEM.pdf")
 
@@ -547,7 +547,8 @@ def _real(args) -> int:
     if reports:
         from .partition import format_report
 
-        print(f"log Z of the model's output embeddings (its own f(s) of the task's sentences last):\n"
+        print(f"log Z of the model's output embeddings, at sampled θ's and (last line) at its own f(s) of the "
+              f"task's sentences:\n"
               f"{format_report(reports)}\n{partition_line(reports)}")  # fmt: skip
     print(f"files: {', '.join(map(str, files))}")
     print(f"({time.perf_counter() - start:.0f} s)")

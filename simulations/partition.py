@@ -194,8 +194,8 @@ def verdict(reports: list[PartitionReport]) -> str:
     rough = [r.points for r in reports if QUADRATIC_REL_DELTA <= r.fit.rel_delta < LOCAL_REL_DELTA]
     far = [r.points for r in reports if r.fit.rel_delta >= LOCAL_REL_DELTA]
     parts = [f"quadratic to within 5% (relative δ, held out) at {', '.join(close)}"] * bool(close)
-    parts += [f"roughly quadratic (5-30%) at {', '.join(rough)}"] * bool(rough)
-    parts += [f"NOT quadratic (≥ 30%: the (R6) assumption fails) at {', '.join(far)}"] * bool(far)
+    parts += [f"roughly quadratic (relative δ 5-30%) at {', '.join(rough)}"] * bool(rough)
+    parts += [f"NOT quadratic (relative δ ≥ 30%: the (R6) assumption fails) at {', '.join(far)}"] * bool(far)
     return "verdict: " + "; ".join(parts)
 
 

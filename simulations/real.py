@@ -28,6 +28,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import sys
 import warnings
 from pathlib import Path
 
@@ -189,6 +190,8 @@ def features(model_path: str | Path, cfg: RealConfig, cache: Path | None = None,
             # the task the features were computed for (a newer lexicon would pick other words): else recompute
             if got.get("texts") is not None and got["texts"].tolist() == task.texts:
                 if np.array_equal(got["labels"], task.labels):
+                    if show:
+                        print(f"real LM features: reused from {stored}", file=sys.stderr)
                     return got
     ckpt = read_gguf(model_path)
     tok = gguf_tokenizer(ckpt)

@@ -33,16 +33,18 @@ def _meanings(cls: type) -> dict[str, str]:
     """{field: the first line of its meaning} from the class docstring's "name: meaning" lines."""
     out: dict[str, str] = {}
     last: list[str] = []
+    indent = 0  # of the line that named the fields in `last`
     for line in (inspect.getdoc(cls) or "").splitlines():
+        depth = len(line) - len(line.lstrip(" "))
         m = _DOC.match("  " + line) if not line.startswith(" ") else _DOC.match(line)
-        if m and not line.strip().endswith(":"):
-            last = [n.strip() for n in m["names"].split(",")]
-            for name in last:
-                out.setdefault(name, m["text"].strip())
-        elif line.startswith("    ") and last:  # a continuation line
+        if last and line.strip() and depth > indent:  # a continuation line: deeper than its field's
             for name in last:
                 if len(out[name]) < 300:
                     out[name] += " " + line.strip()
+        elif m and not line.strip().endswith(":"):
+            last, indent = [n.strip() for n in m["names"].split(",")], depth
+            for name in last:
+                out.setdefault(name, m["text"].strip())
         else:
             last = []
     return out
