@@ -257,7 +257,7 @@ def _on_dask(name, jobs, results, force, progress, threads, task, workers, sched
         else:
             cluster = stack.enter_context(
                 LocalCluster(
-                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=50
                 )
             )
             client = stack.enter_context(Client(cluster))

@@ -152,9 +152,19 @@ def _cli(*argv, cwd):
 
 
 def test_command_line_sweep_on_two_workers(tmp_path):
-    out = _cli("sweep", NAME, "--profile", "tiny", "--no-progress", "--grid", "world.vocab_size=30,40",
-               "--grid", "directions=4,6", "--seeds", "0-1", "--workers", "2", "--metric", "error_exponent.slope",
-               "--axis", "world.vocab_size", cwd=tmp_path)  # fmt: skip
+    """With Dask's default dashboard port taken (held here, or by someone else already), the sweep prints no
+    warning about it: the local cluster asks for any free port."""
+    import contextlib
+    import socket
+
+    with contextlib.closing(socket.socket()) as port:
+        with contextlib.suppress(OSError):  # already taken: the condition holds all the same
+            port.bind(("127.0.0.1", 8787))
+            port.listen(1)
+        out = _cli("sweep", NAME, "--profile", "tiny", "--no-progress", "--grid", "world.vocab_size=30,40",
+                   "--grid", "directions=4,6", "--seeds", "0-1", "--workers", "2", "--metric", "error_exponent.slope",
+                   "--axis", "world.vocab_size", cwd=tmp_path)  # fmt: skip
+    assert "already in use" not in out.stderr and "Warning" not in out.stderr, out.stderr
     # four or six random directions and two seeds are too few to decide random_sign everywhere: exit 3, not 1
     assert out.returncode in (0, 3) and "FAILED" not in out.stderr, out.stderr
     assert "4 point(s) x 2 seed(s) = 8 task(s), on a local Dask cluster of 2 worker(s)" in out.stdout
