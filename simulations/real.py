@@ -170,13 +170,14 @@ def features(model_path: str | Path, cfg: RealConfig, cache: Path | None = None,
     """Every feature kind of every sentence, without and with the prompt: {"<kind>|<prompted>": (M, k) array},
     plus "zero|<prompted>" (P(positive word) − P(negative word)) and the words kept ("subset", "class" ids).
 
-    Read from `cache/<key>.npz` when there (its SHA-256 checked against `<key>.sha256`), else computed and
-    written there. The key hashes the model file and `cfg`.
+    Read from `cache/<key>.npz` when there (its SHA-256 checked against `<key>.sha256`, its sentences and labels
+    against the task's), else computed and written there. The key hashes the model file, `cfg`, the templates,
+    prompt and word lists, and the package's version.
     """
+    from .core import __version__
     from .models import Llama, gguf_tokenizer, last_token_features, output_embeddings, read_gguf
 
     model_path = Path(model_path)
-    from .core import __version__
 
     task = sentiment_task(cfg)
     what = f"{json.dumps(dataclasses.asdict(cfg), sort_keys=True)}|{TEMPLATES}|{PROMPT}|{SUBSET}|{CLASS_WORDS}"
