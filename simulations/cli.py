@@ -362,15 +362,13 @@ def _check_workers(name: str, workers: int, points: list) -> None:
     memory (N workers, each holding the largest point's estimated peak), before any work."""
     import os
 
-    from .experiments import get_experiment
-    from .runs import available_memory
+    from .runs import available_memory, memory_parts
 
     cores = os.cpu_count() or 1
     if workers > cores:
         raise ValueError(f"--workers {workers} exceeds this machine's {cores} cores (each worker is a process of one "
                          f"thread): use --workers {cores} or less, or a --scheduler on a larger cluster")  # fmt: skip
-    exp = get_experiment(name)
-    peak = max(sum(b for _, b in exp.memory_parts(pt.cfg)) for pt in points) + WORKER_BASE_BYTES
+    peak = max(sum(b for _, b in memory_parts(name, pt.cfg)) for pt in points) + WORKER_BASE_BYTES
     free = available_memory()
     if workers * peak > free:
         fit = max(1, int(free // peak))

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import atomic_write, check_output_file, progress, read_regular
+from .core import atomic_write, check_output_file, check_range, progress, read_regular
 from .probes import fit_probe
 
 PROMPT = "This movie is"
@@ -70,12 +70,9 @@ class RealConfig:
     box: float = 4.0
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.words, int) and 10 <= self.words <= 2000):
-            raise ValueError(f"words must be an integer in [10, 2000], got {self.words!r}")
-        if not 0.1 <= self.test_share <= 0.9:
-            raise ValueError(f"test_share must be in [0.1, 0.9], got {self.test_share!r}")
-        if not (0 < self.box < 1e6):
-            raise ValueError(f"box must be in (0, 1e6), got {self.box!r}")
+        check_range("words", self.words, 10, 2000, integer=True)
+        check_range("test_share", self.test_share, 0.1, 0.9)
+        check_range("box", self.box, 0.0, 1e6, lo_open=True)
 
 
 def smollm2_path() -> Path:

@@ -32,6 +32,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+#: The tensors of each Llama block, as GGUF names them (blk.<i>.<name>.weight).
+BLOCK_TENSORS = ("attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down")
 #: What `read_gguf` and `gguf_tokenizer` need, and how to get it.
 REAL_EXTRA = "the real-model bridge needs the optional extra: pip install 'natural-tasks[real]' (or make real)"
 
@@ -132,19 +134,7 @@ def read_gguf(path: str | Path) -> LlamaCheckpoint:
         weights[t.name] = np.ascontiguousarray(arr, dtype=np.float32).reshape(tuple(int(n) for n in t.shape[::-1]))
         kinds[t.name] = t.tensor_type.name
     need = ["token_embd.weight", "output_norm.weight"] + [
-        f"blk.{i}.{n}.weight"
-        for i in range(cfg.layers)
-        for n in (
-            "attn_norm",
-            "attn_q",
-            "attn_k",
-            "attn_v",
-            "attn_output",
-            "ffn_norm",
-            "ffn_gate",
-            "ffn_up",
-            "ffn_down",
-        )  # fmt: skip
+        f"blk.{i}.{n}.weight" for i in range(cfg.layers) for n in BLOCK_TENSORS
     ]
     missing = [n for n in need if n not in weights]
     if missing:
@@ -253,20 +243,7 @@ class Llama(eqx.Module):
     @classmethod
     def from_checkpoint(cls, ckpt: LlamaCheckpoint) -> Llama:
         c, w = ckpt.config, ckpt.weights
-        stack = {
-            n: jnp.asarray(np.stack([w[f"blk.{i}.{n}.weight"] for i in range(c.layers)]))
-            for n in (
-                "attn_norm",
-                "attn_q",
-                "attn_k",
-                "attn_v",
-                "attn_output",
-                "ffn_norm",
-                "ffn_gate",
-                "ffn_up",
-                "ffn_down",
-            )  # fmt: skip
-        }
+        stack = {n: jnp.asarray(np.stack([w[f"blk.{i}.{n}.weight"] for i in range(c.layers)])) for n in BLOCK_TENSORS}
         return cls(c, jnp.asarray(w["token_embd.weight"]), stack, jnp.asarray(w["output_norm.weight"]),
                    jnp.asarray(output_embeddings(ckpt)))  # fmt: skip
 

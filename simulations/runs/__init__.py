@@ -21,6 +21,7 @@ from ._runner import (
     compute_seed,
     draw,
     make_config,
+    memory_parts,
     run_experiment,
     stored_summary,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "is_run_folder",
     "loads",
     "make_config",
+    "memory_parts",
     "memory_limits",
     "override",
     "parse_rows",

@@ -54,6 +54,11 @@ def make_config(
     return cfg
 
 
+def memory_parts(name: str, cfg: RunConfig) -> list[tuple[str, float]]:
+    """The estimated peak of `name` under `cfg`, by part ((what, bytes), largest first: `Experiment.memory_parts`)."""
+    return sorted(get_experiment(name).memory_parts(cfg), key=lambda part: -part[1])
+
+
 def check_memory(name: str, cfg: RunConfig) -> None:
     """Refuse, before any allocation, a config whose peak needs more memory than is available.
 
@@ -62,8 +67,7 @@ def check_memory(name: str, cfg: RunConfig) -> None:
     training step's logits and activations, the corpus); what is available is the smallest of free RAM, the
     memory cgroup's limit and the address-space limit (`tightest_limit`). The message names the largest parts.
     """
-    exp = get_experiment(name)
-    parts = sorted(exp.memory_parts(cfg), key=lambda part: -part[1])
+    parts = memory_parts(name, cfg)
     need = sum(b for _, b in parts)
     for limit in memory_limits():
         # under ulimit -v, XLA's CPU client reserves about 1 GiB of address space when it starts (measured: a

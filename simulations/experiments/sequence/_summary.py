@@ -42,15 +42,6 @@ READABLE_SHARE = 0.5
 #: [0.5 − RATE_MARGIN, 1 + RATE_MARGIN].
 RATE_SPAN = 10.0
 RATE_MARGIN = 0.1
-#: The steps of the (R2) ledger, each (link, the link after it): refit, Lipschitz, Jensen, Hölder, Pinsker, transfer.
-LEDGER_STEPS = {
-    "refit": ("refitted", "fixed"),
-    "Lipschitz": ("fixed", "lipschitz"),
-    "Jensen": ("lipschitz", "jensen"),
-    "Hölder": ("jensen", "holder"),
-    "Pinsker": ("holder", "pinsker"),
-    "transfer": ("pinsker", "transfer"),
-}
 
 
 def _mode(rows: list, field: str) -> int:
