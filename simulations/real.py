@@ -340,6 +340,19 @@ def plot_table(rows: list[TableRow], task: SentimentTask, cfg: RealConfig, name:
     return save_figure(fig, stem)
 
 
+def _check_model_file(path: Path) -> None:
+    """A readable regular file that starts as GGUF files do; ValueError naming it otherwise."""
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not a GGUF file")
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as err:
+        raise ValueError(f"{path}: cannot be read ({err.strerror})") from None
+    if magic != b"GGUF":
+        raise ValueError(f"{path}: not a GGUF file (it does not start with GGUF's magic bytes)")
+
+
 def run_real(model_path: str | Path | None, out: str | Path, results: str | Path, cfg: RealConfig,
              show: bool = True) -> tuple[list[TableRow], list[Path], list]:  # fmt: skip
     """Features (cached under `results/real/`), probes, table CSV and figures into `out` (the table, and the
@@ -352,9 +365,10 @@ def run_real(model_path: str | Path | None, out: str | Path, results: str | Path
     from .runs import check_output_folder
 
     path = Path(model_path) if model_path is not None else smollm2_path()
-    out = check_output_folder(out, "real --out")
+    _check_model_file(path)  # before anything is created: a wrong --model leaves no folder behind
     for name in ("real_table.png", "real_table.pdf", "real_table.csv", "real_partition.png", "real_partition.pdf"):
-        check_output_file(out / name, "real --out", mark=CSV_MARK if name.endswith(".csv") else None)
+        check_output_file(Path(out) / name, "real --out", mark=CSV_MARK if name.endswith(".csv") else None)
+    out = check_output_folder(out, "real --out")
     feats = features(path, cfg, cache=check_output_folder(Path(results) / "real", "results"), show=show)
     task = sentiment_task(cfg)
     rows = probe_table(feats, task, cfg)

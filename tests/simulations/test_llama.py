@@ -233,9 +233,15 @@ def test_the_real_table_runs_end_to_end_and_caches_its_features(tiny, tmp_path):
 def test_real_without_a_model_or_with_a_bad_one_is_one_line(tmp_path, capsys):
     from simulations.cli import main
 
-    assert main(["real", "--model", str(tmp_path / "none.gguf"), "--out", str(tmp_path / "o")]) == 2
+    assert main(["real", "--model", str(tmp_path / "none.gguf"), "--out", str(tmp_path / "o"),
+                 "--results", str(tmp_path / "r")]) == 2  # fmt: skip
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "none.gguf" in err[0]
+    assert len(err) == 1 and "none.gguf" in err[0] and "cannot be read" in err[0]
+    (tmp_path / "notes.gguf").write_text("my notes")
+    assert main(["real", "--model", str(tmp_path / "notes.gguf"), "--out", str(tmp_path / "o"),
+                 "--results", str(tmp_path / "r")]) == 2  # fmt: skip
+    assert "not a GGUF file" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists() and not (tmp_path / "r").exists()  # nothing created before the check
     with pytest.raises(SystemExit) as stop:
         main(["real", "--words", "5"])
     assert stop.value.code == 2 and "words must be in [10, 2000]" in capsys.readouterr().err
